@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/sql.h"
 
 namespace freshet::engine {
 namespace {
@@ -108,12 +107,6 @@ TEST_F(DatabaseTest, FileDatabaseErrorsNameThePath) {
   auto db = Database::Open("/nonexistent/dir/x.duckdb");
   ASSERT_FALSE(db.ok());
   EXPECT_NE(db.status().message().find("/nonexistent/dir/x.duckdb"), std::string::npos);
-}
-
-TEST(Sql, QuotesIdentifiersAndLiterals) {
-  EXPECT_EQ(QuoteIdentifier("a\"b"), "\"a\"\"b\"");
-  EXPECT_EQ(QuoteLiteral("it's"), "'it''s'");
-  EXPECT_EQ(QuoteLiteral(""), "''");
 }
 
 }  // namespace

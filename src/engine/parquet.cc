@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "engine/sql.h"
+#include "common/sql_quote.h"
 
 namespace freshet::engine {
 namespace {

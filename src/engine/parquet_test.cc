@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "engine/sql.h"
+#include "common/sql_quote.h"
 
 namespace freshet::engine {
 namespace {

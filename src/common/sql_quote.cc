@@ -1,6 +1,6 @@
-#include "engine/sql.h"
+#include "common/sql_quote.h"
 
-namespace freshet::engine {
+namespace freshet {
 namespace {
 
 std::string Quote(std::string_view text, char quote) {
@@ -18,6 +18,14 @@ std::string Quote(std::string_view text, char quote) {
 }  // namespace
 
 std::string QuoteIdentifier(std::string_view name) { return Quote(name, '"'); }
+std::string QuoteIdentifierIfNeeded(std::string_view name) {
+  bool plain = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
+  for (char c : name) {
+    plain = plain && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+  }
+  return plain ? std::string(name) : QuoteIdentifier(name);
+}
+
 std::string QuoteLiteral(std::string_view text) { return Quote(text, '\''); }
 
-}  // namespace freshet::engine
+}  // namespace freshet

@@ -1,0 +1,68 @@
+// freshet: change-data-capture lakehouse in one binary. This file parses the command line,
+// sets up logging and dispatches to a subcommand; each subcommand lives in its own file.
+
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/doctor_command.h"
+#include "common/logging.h"
+#include "engine/database.h"
+#include "pg/connection.h"
+
+namespace {
+
+std::string VersionText() {
+  return fmt::format("freshet {} (DuckDB {}, libpq {})", FRESHET_VERSION,
+                     freshet::engine::DuckDbVersion(), freshet::pg::LibpqVersion());
+}
+
+int Run(int argc, char** argv) {
+  CLI::App app{"freshet: change data capture from PostgreSQL into Delta Lake tables, in one "
+               "binary"};
+  app.set_version_flag("--version", VersionText());
+  app.require_subcommand(1);
+
+  std::string log_level = "info";
+  std::string log_format = "text";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str();
+  app.add_option("--log-format", log_format, "text or json (one JSON object per line)")
+      ->capture_default_str();
+
+  freshet::cli::DoctorArgs doctor_args;
+  CLI::App* doctor = freshet::cli::AddDoctorCommand(app, doctor_args);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  auto level = freshet::ParseLogLevel(log_level);
+  auto format = freshet::ParseLogFormat(log_format);
+  if (!level.ok() || !format.ok()) {
+    fmt::print(stderr, "freshet: {}\n",
+               (!level.ok() ? level.status() : format.status()).message());
+    return 2;
+  }
+  freshet::ConfigureLogging({*level, *format});
+
+  if (doctor->parsed()) return freshet::cli::RunDoctor(doctor_args);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // freshet code returns Status values; this is the one last-resort handler for exceptions
+  // escaping third-party code, so that even a bug ends in one readable line.
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "freshet: internal error: %s\n", e.what());
+    return 70;
+  }
+}

@@ -1,0 +1,90 @@
+// pg-sandbox: runs a command next to a throwaway PostgreSQL server, then removes the server.
+//
+//   pg-sandbox [--wal-level LEVEL] [--database NAME] -- COMMAND ARGS...
+//
+// Every "{dsn}" in the arguments becomes the superuser DSN of the server (also exported as
+// FRESHET_SANDBOX_DSN). The exit code is the command's. Used by `make demo`.
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "throwaway_postgres.h"
+#include "subprocess.h"
+
+namespace {
+
+std::string Replace(std::string text, std::string_view from, std::string_view to) {
+  for (size_t pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos)) {
+    text.replace(pos, from.size(), to);
+    pos += to.size();
+  }
+  return text;
+}
+
+int Usage() {
+  fmt::print(stderr,
+             "usage: pg-sandbox [--wal-level LEVEL] [--database NAME] -- COMMAND ARGS...\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  freshet::testing::PostgresOptions options;
+  std::string database = "postgres";
+  int i = 1;
+  for (; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    if (arg == "--wal-level" && i + 1 < argc) {
+      options.wal_level = argv[++i];
+    } else if (arg == "--database" && i + 1 < argc) {
+      database = argv[++i];
+    } else {
+      return Usage();
+    }
+  }
+  if (i >= argc) return Usage();
+
+  fmt::print(stderr, "pg-sandbox: starting a throwaway PostgreSQL...\n");
+  auto server = freshet::testing::ThrowawayPostgres::Start(options);
+  if (!server.ok()) {
+    fmt::print(stderr, "pg-sandbox: {}\n", server.status().ToString());
+    return 1;
+  }
+  if (database != "postgres") {
+    freshet::Status created = (*server)->CreateDatabase(database);
+    if (!created.ok()) {
+      fmt::print(stderr, "pg-sandbox: {}\n", created.ToString());
+      return 1;
+    }
+  }
+  std::string dsn = (*server)->Dsn(database);
+  fmt::print(stderr, "pg-sandbox: PostgreSQL listening on 127.0.0.1:{} (data in {})\n",
+             (*server)->port(), (*server)->root());
+  setenv("FRESHET_SANDBOX_DSN", dsn.c_str(), 1);
+  std::vector<std::string> command;
+  for (; i < argc; ++i) command.push_back(Replace(argv[i], "{dsn}", dsn));
+  auto result = freshet::testing::RunCommand(command);
+  int exit_code = 1;
+  if (result.ok()) {
+    std::fwrite(result->output.data(), 1, result->output.size(), stdout);
+    exit_code = result->exit_code;
+  } else {
+    fmt::print(stderr, "pg-sandbox: {}\n", result.status().ToString());
+  }
+  std::fflush(stdout);
+  freshet::Status stopped = (*server)->Stop();
+  if (!stopped.ok()) fmt::print(stderr, "pg-sandbox: {}\n", stopped.ToString());
+  fmt::print(stderr, "pg-sandbox: server stopped and removed\n");
+  return exit_code;
+}
