@@ -26,13 +26,13 @@ test: build
 test-unit: build
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L unit
 
-# Unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, in their own build.
+# Every test again under AddressSanitizer + UndefinedBehaviorSanitizer, in its own build.
 test-asan: bootstrap
 	@cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFRESHET_SANITIZE=ON \
 	  -DFRESHET_BUILD_BENCH=OFF >/dev/null
 	@cmake --build $(ASAN_DIR) -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS) -L unit
+	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS)
 
 # Starts a throwaway PostgreSQL and runs `freshet doctor` against it.
 demo: build
