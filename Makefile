@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap configure build test test-unit test-asan demo bench format clean
+.PHONY: all bootstrap configure build test test-unit test-asan demo bench format check-format tidy clean
 
 all: build
 
@@ -43,6 +43,13 @@ bench: build
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+check-format: bootstrap
+	@git ls-files '*.cc' '*.h' | xargs clang-format --dry-run -Werror
+
+# clang-tidy over every source (minutes on two cores; run before committing larger changes).
+tidy: configure
+	@git ls-files 'src/*.cc' 'tests/*.cc' 'bench/*.cc' | xargs -P $(JOBS) -n 4 clang-tidy -p $(BUILD_DIR) --quiet
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -5,8 +5,8 @@
 #include <fstream>
 #include <sstream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "pg/preflight.h"
@@ -37,8 +37,8 @@ void PrintText(const pg::PreflightReport& report) {
   size_t name_width = 0;
   for (const auto& check : report.checks) name_width = std::max(name_width, check.name.size());
   for (const auto& check : report.checks) {
-    std::string line = fmt::format("{:<4}  {:<{}}  {}", pg::CheckStateName(check.state),
-                                   check.name, name_width, check.message);
+    std::string line = fmt::format("{:<4}  {:<{}}  {}", pg::CheckStateName(check.state), check.name,
+                                   name_width, check.message);
     if (!check.fix.empty()) line += " -- fix: " + check.fix;
     fmt::print("{}\n", line);
   }
@@ -76,11 +76,12 @@ void PrintJson(const pg::PreflightReport& report) {
 }  // namespace
 
 CLI::App* AddDoctorCommand(CLI::App& app, DoctorArgs& args) {
-  CLI::App* doctor = app.add_subcommand(
-      "doctor", "Check that a PostgreSQL server is ready for change capture");
-  doctor->add_option("--dsn", args.dsn,
-                     "PostgreSQL connection string, e.g. postgres://user@host:5432/db "
-                     "(password: FRESHET_PASSWORD, --password-file, PGPASSWORD or ~/.pgpass)")
+  CLI::App* doctor =
+      app.add_subcommand("doctor", "Check that a PostgreSQL server is ready for change capture");
+  doctor
+      ->add_option("--dsn", args.dsn,
+                   "PostgreSQL connection string, e.g. postgres://user@host:5432/db "
+                   "(password: FRESHET_PASSWORD, --password-file, PGPASSWORD or ~/.pgpass)")
       ->required();
   doctor->add_option("--publication", args.publication,
                      "also check the tables of this publication for primary keys");

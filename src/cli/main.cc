@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <exception>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/doctor_command.h"
 #include "common/logging.h"
@@ -20,8 +20,9 @@ std::string VersionText() {
 }
 
 int Run(int argc, char** argv) {
-  CLI::App app{"freshet: change data capture from PostgreSQL into Delta Lake tables, in one "
-               "binary"};
+  CLI::App app{
+      "freshet: change data capture from PostgreSQL into Delta Lake tables, in one "
+      "binary"};
   app.set_version_flag("--version", VersionText());
   app.require_subcommand(1);
 
@@ -44,8 +45,7 @@ int Run(int argc, char** argv) {
   auto level = freshet::ParseLogLevel(log_level);
   auto format = freshet::ParseLogFormat(log_format);
   if (!level.ok() || !format.ok()) {
-    fmt::print(stderr, "freshet: {}\n",
-               (!level.ok() ? level.status() : format.status()).message());
+    fmt::print(stderr, "freshet: {}\n", (!level.ok() ? level.status() : format.status()).message());
     return 2;
   }
   freshet::ConfigureLogging({*level, *format});

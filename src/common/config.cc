@@ -100,7 +100,7 @@ Result<ConfigNode> ConfigNode::Parse(std::string_view text, std::string_view sou
   auto source = std::make_shared<const std::string>(source_name);
   try {
     YAML::Node root = YAML::Load(std::string(text));
-    return ConfigNode(std::move(root), "", std::move(source));
+    return ConfigNode(root, "", std::move(source));
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument("{}:{}:{}: YAML syntax error: {}", source_name, e.mark.line + 1,
                                    e.mark.column + 1, e.msg);
@@ -159,7 +159,8 @@ Result<std::vector<ConfigNode>> ConfigNode::Items() const {
   if (!node_.IsSequence()) return Error("expected a list");
   std::vector<ConfigNode> items;
   size_t index = 0;
-  for (const auto& item : node_) {
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    const YAML::Node& item = *it;
     items.push_back(ConfigNode(item, fmt::format("{}[{}]", path_, index++), source_));
   }
   return items;

@@ -78,8 +78,8 @@ class ConfigNode {
   }
 
  private:
-  ConfigNode(YAML::Node node, std::string path, std::shared_ptr<const std::string> source)
-      : node_(std::move(node)), path_(std::move(path)), source_(std::move(source)) {}
+  ConfigNode(const YAML::Node& node, std::string path, std::shared_ptr<const std::string> source)
+      : node_(node), path_(std::move(path)), source_(std::move(source)) {}
 
   ConfigNode Child(const YAML::Node& node, std::string_view key) const;
   Status MakeError(std::string message) const;

@@ -30,7 +30,7 @@ class Lsn {
   constexpr bool IsValid() const { return value_ != 0; }
   std::string ToString() const;
 
-  friend constexpr auto operator<=>(Lsn, Lsn) = default;
+  friend constexpr auto operator<=>(Lsn, Lsn) = default;  // NOLINT(modernize-use-nullptr)
 
   // Saturating: an LSN never wraps past the ends of the 64-bit space.
   Lsn operator+(uint64_t bytes) const;

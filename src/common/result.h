@@ -4,6 +4,7 @@
 // std::expected). Construct from a T or from a non-OK Status; value() on an error is a bug
 // and aborts. FRESHET_ASSIGN_OR_RETURN and FRESHET_RETURN_IF_ERROR keep call sites short.
 
+#include <concepts>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -12,6 +13,17 @@
 #include "common/status.h"
 
 namespace freshet {
+
+template <typename T>
+class Result;
+
+namespace internal {
+// U builds a T and is neither a T, a Status nor a Result (those have their own constructors).
+template <typename U, typename T>
+concept ConvertibleToValue =
+    std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, T> &&
+    !std::is_same_v<std::decay_t<U>, Status> && !std::is_same_v<std::decay_t<U>, Result<T>>;
+}  // namespace internal
 
 template <typename T>
 class [[nodiscard]] Result {
@@ -24,12 +36,9 @@ class [[nodiscard]] Result {
   Result(Status status) : data_(std::in_place_index<1>, std::move(status)) {
     FRESHET_CHECK(!std::get<1>(data_).ok()) << "a Result was built from an OK Status";
   }
-  template <typename U>
-  requires(std::is_constructible_v<T, U&&> && !std::is_same_v<std::decay_t<U>, T> &&
-           !std::is_same_v<std::decay_t<U>, Status> && !std::is_same_v<std::decay_t<U>, Result<T>>)
-      // NOLINTNEXTLINE(google-explicit-constructor): converting, like std::optional.
-      Result(U&& value)
-      : data_(std::in_place_index<0>, T(std::forward<U>(value))) {}
+  // NOLINTNEXTLINE(google-explicit-constructor,bugprone-forwarding-reference-overload)
+  template <internal::ConvertibleToValue<T> U>  // converting, like std::optional
+  Result(U&& value) : data_(std::in_place_index<0>, T(std::forward<U>(value))) {}
 
   bool ok() const { return data_.index() == 0; }
 
@@ -87,7 +96,10 @@ Status AsStatus(const Result<T>& r) {
 // `FRESHET_ASSIGN_OR_RETURN(auto x, F());` declares x from F()'s value, or returns its error.
 #define FRESHET_ASSIGN_OR_RETURN(lhs, expr) \
   FRESHET_ASSIGN_OR_RETURN_IMPL(FRESHET_CONCAT(freshet_result_, __LINE__), lhs, expr)
+// `lhs` is a declaration ("auto x"), so it cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define FRESHET_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                  \
   if (!tmp.ok()) return std::move(tmp).status();      \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

@@ -49,7 +49,7 @@ TEST(ShutdownSignal, SecondSignalExitsAtOnce) {
   pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    auto shutdown = ShutdownSignal::Install();
+    [[maybe_unused]] auto shutdown = ShutdownSignal::Install();
     kill(getpid(), SIGINT);
     kill(getpid(), SIGINT);
     _exit(0);  // not reached: the second signal exits with 128 + SIGINT

@@ -49,14 +49,14 @@ Code CodeForDuckDbError(duckdb_error_type type) {
 // that fills it, so duckdb_destroy_result runs on the failure path too, as duckdb.h requires.
 class ResultOwner {
  public:
-  ResultOwner() { std::memset(&result_, 0, sizeof(result_)); }
+  ResultOwner() = default;
   ResultOwner(const ResultOwner&) = delete;
   ResultOwner& operator=(const ResultOwner&) = delete;
   ~ResultOwner() { duckdb_destroy_result(&result_); }
   duckdb_result* get() { return &result_; }
 
  private:
-  duckdb_result result_;
+  duckdb_result result_{};
 };
 
 struct LogicalTypeOwner {
@@ -172,7 +172,7 @@ Result<TypeNode> DescribeType(duckdb_logical_type type) {
 
 template <typename T>
 T Load(duckdb_vector vector, idx_t row) {
-  T value;
+  T value{};
   std::memcpy(&value, static_cast<const char*>(duckdb_vector_get_data(vector)) + row * sizeof(T),
               sizeof(T));
   return value;

@@ -22,8 +22,9 @@
 #include "common/result.h"
 #include "engine/value.h"
 
-struct _duckdb_database;
-struct _duckdb_connection;
+// duckdb.h's handle types, declared here so that only engine/ sources include duckdb.h.
+struct _duckdb_database;    // NOLINT(bugprone-reserved-identifier)
+struct _duckdb_connection;  // NOLINT(bugprone-reserved-identifier)
 
 namespace freshet::engine {
 

@@ -35,8 +35,8 @@ Code ClassifyConnectionFailure(std::string_view message) {
   if (Contains(message, "password authentication failed") ||
       Contains(message, "no password supplied") || Contains(message, "pg_hba.conf") ||
       Contains(message, "SCRAM") || Contains(message, "authentication failed") ||
-      Contains(message, "permission denied") ||
-      Contains(message, "must have replication") || Contains(message, "must be superuser")) {
+      Contains(message, "permission denied") || Contains(message, "must have replication") ||
+      Contains(message, "must be superuser")) {
     return Code::kPermissionDenied;
   }
   if (Contains(message, "does not exist")) return Code::kNotFound;

@@ -32,7 +32,8 @@ CheckResult ConnectionFailed(const PreflightOptions& options, const Status& stat
       return Problem("connection", status.message(), "fix the DSN");
     case Code::kPermissionDenied:
       if (status.message().find("pg_hba.conf") != std::string::npos) {
-        return Problem("connection", fmt::format("{} refused the login: {}", where, status.message()),
+        return Problem("connection",
+                       fmt::format("{} refused the login: {}", where, status.message()),
                        "add a pg_hba.conf line allowing this user from this host, then reload "
                        "PostgreSQL (SELECT pg_reload_conf())");
       }
@@ -87,8 +88,8 @@ CheckResult CheckWalLevel(Connection& connection) {
 CheckResult CheckCapacity(Connection& connection, std::string_view name, std::string_view setting,
                           std::string_view used_sql, std::string_view what,
                           std::string_view fix_hint) {
-  auto rows = connection.Query(
-      fmt::format("SELECT current_setting('{}')::int, ({})", setting, used_sql));
+  auto rows =
+      connection.Query(fmt::format("SELECT current_setting('{}')::int, ({})", setting, used_sql));
   if (!rows.ok()) return QueryFailed(std::string(name), rows.status());
   int64_t max = rows->GetInt(0, 0).value_or(0);
   int64_t used = rows->GetInt(0, 1).value_or(0);
@@ -127,16 +128,16 @@ CheckResult CheckReplicationPrivilege(Connection& connection) {
 
 std::vector<CheckResult> CheckSlots(Connection& connection, const PreflightOptions& options) {
   std::string wal_status = connection.server_version() >= 130000 ? "wal_status" : "NULL";
-  auto rows = connection.Query(
-      fmt::format("WITH here AS (SELECT CASE WHEN pg_is_in_recovery() THEN "
-                  "pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END AS lsn) "
-                  "SELECT slot_name, plugin, active, "
-                  "  pg_wal_lsn_diff(here.lsn, restart_lsn)::bigint, "
-                  "  pg_wal_lsn_diff(here.lsn, confirmed_flush_lsn)::bigint, {} "
-                  "FROM pg_replication_slots, here "
-                  "WHERE left(slot_name, length($1)) = $1 ORDER BY slot_name",
-                  wal_status),
-      {options.slot_prefix});
+  auto rows =
+      connection.Query(fmt::format("WITH here AS (SELECT CASE WHEN pg_is_in_recovery() THEN "
+                                   "pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END AS lsn) "
+                                   "SELECT slot_name, plugin, active, "
+                                   "  pg_wal_lsn_diff(here.lsn, restart_lsn)::bigint, "
+                                   "  pg_wal_lsn_diff(here.lsn, confirmed_flush_lsn)::bigint, {} "
+                                   "FROM pg_replication_slots, here "
+                                   "WHERE left(slot_name, length($1)) = $1 ORDER BY slot_name",
+                                   wal_status),
+                       {options.slot_prefix});
   if (!rows.ok()) return {QueryFailed("slots", rows.status())};
   if (rows->size() == 0) {
     return {Ok("slots", fmt::format("no slots named {}* yet; freshet creates its own",
@@ -151,22 +152,23 @@ std::vector<CheckResult> CheckSlots(Connection& connection, const PreflightOptio
     int64_t retained = rows->GetInt(row, 3).value_or(0);
     int64_t behind = rows->GetInt(row, 4).value_or(0);
     std::string status(rows->Get(row, 5).value_or(""));
-    std::string summary =
-        fmt::format("{}, plugin {}, {} of WAL retained, {} not yet confirmed",
-                    active ? "active" : "inactive", plugin.empty() ? "none" : plugin,
-                    FormatBytes(retained), FormatBytes(behind));
+    std::string summary = fmt::format(
+        "{}, plugin {}, {} of WAL retained, {} not yet confirmed", active ? "active" : "inactive",
+        plugin.empty() ? "none" : plugin, FormatBytes(retained), FormatBytes(behind));
     std::string drop = fmt::format("SELECT pg_drop_replication_slot({});", QuoteLiteral(slot));
     if (status == "lost") {
       results.push_back(Problem(name, summary + "; the slot lost WAL it needed",
-                                "drop it (" + drop + ") and restart the pipeline with "
-                                "snapshot: initial to copy the tables again"));
+                                "drop it (" + drop +
+                                    ") and restart the pipeline with "
+                                    "snapshot: initial to copy the tables again"));
     } else if (!plugin.empty() && plugin != "pgoutput") {
       results.push_back(Warning(name, summary + "; freshet uses pgoutput",
                                 "if freshet should own this slot, drop it: " + drop));
     } else if (!active && static_cast<uint64_t>(retained) > options.retained_wal_warning_bytes) {
       results.push_back(Warning(name, summary,
                                 "start its pipeline so it catches up, or, if that pipeline is "
-                                "gone, drop the slot so PostgreSQL can recycle WAL: " + drop));
+                                "gone, drop the slot so PostgreSQL can recycle WAL: " +
+                                    drop));
     } else {
       results.push_back(Ok(name, summary));
     }
@@ -210,7 +212,8 @@ std::vector<CheckResult> CheckPublication(Connection& connection, const std::str
   for (size_t i = 0; i < unkeyed.size() && i < kMaxListed; ++i) {
     listed += (i > 0 ? ", " : "") + unkeyed[i];
   }
-  if (unkeyed.size() > kMaxListed) listed += fmt::format(" and {} more", unkeyed.size() - kMaxListed);
+  if (unkeyed.size() > kMaxListed)
+    listed += fmt::format(" and {} more", unkeyed.size() - kMaxListed);
   const std::string& first = unkeyed.front();
   return {Problem(name,
                   fmt::format("{} table(s) with neither a primary key nor REPLICA IDENTITY FULL: "
@@ -226,9 +229,12 @@ std::vector<CheckResult> CheckPublication(Connection& connection, const std::str
 
 std::string_view CheckStateName(CheckState state) {
   switch (state) {
-    case CheckState::kOk: return "ok";
-    case CheckState::kWarning: return "warn";
-    case CheckState::kProblem: return "FAIL";
+    case CheckState::kOk:
+      return "ok";
+    case CheckState::kWarning:
+      return "warn";
+    case CheckState::kProblem:
+      return "FAIL";
   }
   return "?";
 }
@@ -261,9 +267,9 @@ PreflightReport RunPreflight(const PreflightOptions& options) {
     return report;
   }
   Connection& db = *connection;
-  report.checks.push_back(Ok("connection", fmt::format("connected to {}:{}, database {}, as {}",
-                                                       db.host(), db.port(), db.database(),
-                                                       db.user())));
+  report.checks.push_back(
+      Ok("connection", fmt::format("connected to {}:{}, database {}, as {}", db.host(), db.port(),
+                                   db.database(), db.user())));
   report.checks.push_back(CheckServer(db));
   report.checks.push_back(CheckWalLevel(db));
   report.checks.push_back(CheckCapacity(

@@ -20,7 +20,7 @@ enum class CheckState { kOk, kWarning, kProblem };
 std::string_view CheckStateName(CheckState state);  // "ok", "warn", "FAIL"
 
 struct CheckResult {
-  std::string name;     // short and stable: "wal_level", "replication_privilege", ...
+  std::string name;  // short and stable: "wal_level", "replication_privilege", ...
   CheckState state = CheckState::kOk;
   std::string message;  // what was found
   std::string fix;      // how to fix it; empty when ok

@@ -172,8 +172,8 @@ TEST_F(DoctorTest, WrongPasswordSaysAuthenticationFailedAndHidesThePassword) {
 }
 
 TEST_F(DoctorTest, UnknownDatabaseAndMalformedDsn) {
-  CommandResult cli = Doctor({"--dsn", server().DsnFor("postgres", server().superuser_password(),
-                                                       "no_such_db")});
+  CommandResult cli =
+      Doctor({"--dsn", server().DsnFor("postgres", server().superuser_password(), "no_such_db")});
   EXPECT_EQ(cli.exit_code, 1);
   EXPECT_NE(cli.output.find("does not exist"), std::string::npos) << cli.output;
 
@@ -230,7 +230,8 @@ TEST(DoctorMisconfiguredServer, ReportsWalLevelAndFullSlotsWithFixes) {
   options.max_replication_slots = 1;
   auto server = testing::ThrowawayPostgres::Start(options);
   ASSERT_TRUE(server.ok()) << server.status();
-  ASSERT_TRUE((*server)->Execute("postgres", "SELECT pg_create_physical_replication_slot('x')").ok());
+  ASSERT_TRUE(
+      (*server)->Execute("postgres", "SELECT pg_create_physical_replication_slot('x')").ok());
 
   pg::PreflightReport report = Preflight((*server)->Dsn());
   EXPECT_TRUE(report.HasProblems());

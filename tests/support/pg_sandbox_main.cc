@@ -14,8 +14,8 @@
 
 #include <fmt/format.h>
 
-#include "throwaway_postgres.h"
 #include "subprocess.h"
+#include "throwaway_postgres.h"
 
 namespace {
 

@@ -85,7 +85,8 @@ Result<std::string> FindPostgresBinDir() {
     if (fs::exists(fs::path(dir) / "initdb")) return std::string(dir);
     return Status::NotFound("FRESHET_PG_BINDIR={} has no initdb", dir);
   }
-  if (fs::exists("/usr/lib/postgresql/15/bin/initdb")) return std::string("/usr/lib/postgresql/15/bin");
+  if (fs::exists("/usr/lib/postgresql/15/bin/initdb"))
+    return std::string("/usr/lib/postgresql/15/bin");
   std::string best;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/usr/lib/postgresql", ec)) {
@@ -141,11 +142,11 @@ Status ThrowawayPostgres::InitDb() {
   std::string pwfile = root_ + "/pwfile";
   FRESHET_RETURN_IF_ERROR(WriteFile(pwfile, password_ + "\n", false));
   FRESHET_RETURN_IF_ERROR(Chown(pwfile, server_user));
-  FRESHET_RETURN_IF_ERROR(Run(AsServerUser({bindir_ + "/initdb", "-D", data_, "-U", superuser_,
-                                            "--pwfile=" + pwfile, "--auth-local=trust",
-                                            "--auth-host=scram-sha-256", "-E", "UTF8",
-                                            "--no-locale", "--no-sync", "--no-instructions"}),
-                              "initdb"));
+  FRESHET_RETURN_IF_ERROR(
+      Run(AsServerUser({bindir_ + "/initdb", "-D", data_, "-U", superuser_, "--pwfile=" + pwfile,
+                        "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
+                        "--no-locale", "--no-sync", "--no-instructions"}),
+          "initdb"));
   fs::remove(pwfile);
   return Status::Ok();
 }
@@ -153,16 +154,19 @@ Status ThrowawayPostgres::InitDb() {
 Status ThrowawayPostgres::StartGuardian() {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return Status::FromErrno(errno, "pipe");
-  std::vector<std::string> args = {"/bin/sh", "-c",
-                                   "cat >/dev/null; "
-                                   "pg_ctl=$1; data=$2; root=$3; shift 3; "
-                                   "\"$@\" \"$pg_ctl\" -D \"$data\" -m immediate -w stop; "
-                                   "rm -rf \"$root\"",
-                                   "freshet-pg-guardian", bindir_ + "/pg_ctl", data_, root_};
+  // Waits for EOF on stdin (the owner is gone or done), then stops the server and removes it.
+  std::string script =
+      "cat >/dev/null; "
+      "pg_ctl=$1; data=$2; root=$3; shift 3; "
+      "\"$@\" \"$pg_ctl\" -D \"$data\" -m immediate -w stop; "
+      "rm -rf \"$root\"";
+  std::vector<std::string> args = {"/bin/sh",           "-c",  script, "freshet-pg-guardian",
+                                   bindir_ + "/pg_ctl", data_, root_};
   if (RunningAsRoot()) {
     for (const char* part : {"runuser", "-u", "postgres", "--"}) args.emplace_back(part);
   }
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
   // Everything the child needs is prepared above: between fork and exec it may only make
@@ -235,9 +239,9 @@ ThrowawayPostgres::~ThrowawayPostgres() {
 Status ThrowawayPostgres::Stop() {
   Status status;
   if (running_) {
-    status = Run(AsServerUser({bindir_ + "/pg_ctl", "-D", data_, "-m", "fast", "-w", "-t", "60",
-                               "stop"}),
-                 "pg_ctl stop");
+    status = Run(
+        AsServerUser({bindir_ + "/pg_ctl", "-D", data_, "-m", "fast", "-w", "-t", "60", "stop"}),
+        "pg_ctl stop");
     running_ = false;
   }
   if (!root_.empty()) {
@@ -279,14 +283,14 @@ Status ThrowawayPostgres::DropDatabase(std::string_view name) const {
   // exited; the walsender exits shortly after it is terminated, hence the bounded retry.
   Status dropped;
   for (int attempt = 0; attempt < 100; ++attempt) {
-    FRESHET_RETURN_IF_ERROR(connection.Execute(fmt::format(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        "WHERE datname = {} AND pid <> pg_backend_pid()",
-        literal)));
-    dropped = connection.Execute(fmt::format(
-        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-        "WHERE database = {}",
-        literal));
+    FRESHET_RETURN_IF_ERROR(
+        connection.Execute(fmt::format("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                       "WHERE datname = {} AND pid <> pg_backend_pid()",
+                                       literal)));
+    dropped = connection.Execute(
+        fmt::format("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                    "WHERE database = {}",
+                    literal));
     if (dropped.ok()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
