@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -74,17 +75,13 @@ int main(int argc, char** argv) {
   setenv("FRESHET_SANDBOX_DSN", dsn.c_str(), 1);
   std::vector<std::string> command;
   for (; i < argc; ++i) command.push_back(Replace(argv[i], "{dsn}", dsn));
-  auto result = freshet::testing::RunCommand(command);
-  int exit_code = 1;
-  if (result.ok()) {
-    std::fwrite(result->output.data(), 1, result->output.size(), stdout);
-    exit_code = result->exit_code;
-  } else {
-    fmt::print(stderr, "pg-sandbox: {}\n", result.status().ToString());
-  }
-  std::fflush(stdout);
+  // Ctrl-C reaches the command (same process group); the sandbox outlives it to clean up.
+  std::signal(SIGINT, SIG_IGN);
+  std::signal(SIGTERM, SIG_IGN);
+  auto exit_code = freshet::testing::RunCommandInForeground(command);
+  if (!exit_code.ok()) fmt::print(stderr, "pg-sandbox: {}\n", exit_code.status().ToString());
   freshet::Status stopped = (*server)->Stop();
   if (!stopped.ok()) fmt::print(stderr, "pg-sandbox: {}\n", stopped.ToString());
   fmt::print(stderr, "pg-sandbox: server stopped and removed\n");
-  return exit_code;
+  return exit_code.ok() ? *exit_code : 1;
 }

@@ -60,4 +60,19 @@ Result<CommandResult> RunCommand(const std::vector<std::string>& argv) {
   return result;
 }
 
+Result<int> RunCommandInForeground(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int spawn_error = posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ);
+  if (spawn_error != 0) return Status::FromErrno(spawn_error, "starting " + JoinCommand(argv));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return Status::FromErrno(errno, "waiting for " + JoinCommand(argv));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 }  // namespace freshet::testing

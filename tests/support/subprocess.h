@@ -18,6 +18,10 @@ struct CommandResult {
 // and output. Fails only when the program cannot be started.
 Result<CommandResult> RunCommand(const std::vector<std::string>& argv);
 
+// Runs argv with this process's stdin, stdout and stderr, waits, and returns its exit code
+// (128 + signal when killed). Output streams as it comes, for long-running demos.
+Result<int> RunCommandInForeground(const std::vector<std::string>& argv);
+
 // "a b 'c d'": argv quoted for messages.
 std::string JoinCommand(const std::vector<std::string>& argv);
 
