@@ -232,6 +232,19 @@ Status Connection::Execute(std::string_view sql) {
   return Status::Ok();
 }
 
+Status Connection::StartCopy(std::string_view command) {
+  std::string text(command);
+  Rows rows(PQexec(handle(), text.c_str()));
+  ExecStatusType status = PQresultStatus(rows.result_.get());
+  if (status != PGRES_COPY_OUT && status != PGRES_COPY_BOTH) {
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+      return Status::Internal("'{}' did not start a copy", command.substr(0, 200));
+    }
+    return StatusFromResult(rows.result_.get(), handle(), command);
+  }
+  return Status::Ok();
+}
+
 int Connection::server_version() const { return PQserverVersion(handle()); }
 std::string Connection::host() const { return PQhost(handle()); }
 std::string Connection::port() const { return PQport(handle()); }

@@ -86,6 +86,11 @@ class Connection {
   // Runs one or more statements without parameters, discarding results.
   Status Execute(std::string_view sql);
 
+  // Sends a command that answers with COPY OUT or COPY BOTH (COPY ... TO STDOUT,
+  // START_REPLICATION) and returns once the server is in copy mode; errors as for Query.
+  // The data then flows through libpq's copy calls on handle().
+  Status StartCopy(std::string_view command);
+
   // PostgreSQL's version number, e.g. 150004 for 15.4.
   int server_version() const;
   std::string host() const;
