@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/doctor_command.h"
+#include "cli/init_command.h"
 #include "common/logging.h"
 #include "engine/database.h"
 #include "pg/connection.h"
@@ -24,7 +25,6 @@ int Run(int argc, char** argv) {
       "freshet: change data capture from PostgreSQL into Delta Lake tables, in one "
       "binary"};
   app.set_version_flag("--version", VersionText());
-  app.require_subcommand(1);
 
   std::string log_level = "info";
   std::string log_format = "text";
@@ -35,6 +35,10 @@ int Run(int argc, char** argv) {
 
   freshet::cli::DoctorArgs doctor_args;
   CLI::App* doctor = freshet::cli::AddDoctorCommand(app, doctor_args);
+  freshet::cli::InitArgs init_args;
+  CLI::App* init = freshet::cli::AddInitCommand(app, init_args);
+  std::string validate_config;
+  CLI::App* validate = freshet::cli::AddValidateCommand(app, validate_config);
 
   try {
     app.parse(argc, argv);
@@ -51,6 +55,9 @@ int Run(int argc, char** argv) {
   freshet::ConfigureLogging({*level, *format});
 
   if (doctor->parsed()) return freshet::cli::RunDoctor(doctor_args);
+  if (init->parsed()) return freshet::cli::RunInit(init_args);
+  if (validate->parsed()) return freshet::cli::RunValidate(validate_config);
+  fmt::print(stderr, "{}", app.help());
   return 2;
 }
 

@@ -1,0 +1,94 @@
+#include "cli/app_config.h"
+
+namespace freshet::cli {
+namespace {
+
+Status CheckListenAddress(const ConfigNode& node, const std::string& address) {
+  size_t colon = address.rfind(':');
+  bool valid = colon != std::string::npos && colon > 0 && colon + 1 < address.size() &&
+               address.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
+               address.size() - colon - 1 <= 5 && std::stoi(address.substr(colon + 1)) <= 65535;
+  if (valid) return Status::Ok();
+  return node.Error("'{}' is not a listen address; write host:port, like 127.0.0.1:8080", address);
+}
+
+}  // namespace
+
+Result<AppConfig> ParseAppConfig(const ConfigNode& root) {
+  if (root.IsNull())
+    return root.Error("the config file is empty; run `freshet init` for an example");
+  FRESHET_RETURN_IF_ERROR(root.CheckKeys({"log", "pipelines", "server"}));
+  AppConfig config;
+  if (auto log = root.Find("log")) {
+    FRESHET_RETURN_IF_ERROR(log->CheckKeys({"level", "format"}));
+    if (auto level = log->Find("level")) {
+      FRESHET_ASSIGN_OR_RETURN(std::string text, level->AsString());
+      auto parsed = ParseLogLevel(text);
+      if (!parsed.ok()) return level->Error("{}", parsed.status().message());
+      config.log.level = *parsed;
+    }
+    if (auto format = log->Find("format")) {
+      FRESHET_ASSIGN_OR_RETURN(std::string text, format->AsString());
+      auto parsed = ParseLogFormat(text);
+      if (!parsed.ok()) return format->Error("{}", parsed.status().message());
+      config.log.format = *parsed;
+    }
+  }
+  if (auto pipelines = root.Find("pipelines")) {
+    FRESHET_ASSIGN_OR_RETURN(config.pipelines, pipeline::ParsePipelines(*pipelines));
+  }
+  if (auto server = root.Find("server")) {
+    FRESHET_RETURN_IF_ERROR(server->CheckKeys({"http"}));
+    if (auto http = server->Find("http")) {
+      FRESHET_ASSIGN_OR_RETURN(config.server.http_listen, http->AsString());
+      FRESHET_RETURN_IF_ERROR(CheckListenAddress(*http, config.server.http_listen));
+    }
+  }
+  return config;
+}
+
+Result<AppConfig> LoadAppConfig(const std::filesystem::path& path) {
+  FRESHET_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path));
+  return ParseAppConfig(root);
+}
+
+std::string_view ExampleConfig() {
+  return R"(# freshet configuration. Every key is shown with its default unless marked "required".
+# Sizes take B, KB, MB, GB (binary multiples); unknown keys are errors.
+
+log:
+  level: info          # trace | debug | info | warn | error | off
+  format: text         # text | json (one JSON object per line)
+
+pipelines:
+  - name: shop                       # required; lower-case letters, digits and _
+    source:
+      postgres:
+        # required. The password comes from password_file, else FRESHET_PASSWORD, else the
+        # DSN or libpq's PGPASSWORD / ~/.pgpass. It is never logged.
+        dsn: postgres://freshet@127.0.0.1:5432/shop
+        # password_file: /run/secrets/freshet_pg
+        slot: freshet_shop           # logical replication slot (created if missing)
+        publication: freshet_shop    # publication (created if missing)
+        tables: ["public.*"]         # schema.table patterns to capture (* and ?)
+        exclude: []                  # patterns to leave out
+        snapshot: initial            # initial | never | initial_only
+    lake:
+      root: ./lake                   # a table lives at <root>/<schema>/<table>/
+    flush:
+      max_latency_ms: 1000           # commit at least this often while changes arrive
+      max_rows: 500000
+      max_bytes: 64MB
+    memory_limit: 512MB              # the reader pauses here; nothing is dropped
+    # overrides:                     # per-table settings; the first matching pattern wins
+    #   - table: public.events
+    #     partition_by: [day]
+    #     primary_key: [id]          # for tables without one at the source
+    #     mode: append_only          # upsert (default) | append_only
+
+server:
+  http: 127.0.0.1:8080               # /metrics, /healthz, /readyz
+)";
+}
+
+}  // namespace freshet::cli
