@@ -1,37 +1,17 @@
 #include "cli/doctor_command.h"
 
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/password.h"
 #include "pg/preflight.h"
 
 namespace freshet::cli {
 namespace {
-
-// The password, when not in the DSN: --password-file, else $FRESHET_PASSWORD. libpq's own
-// PGPASSWORD and ~/.pgpass keep working too.
-Result<std::optional<std::string>> ReadPassword(const DoctorArgs& args) {
-  if (args.password_file) {
-    std::ifstream in(*args.password_file);
-    if (!in) {
-      return Status::NotFound("cannot read password file {}: it does not exist or is not readable",
-                              *args.password_file);
-    }
-    std::string password;
-    std::getline(in, password);
-    return std::optional<std::string>(password);
-  }
-  if (const char* env = std::getenv("FRESHET_PASSWORD"); env != nullptr) {
-    return std::optional<std::string>(env);
-  }
-  return std::optional<std::string>();
-}
 
 void PrintText(const pg::PreflightReport& report) {
   size_t name_width = 0;
@@ -95,7 +75,7 @@ CLI::App* AddDoctorCommand(CLI::App& app, DoctorArgs& args) {
 }
 
 int RunDoctor(const DoctorArgs& args) {
-  auto password = ReadPassword(args);
+  auto password = ReadPassword(args.password_file);
   if (!password.ok()) {
     fmt::print(stderr, "freshet doctor: {}\n", password.status().message());
     return 2;

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/doctor_command.h"
+#include "cli/generate_command.h"
 #include "cli/init_command.h"
 #include "common/logging.h"
 #include "engine/database.h"
@@ -35,6 +36,8 @@ int Run(int argc, char** argv) {
 
   freshet::cli::DoctorArgs doctor_args;
   CLI::App* doctor = freshet::cli::AddDoctorCommand(app, doctor_args);
+  freshet::cli::GenerateArgs generate_args;
+  CLI::App* generate = freshet::cli::AddGenerateCommand(app, generate_args);
   freshet::cli::InitArgs init_args;
   CLI::App* init = freshet::cli::AddInitCommand(app, init_args);
   std::string validate_config;
@@ -55,6 +58,7 @@ int Run(int argc, char** argv) {
   freshet::ConfigureLogging({*level, *format});
 
   if (doctor->parsed()) return freshet::cli::RunDoctor(doctor_args);
+  if (generate->parsed()) return freshet::cli::RunGenerate(generate_args);
   if (init->parsed()) return freshet::cli::RunInit(init_args);
   if (validate->parsed()) return freshet::cli::RunValidate(validate_config);
   fmt::print(stderr, "{}", app.help());

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "postgres_test.h"
 #include "subprocess.h"
 
 namespace freshet {
@@ -75,6 +76,29 @@ TEST_F(CliTest, ValidateNamesTheBadLine) {
   CommandResult missing = Freshet({"validate", "--config", (dir_ / "nope.yaml").string()});
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.output.find("freshet init"), std::string::npos) << missing.output;
+}
+
+}  // namespace
+}  // namespace freshet
+
+namespace freshet {
+namespace {
+
+class GenerateCommandTest : public testing::PostgresTest {};
+
+TEST_F(GenerateCommandTest, RunsTheWorkloadAndReportsCounts) {
+  CommandResult run = Freshet(
+      {"generate", "--dsn", dsn(), "--rate", "0", "--duration", "0", "--max-changes", "500"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("generate: done,"), std::string::npos) << run.output;
+  auto connection = Connect();
+  auto orders = connection.Query("SELECT count(*) FROM orders");
+  ASSERT_TRUE(orders.ok()) << orders.status();
+  EXPECT_GT(*orders->GetInt(0, 0), 0);
+
+  CommandResult bad = Freshet({"generate", "--dsn", "postgres://x@127.0.0.1:1/db"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("Connection refused"), std::string::npos) << bad.output;
 }
 
 }  // namespace
