@@ -1,19 +1,6 @@
 #include "cli/app_config.h"
 
 namespace freshet::cli {
-namespace {
-
-Status CheckListenAddress(const ConfigNode& node, const std::string& address) {
-  size_t colon = address.rfind(':');
-  bool valid = colon != std::string::npos && colon > 0 && colon + 1 < address.size() &&
-               address.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
-               address.size() - colon - 1 <= 5 && std::stoi(address.substr(colon + 1)) <= 65535;
-  if (valid) return Status::Ok();
-  return node.Error("'{}' is not a listen address; write host:port, like 127.0.0.1:8080", address);
-}
-
-}  // namespace
-
 Result<AppConfig> ParseAppConfig(const ConfigNode& root) {
   if (root.IsNull())
     return root.Error("the config file is empty; run `freshet init` for an example");
@@ -41,7 +28,8 @@ Result<AppConfig> ParseAppConfig(const ConfigNode& root) {
     FRESHET_RETURN_IF_ERROR(server->CheckKeys({"http"}));
     if (auto http = server->Find("http")) {
       FRESHET_ASSIGN_OR_RETURN(config.server.http_listen, http->AsString());
-      FRESHET_RETURN_IF_ERROR(CheckListenAddress(*http, config.server.http_listen));
+      auto address = ParseListenAddress(config.server.http_listen);
+      if (!address.ok()) return http->Error("{}", address.status().message());
     }
   }
   return config;

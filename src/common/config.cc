@@ -96,6 +96,26 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text) {
       text);
 }
 
+Result<ListenAddress> ParseListenAddress(std::string_view text) {
+  size_t colon = text.rfind(':');
+  ListenAddress out;
+  if (colon != std::string_view::npos && colon + 1 < text.size() && text.size() - colon - 1 <= 5) {
+    std::string_view port = text.substr(colon + 1);
+    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), out.port);
+    out.host = std::string(text.substr(0, colon));
+    if (out.host.size() >= 2 && out.host.front() == '[' && out.host.back() == ']') {
+      out.host = out.host.substr(1, out.host.size() - 2);
+    }
+    if (ec == std::errc() && ptr == port.data() + port.size() && out.port >= 0 &&
+        out.port <= 65535) {
+      if (out.host.empty()) out.host = "127.0.0.1";
+      return out;
+    }
+  }
+  return Status::InvalidArgument(
+      "'{}' is not a listen address; write host:port, like 127.0.0.1:8080", text);
+}
+
 Result<ConfigNode> ConfigNode::Parse(std::string_view text, std::string_view source_name) {
   auto source = std::make_shared<const std::string>(source_name);
   try {

@@ -90,6 +90,13 @@ class ConfigNode {
   std::shared_ptr<const std::string> source_;
 };
 
+struct ListenAddress {
+  std::string host;
+  int port = 0;  // 0: any free port
+};
+// "127.0.0.1:8080", "[::1]:5433", ":0"; InvalidArgument naming the text otherwise.
+Result<ListenAddress> ParseListenAddress(std::string_view text);
+
 // Exposed for other parsers of sizes and durations (flags, SQL settings).
 Result<uint64_t> ParseByteSize(std::string_view text);
 Result<std::chrono::milliseconds> ParseDuration(std::string_view text);

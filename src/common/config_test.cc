@@ -117,6 +117,19 @@ TEST(ByteSize, ParsesUnits) {
   EXPECT_FALSE(ParseByteSize("20000000TB").ok()) << "overflow";
 }
 
+TEST(ListenAddress, ParsesHostAndPort) {
+  auto v4 = ParseListenAddress("127.0.0.1:8080");
+  ASSERT_TRUE(v4.ok());
+  EXPECT_EQ(v4->host, "127.0.0.1");
+  EXPECT_EQ(v4->port, 8080);
+  EXPECT_EQ(ParseListenAddress("[::1]:5433")->host, "::1");
+  EXPECT_EQ(ParseListenAddress(":0")->host, "127.0.0.1");
+  EXPECT_EQ(ParseListenAddress(":0")->port, 0);
+  for (const char* bad : {"", "localhost", "host:", "host:http", "h:70000", "h:-1", "h:123456"}) {
+    EXPECT_FALSE(ParseListenAddress(bad).ok()) << bad;
+  }
+}
+
 TEST(Duration, ParsesUnits) {
   EXPECT_EQ(*ParseDuration("250ms"), milliseconds(250));
   EXPECT_EQ(*ParseDuration("5s"), milliseconds(5000));
