@@ -4,10 +4,11 @@
 #include <cstdio>
 #include <exception>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/doctor_command.h"
+#include "cli/table_command.h"
 #include "common/logging.h"
 #include "engine/database.h"
 #include "pg/connection.h"
@@ -20,8 +21,9 @@ std::string VersionText() {
 }
 
 int Run(int argc, char** argv) {
-  CLI::App app{"freshet: change data capture from PostgreSQL into Delta Lake tables, in one "
-               "binary"};
+  CLI::App app{
+      "freshet: change data capture from PostgreSQL into Delta Lake tables, in one "
+      "binary"};
   app.set_version_flag("--version", VersionText());
   app.require_subcommand(1);
 
@@ -34,6 +36,8 @@ int Run(int argc, char** argv) {
 
   freshet::cli::DoctorArgs doctor_args;
   CLI::App* doctor = freshet::cli::AddDoctorCommand(app, doctor_args);
+  freshet::cli::TableArgs table_args;
+  CLI::App* table = freshet::cli::AddTableCommand(app, table_args);
 
   try {
     app.parse(argc, argv);
@@ -44,13 +48,13 @@ int Run(int argc, char** argv) {
   auto level = freshet::ParseLogLevel(log_level);
   auto format = freshet::ParseLogFormat(log_format);
   if (!level.ok() || !format.ok()) {
-    fmt::print(stderr, "freshet: {}\n",
-               (!level.ok() ? level.status() : format.status()).message());
+    fmt::print(stderr, "freshet: {}\n", (!level.ok() ? level.status() : format.status()).message());
     return 2;
   }
   freshet::ConfigureLogging({*level, *format});
 
   if (doctor->parsed()) return freshet::cli::RunDoctor(doctor_args);
+  if (table->parsed()) return freshet::cli::RunTable(*table, table_args);
   return 2;
 }
 
