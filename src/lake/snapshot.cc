@@ -219,6 +219,14 @@ class SnapshotBuilder {
       snapshot.checkpoint_version_ = checkpoint->version;
       next = checkpoint->version + 1;
     }
+    if (next == 0 && listing.commits.count(0) == 0 && !listing.commits.empty()) {
+      Version earliest = listing.commits.begin()->first;
+      if (!listing.checkpoints.empty()) earliest = listing.checkpoints.begin()->first;
+      return Status::NotFound(
+          "{} no longer keeps version {} (older log files were cleaned "
+          "up); the earliest readable version is {}",
+          table_path, version, earliest);
+    }
     for (Version v = next; v <= version; ++v) {
       auto it = listing.commits.find(v);
       if (it == listing.commits.end()) {

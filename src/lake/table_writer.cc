@@ -10,7 +10,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include "common/sql_quote.h"
+#include "lake/checkpoint.h"
 #include "lake/deletion_vector.h"
 #include "lake/export.h"
 #include "lake/paths.h"
@@ -514,6 +517,24 @@ std::string Transaction::CommitText(const std::string& operation) const {
   return text;
 }
 
+void Transaction::MaybeCheckpoint(Version version) {
+  int interval = options_.checkpoint_interval;
+  if (auto configured = snapshot_.Configuration("delta.checkpointInterval")) {
+    interval = std::atoi(configured->c_str());
+  }
+  if (interval <= 0 || version % interval != 0) return;
+  // The commit is durable already; a failed checkpoint only means readers replay more JSON,
+  // so it is reported in the log and kept in checkpoint_status(), not returned as an error.
+  auto snapshot = Snapshot::Load(*fs_, *connection_, snapshot_.table_path(), version);
+  checkpoint_status_ = snapshot.ok()
+                           ? WriteCheckpoint(*fs_, *connection_, *snapshot, options_.now_ms())
+                           : snapshot.status();
+  if (!checkpoint_status_.ok()) {
+    spdlog::warn("checkpoint of {} at version {} failed: {}", snapshot_.table_path(), version,
+                 checkpoint_status_.message());
+  }
+}
+
 Result<Version> Transaction::Commit(const std::string& operation) {
   if (committed_) return Status::InvalidArgument("the transaction was already committed");
   std::string text = CommitText(operation);
@@ -523,6 +544,7 @@ Result<Version> Transaction::Commit(const std::string& operation) {
     Status put = fs_->PutIfAbsent(JoinPath(log, CommitFileName(version)), text);
     if (put.ok()) {
       committed_ = true;
+      MaybeCheckpoint(version);
       return version;
     }
     if (!put.Is(Code::kAlreadyExists)) {

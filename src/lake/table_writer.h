@@ -78,8 +78,11 @@ class Transaction {
   // Records txn{app_id, version} in the commit.
   void SetAppTransaction(const std::string& app_id, int64_t version);
 
-  // Commits the staged actions; returns the version written.
+  // Commits the staged actions; returns the version written. Every checkpoint interval
+  // (delta.checkpointInterval, else WriterOptions) the commit is followed by a checkpoint.
   Result<Version> Commit(const std::string& operation = "WRITE");
+  // How the checkpoint after the last commit went (OK when none was due).
+  const Status& checkpoint_status() const { return checkpoint_status_; }
 
  private:
   Transaction(FileSystem& fs, engine::Connection& connection, Snapshot snapshot,
@@ -88,6 +91,7 @@ class Transaction {
   Status CheckConflicts(const ActionSet& winner, Version version) const;
   std::string CommitText(const std::string& operation) const;
   const AddFile* LiveFile(const std::string& path) const;
+  void MaybeCheckpoint(Version version);
 
   FileSystem* fs_;
   engine::Connection* connection_;
@@ -98,6 +102,7 @@ class Transaction {
   std::optional<Txn> app_transaction_;
   std::map<std::string, int64_t> metrics_;
   bool committed_ = false;
+  Status checkpoint_status_;
 };
 
 // Builds the Delta `stats` JSON of a data file from DuckDB's write statistics.
