@@ -42,10 +42,9 @@ struct DataType {
   std::vector<DataType> children;
   std::vector<StructField> fields;
 
-  static DataType Primitive(Kind kind) { return DataType{.kind = kind}; }
-  static DataType Decimal(int precision, int scale) {
-    return DataType{.kind = Kind::kDecimal, .precision = precision, .scale = scale};
-  }
+  // Defined below StructField: building a DataType needs the complete field type.
+  static DataType Primitive(Kind kind);
+  static DataType Decimal(int precision, int scale);
   bool is_nested() const {
     return kind == Kind::kArray || kind == Kind::kMap || kind == Kind::kStruct;
   }
@@ -72,6 +71,11 @@ struct StructField {
   }
   friend bool operator==(const StructField&, const StructField&) = default;
 };
+
+inline DataType DataType::Primitive(Kind kind) { return DataType{.kind = kind}; }
+inline DataType DataType::Decimal(int precision, int scale) {
+  return DataType{.kind = Kind::kDecimal, .precision = precision, .scale = scale};
+}
 
 struct Schema {
   std::vector<StructField> fields;
