@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -62,8 +63,11 @@ Status WriteCheckpoint(FileSystem& fs, engine::Connection& connection, const Sna
     copy.data_change = false;  // checkpoints restate state, they do not change data
     rows += ToJsonLine(copy) + "\n";
   }
-  // delta.deletedFileRetentionDuration uses Spark's interval syntax; the default applies.
-  int64_t oldest_tombstone = now_ms - kDefaultTombstoneRetentionMs;
+  int64_t retention = kDefaultTombstoneRetentionMs;
+  if (auto configured = snapshot.Configuration("delta.deletedFileRetentionDuration")) {
+    FRESHET_ASSIGN_OR_RETURN(retention, ParseIntervalMs(*configured));
+  }
+  int64_t oldest_tombstone = now_ms - retention;
   for (const RemoveFile& remove : snapshot.tombstones()) {
     if (remove.deletion_timestamp.value_or(now_ms) < oldest_tombstone) continue;
     RemoveFile copy = remove;
@@ -96,6 +100,27 @@ Status WriteCheckpoint(FileSystem& fs, engine::Connection& connection, const Sna
                       {"sizeInBytes", bytes->size()},
                       {"numOfAddFiles", snapshot.files().size()}};
   return fs.Put(JoinPath(log, "_last_checkpoint"), last.dump());
+}
+
+Result<int64_t> ParseIntervalMs(const std::string& text) {
+  std::istringstream in(text);
+  std::string word;
+  in >> word;
+  if (word != "interval") in = std::istringstream(text);
+  int64_t count = 0;
+  std::string unit;
+  if (!(in >> count >> unit) || count < 0) {
+    return Status::InvalidArgument("'{}' is not a duration such as 'interval 30 days'", text);
+  }
+  if (unit.back() == 's') unit.pop_back();
+  static const std::map<std::string, int64_t> kUnits = {
+      {"millisecond", 1},  {"second", 1000},    {"minute", 60'000},
+      {"hour", 3'600'000}, {"day", 86'400'000}, {"week", 7 * 86'400'000LL}};
+  auto it = kUnits.find(unit);
+  if (it == kUnits.end()) {
+    return Status::InvalidArgument("'{}' is not a duration such as 'interval 30 days'", text);
+  }
+  return count * it->second;
 }
 
 Result<CleanupResult> CleanupLog(FileSystem& fs, const std::string& table_path, int64_t now_ms,

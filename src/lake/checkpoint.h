@@ -28,6 +28,10 @@ constexpr int64_t kDefaultLogRetentionMs = int64_t{30} * 24 * 3600 * 1000;
 Status WriteCheckpoint(FileSystem& fs, engine::Connection& connection, const Snapshot& snapshot,
                        int64_t now_ms);
 
+// Milliseconds of a Delta duration property ("interval 30 days", "interval 12 hours", "1 week");
+// InvalidArgument naming the text otherwise.
+Result<int64_t> ParseIntervalMs(const std::string& text);
+
 struct CleanupResult {
   Version earliest_version = 0;  // the oldest version still readable
   int64_t deleted_files = 0;

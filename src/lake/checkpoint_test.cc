@@ -162,5 +162,29 @@ TEST_F(CheckpointTest, CleanupKeepsEveryVersionFromTheLastExpiredCheckpoint) {
       << v2.status();
 }
 
+TEST(Interval, ParsesDeltaDurations) {
+  EXPECT_EQ(*ParseIntervalMs("interval 30 days"), 30 * 86'400'000LL);
+  EXPECT_EQ(*ParseIntervalMs("interval 1 hour"), 3'600'000);
+  EXPECT_EQ(*ParseIntervalMs("2 weeks"), 14 * 86'400'000LL);
+  EXPECT_TRUE(ParseIntervalMs("soon").status().Is(Code::kInvalidArgument));
+  EXPECT_TRUE(ParseIntervalMs("interval 3 fortnights").status().Is(Code::kInvalidArgument));
+}
+
+TEST_F(CheckpointTest, CommitsCleanUpExpiredLogFilesAfterACheckpoint) {
+  // A writer clock a year ahead makes every earlier commit older than the 30-day retention.
+  for (int i = 0; i < 5; ++i) AppendAndDelete(fs_, i * 10, i * 10 + 10);
+  WriterOptions future;
+  future.now_ms = [] { return int64_t{4102444800000}; };
+  auto txn = Transaction::Begin(fs_, *connection_, table_, future);
+  ASSERT_TRUE(txn->Append("SELECT 1000 AS id, 'x' AS p").ok());
+  ASSERT_EQ(*txn->Commit(), 6);
+  EXPECT_TRUE(txn->checkpoint_status().ok()) << txn->checkpoint_status();
+  EXPECT_FALSE(stdfs::exists(LogPath(table_) + "/00000000000000000000.json"));
+  EXPECT_TRUE(stdfs::exists(LogPath(table_) + "/00000000000000000006.json"));
+  auto snapshot = Snapshot::Load(fs_, *connection_, table_);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ(Count(*snapshot), 50 - 4 + 1);
+}
+
 }  // namespace
 }  // namespace freshet::lake

@@ -6,10 +6,11 @@
 //
 // Loading resolves a log segment: the newest complete checkpoint at or below the version
 // (classic, multi-part, or UUID-named V2 with sidecars) and the JSON commits after it. The
-// folder listing is authoritative; `_last_checkpoint` is written for other readers, not read. Parquet checkpoints are read through DuckDB. A snapshot is immutable
-// and may be shared between threads. Errors name the file at fault: Corruption for bad log
-// content, NotFound for a missing version or a folder that is not a table, NotSupported for
-// a reader feature or protocol version freshet does not implement.
+// folder listing is authoritative; `_last_checkpoint` is written for other readers, not read.
+// Parquet checkpoints are read through DuckDB. A snapshot is immutable and may be shared between
+// threads. Errors name the file at fault: Corruption for bad log content, NotFound for a missing
+// version or a folder that is not a table, NotSupported for a reader feature or protocol version
+// freshet does not implement.
 
 #include <cstdint>
 #include <map>

@@ -532,7 +532,22 @@ void Transaction::MaybeCheckpoint(Version version) {
   if (!checkpoint_status_.ok()) {
     spdlog::warn("checkpoint of {} at version {} failed: {}", snapshot_.table_path(), version,
                  checkpoint_status_.message());
+    return;
   }
+  // With a fresh checkpoint, log files past the retention are no longer needed
+  // (delta.enableExpiredLogCleanup, on by default as in Delta).
+  if (snapshot->Configuration("delta.enableExpiredLogCleanup").value_or("true") != "true") return;
+  int64_t retention = kDefaultLogRetentionMs;
+  if (auto configured = snapshot->Configuration("delta.logRetentionDuration")) {
+    auto parsed = ParseIntervalMs(*configured);
+    if (!parsed.ok()) {
+      checkpoint_status_ = parsed.status().WithContext("delta.logRetentionDuration");
+      return;
+    }
+    retention = *parsed;
+  }
+  auto cleaned = CleanupLog(*fs_, snapshot_.table_path(), options_.now_ms(), retention);
+  if (!cleaned.ok()) checkpoint_status_ = cleaned.status().WithContext("log cleanup");
 }
 
 Result<Version> Transaction::Commit(const std::string& operation) {
