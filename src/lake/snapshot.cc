@@ -76,13 +76,19 @@ Result<LogListing> ListLog(FileSystem& fs, const std::string& table_path) {
   return listing;
 }
 
-// Reads parquet checkpoint parts (or sidecars) as one JSON object per row.
-Status ReadParquetActions(engine::Connection& connection, const std::vector<std::string>& paths,
-                          ActionSet& out) {
+std::string FileList(const std::vector<std::string>& paths) {
   std::string list;
   for (const auto& path : paths) list += (list.empty() ? "" : ", ") + QuoteLiteral(path);
-  auto result = connection.Query(
-      fmt::format("SELECT to_json(t)::VARCHAR FROM read_parquet([{}]) AS t", list));
+  return "[" + list + "]";
+}
+
+// Checkpoint rows as JSON objects, one per row (absent actions are null), parsed like commit
+// lines. `where` narrows the rows.
+Status ReadParquetActionsAsJson(engine::Connection& connection,
+                                const std::vector<std::string>& paths, const std::string& where,
+                                ActionSet& out) {
+  auto result = connection.Query(fmt::format(
+      "SELECT to_json(t)::VARCHAR FROM read_parquet({}) AS t{}", FileList(paths), where));
   if (!result.ok()) return result.status().WithContext("reading checkpoint " + paths.front());
   for (const auto& row : result->rows) {
     if (row[0].kind != engine::Value::Kind::kString) continue;
@@ -90,6 +96,95 @@ Status ReadParquetActions(engine::Connection& connection, const std::vector<std:
     if (!s.ok()) return s.WithContext("checkpoint " + paths.front());
   }
   return Status::Ok();
+}
+
+std::optional<std::string> OptText(const engine::Value* value) {
+  if (value == nullptr || value->kind != engine::Value::Kind::kString) return std::nullopt;
+  return value->string();
+}
+
+std::optional<int64_t> OptInteger(const engine::Value* value) {
+  if (value == nullptr || value->is_null()) return std::nullopt;
+  if (value->kind == engine::Value::Kind::kUInt) {
+    return static_cast<int64_t>(value->unsigned_integer());
+  }
+  if (value->kind != engine::Value::Kind::kInt) return std::nullopt;
+  return value->integer();
+}
+
+// One typed checkpoint `add` row (columns as in kTypedAddColumns) to an AddFile.
+Result<AddFile> AddFromRow(const engine::Row& row, size_t columns) {
+  AddFile add;
+  auto path = OptText(&row[0]);
+  auto size = OptInteger(&row[2]);
+  if (!path || !size) return Status::Corruption("checkpoint add row without path or size");
+  add.path = *path;
+  if (row[1].kind == engine::Value::Kind::kMap) {
+    for (const auto& [key, value] : row[1].fields()) add.partition_values[key] = OptText(&value);
+  }
+  add.size = *size;
+  add.modification_time = OptInteger(&row[3]).value_or(0);
+  add.data_change = row[4].kind == engine::Value::Kind::kBool && row[4].integer() != 0;
+  add.stats = OptText(&row[5]);
+  if (columns > 6 && row[6].kind == engine::Value::Kind::kStruct) {
+    const engine::Value& dv = row[6];
+    DeletionVectorDescriptor descriptor;
+    auto storage = OptText(dv.Field("storageType"));
+    auto where = OptText(dv.Field("pathOrInlineDv"));
+    auto dv_size = OptInteger(dv.Field("sizeInBytes"));
+    auto cardinality = OptInteger(dv.Field("cardinality"));
+    if (!storage || !where || !dv_size || !cardinality) {
+      return Status::Corruption("checkpoint add row {} has an incomplete deletionVector", add.path);
+    }
+    descriptor.storage_type = *storage;
+    descriptor.path_or_inline_dv = *where;
+    if (auto offset = OptInteger(dv.Field("offset"))) {
+      descriptor.offset = static_cast<int32_t>(*offset);
+    }
+    descriptor.size_in_bytes = static_cast<int32_t>(*dv_size);
+    descriptor.cardinality = *cardinality;
+    add.deletion_vector = std::move(descriptor);
+  }
+  if (columns > 7) {
+    if (row[7].kind == engine::Value::Kind::kMap) {
+      add.tags.emplace();
+      for (const auto& [key, value] : row[7].fields()) {
+        if (auto text = OptText(&value)) (*add.tags)[key] = *text;
+      }
+    }
+    add.base_row_id = OptInteger(&row[8]);
+    add.default_row_commit_version = OptInteger(&row[9]);
+  }
+  return add;
+}
+
+// Reads Parquet checkpoint parts (or sidecars). The `add` rows, nearly all of a large
+// checkpoint, are read as typed columns, which is several times faster than rendering and
+// parsing JSON; the other rows (and checkpoints whose add struct lacks a field asked for) go
+// through JSON.
+Status ReadParquetActions(engine::Connection& connection, const std::vector<std::string>& paths,
+                          ActionSet& out) {
+  static const std::vector<std::string> kTypedAddColumns = {
+      "path",  "partitionValues", "size", "modificationTime", "dataChange",
+      "stats", "deletionVector",  "tags", "baseRowId",        "defaultRowCommitVersion"};
+  for (size_t columns : {size_t{10}, size_t{7}, size_t{6}}) {
+    std::string select;
+    for (size_t i = 0; i < columns; ++i) {
+      select += fmt::format("{}add.{}", i == 0 ? "" : ", ", QuoteIdentifier(kTypedAddColumns[i]));
+    }
+    auto result = connection.Query(fmt::format(
+        "SELECT {} FROM read_parquet({}) WHERE add IS NOT NULL", select, FileList(paths)));
+    if (!result.ok()) continue;  // a field this checkpoint lacks: try fewer
+    out.adds.reserve(out.adds.size() + result->rows.size());
+    for (const auto& row : result->rows) {
+      auto add = AddFromRow(row, columns);
+      if (!add.ok()) return add.status().WithContext("checkpoint " + paths.front());
+      out.file_action_order.emplace_back(true, out.adds.size());
+      out.adds.push_back(std::move(add).value());
+    }
+    return ReadParquetActionsAsJson(connection, paths, " WHERE add IS NULL", out);
+  }
+  return ReadParquetActionsAsJson(connection, paths, "", out);
 }
 
 Status ReadCheckpoint(FileSystem& fs, engine::Connection& connection, const std::string& table_path,

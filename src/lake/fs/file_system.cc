@@ -215,7 +215,8 @@ Result<std::vector<FileInfo>> LocalFileSystem::List(const std::string& path) {
     if (name == "." || name == "..") continue;
     std::string full = JoinPath(path, name);
     struct stat st {};
-    if (::stat(full.c_str(), &st) != 0) {
+    // fstatat on the open folder saves resolving the path again for each of its entries.
+    if (::fstatat(::dirfd(dir.get()), entry->d_name, &st, 0) != 0) {
       if (errno == ENOENT) continue;  // removed while listing
       return Status::FromErrno(errno, "stat " + full);
     }
