@@ -1,5 +1,6 @@
 #include "cli/table_command.h"
 
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 
@@ -33,7 +34,9 @@ Result<Session> OpenSession() {
 
 Result<int64_t> ParseTimestampMs(engine::Connection& connection, const std::string& text) {
   if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
-    return std::stoll(text);
+    int64_t ms = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), ms);
+    if (error == std::errc() && end == text.data() + text.size()) return ms;
   }
   auto result =
       connection.Query(fmt::format("SELECT epoch_ms(CAST({} AS TIMESTAMPTZ))", QuoteLiteral(text)));

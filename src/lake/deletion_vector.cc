@@ -128,7 +128,7 @@ Result<std::string> DeletionVectorPath(const std::string& table_path,
   return prefix.empty() ? JoinPath(table_path, name) : JoinPath(JoinPath(table_path, prefix), name);
 }
 
-Result<std::vector<uint64_t>> ParseRoaringBitmapArray(std::string_view data) {
+Result<std::vector<uint64_t>> ParseRoaringBitmapArray(std::string_view data, uint64_t max_rows) {
   if (data.size() < 12) return Status::Corruption("deletion vector bitmap is truncated");
   if (LoadLe32(data.data()) != kDeletionVectorMagic) {
     return Status::Corruption("deletion vector bitmap has magic number {}, expected {}",
@@ -153,6 +153,10 @@ Result<std::vector<uint64_t>> ParseRoaringBitmapArray(std::string_view data) {
     if (!bitmap) return Status::Corruption("deletion vector bucket {} is malformed", bucket);
     pos += size;
     uint64_t count = roaring_bitmap_get_cardinality(bitmap.get());
+    if (count > max_rows - rows.size()) {
+      return Status::Corruption("deletion vector bitmap holds more than the {} rows expected",
+                                max_rows);
+    }
     size_t start = rows.size();
     rows.resize(start + count);
     std::vector<uint32_t> low(count);
@@ -196,7 +200,8 @@ Result<std::vector<uint64_t>> LoadDeletionVector(FileSystem& fs, const std::stri
       return Status::Corruption("inline deletion vector is shorter than its sizeInBytes {}",
                                 dv.size_in_bytes);
     }
-    auto rows = ParseRoaringBitmapArray(std::string_view(raw).substr(0, dv.size_in_bytes));
+    auto rows = ParseRoaringBitmapArray(std::string_view(raw).substr(0, dv.size_in_bytes),
+                                        static_cast<uint64_t>(dv.cardinality));
     if (!rows.ok()) return rows.status().WithContext("inline deletion vector");
     FRESHET_RETURN_IF_ERROR(CheckCardinality(*rows, dv, "the log (inline)"));
     return rows;
@@ -222,7 +227,7 @@ Result<std::vector<uint64_t>> LoadDeletionVector(FileSystem& fs, const std::stri
         "{:08x}, computed {:08x})",
         path, offset, stored_crc, crc);
   }
-  auto rows = ParseRoaringBitmapArray(bitmap);
+  auto rows = ParseRoaringBitmapArray(bitmap, static_cast<uint64_t>(dv.cardinality));
   if (!rows.ok()) return rows.status().WithContext(path);
   FRESHET_RETURN_IF_ERROR(CheckCardinality(*rows, dv, path));
   return rows;

@@ -35,8 +35,10 @@ std::string UuidText(const std::array<uint8_t, 16>& bytes);
 Result<std::string> DeletionVectorPath(const std::string& table_path,
                                        const DeletionVectorDescriptor& dv);
 
-// Parses a serialised RoaringBitmapArray (magic included) into sorted row indexes.
-Result<std::vector<uint64_t>> ParseRoaringBitmapArray(std::string_view data);
+// Parses a serialised RoaringBitmapArray (magic included) into sorted row indexes. Corruption
+// when it holds more than `max_rows` rows (checked before any row is materialised).
+Result<std::vector<uint64_t>> ParseRoaringBitmapArray(std::string_view data,
+                                                      uint64_t max_rows = uint64_t{1} << 32);
 // Serialises sorted, distinct row indexes (each below 2^63) as a RoaringBitmapArray.
 std::string SerializeRoaringBitmapArray(const std::vector<uint64_t>& rows);
 

@@ -304,10 +304,14 @@ Result<std::string> ScanSql(FileSystem& fs, engine::Connection& connection,
   std::vector<std::string> group_order;
   for (const FileRead& read : reads) {
     std::string key;
+    auto found = physical.find(read.path);
+    if (found == physical.end()) {
+      return Status::Internal("DuckDB reported no Parquet schema for {}", read.path);
+    }
     if (read.has_dv) {
       key = "dv:" + read.path;
     } else {
-      key = physical[read.path].Signature();
+      key = found->second.Signature();
       for (const auto& [column, value] : read.add->partition_values) {
         key += "|" + column + "=" + (value ? "v" + *value : "null");
       }
@@ -320,7 +324,7 @@ Result<std::string> ScanSql(FileSystem& fs, engine::Connection& connection,
   for (const std::string& key : group_order) {
     const auto& group = groups[key];
     const FileRead& first = *group.front();
-    const PhysicalNode& root = physical[first.path];
+    const PhysicalNode& root = physical.at(first.path);
     ExpressionBuilder builder(mode);
     std::string columns;
     for (const StructField& field : schema.fields) {
