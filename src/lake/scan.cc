@@ -244,13 +244,17 @@ Result<std::string> PartitionLiteral(const DataType& type, const std::optional<s
   }
 }
 
-std::string RowList(const std::vector<uint64_t>& rows) {
-  std::string out = "[";
+// The deleted rows as SQL yielding one row index per row. They travel as one string literal
+// that DuckDB splits: a list literal of a million numbers takes DuckDB seconds to bind, a
+// string of the same numbers milliseconds.
+std::string DeletedRowsQuery(const std::vector<uint64_t>& rows) {
+  std::string text;
+  text.reserve(rows.size() * 8);
   for (size_t i = 0; i < rows.size(); ++i) {
-    if (i > 0) out += ",";
-    out += std::to_string(rows[i]);
+    if (i > 0) text += ',';
+    text += std::to_string(rows[i]);
   }
-  return out + "]";
+  return fmt::format("SELECT unnest(string_split('{}', ',')::UBIGINT[])", text);
 }
 
 struct FileRead {
@@ -354,8 +358,8 @@ Result<std::string> ScanSql(FileSystem& fs, engine::Connection& connection,
           "SELECT {} FROM read_parquet([{}], hive_partitioning = false, file_row_number = true)",
           columns, files);
       if (!first.deleted_rows.empty()) {
-        select += fmt::format(" WHERE file_row_number NOT IN (SELECT unnest({}))",
-                              RowList(first.deleted_rows));
+        select +=
+            fmt::format(" WHERE file_row_number NOT IN ({})", DeletedRowsQuery(first.deleted_rows));
       }
     } else {
       select = fmt::format("SELECT {} FROM read_parquet([{}], hive_partitioning = false)", columns,
