@@ -196,6 +196,22 @@ class ExpressionBuilder {
             source, var, Build(type.children[0], &node->children[0], fmt::format("{}.key", var)),
             Build(type.children[1], &node->children[1], fmt::format("{}.value", var)));
       }
+      case DataType::Kind::kTimestamp:
+      case DataType::Kind::kTimestampNtz: {
+        if (node->kind != PhysicalNode::Kind::kPrimitive) break;
+        bool want_utc = type.kind == DataType::Kind::kTimestamp;
+        const std::string& physical = node->physical_type;
+        bool utc = physical.find("isAdjustedToUTC=1") != std::string::npos;
+        bool local = physical.find("isAdjustedToUTC=0") != std::string::npos;
+        if ((want_utc && utc) || (!want_utc && local)) {
+          return fmt::format("CAST({} AS {})", source, target);
+        }
+        // INT96 (Spark's timestamps), legacy annotations, a date widened to timestamp_ntz or
+        // the other zone flag: go through epoch microseconds, so the session time zone never
+        // enters the conversion. A Delta timestamp stored without the UTC flag is UTC.
+        std::string micros = fmt::format("make_timestamp(epoch_us({}))", source);
+        return want_utc ? fmt::format("timezone('UTC', {})", micros) : micros;
+      }
       default:
         if (node->kind != PhysicalNode::Kind::kPrimitive) break;
         return fmt::format("CAST({} AS {})", source, target);

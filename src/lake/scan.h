@@ -10,8 +10,9 @@
 // DataType::DuckDbType says. Files with the same Parquet schema, partition values and no
 // deletion vector share one read_parquet call.
 //
-// Delta `timestamp` columns are TIMESTAMPTZ; Parquet files that store them without the UTC
-// flag (Spark's INT96) are cast in the session time zone, so run the SQL with TimeZone=UTC.
+// Delta `timestamp` columns are TIMESTAMPTZ, `timestamp_ntz` TIMESTAMP; values stored with the
+// other zone flag or as INT96 (Spark) convert through epoch microseconds, so the result does
+// not depend on the session time zone.
 // Errors: NotFound naming a missing data or DV file; Corruption for a bad deletion vector or
 // partition value.
 

@@ -246,6 +246,40 @@ TEST_F(SnapshotTest, ADeletionVectorChecksumMismatchIsNamed) {
   EXPECT_NE(sql.status().message().find(dv_file), std::string::npos);
 }
 
+TEST_F(SnapshotTest, TimestampsReadTheSameInAnySessionTimeZone) {
+  // A Delta timestamp column stored without the UTC flag (as Spark's INT96 is read) and a
+  // timestamp_ntz column stored with it: both must read as their UTC values.
+  std::string table = dir_ / "zones";
+  std::string schema =
+      R"({\"type\":\"struct\",\"fields\":[{\"name\":\"ts\",\"type\":\"timestamp\",)"
+      R"(\"nullable\":true,\"metadata\":{}},{\"name\":\"ntz\",\"type\":)"
+      R"(\"timestamp_ntz\",\"nullable\":true,\"metadata\":{}}]})";
+  WriteCommit(table, 0,
+              R"({"protocol":{"minReaderVersion":3,"minWriterVersion":7,)"
+              R"("readerFeatures":["timestampNtz"],"writerFeatures":["timestampNtz"]}})"
+              "\n"
+              R"({"metaData":{"id":"z","format":{"provider":"parquet"},"schemaString":")" +
+                  schema +
+                  R"(","partitionColumns":[],"configuration":{}}})"
+                  "\n"
+                  R"({"add":{"path":"f.parquet","partitionValues":{},"size":1,)"
+                  R"("modificationTime":1,"dataChange":true}})");
+  ASSERT_TRUE(connection_
+                  ->Execute("COPY (SELECT TIMESTAMP '2021-01-01 10:00:00' AS ts, TIMESTAMPTZ "
+                            "'2021-01-01 10:00:00+00' AS ntz) TO '" +
+                            table + "/f.parquet'")
+                  .ok());
+  ASSERT_TRUE(connection_->Execute("SET TimeZone = 'America/New_York'").ok());
+  auto snapshot = Snapshot::Load(fs_, *connection_, table);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  auto sql = ScanSql(fs_, *connection_, *snapshot);
+  ASSERT_TRUE(sql.ok()) << sql.status();
+  auto result = connection_->Query("SELECT epoch_us(ts), epoch_us(ntz) FROM (" + *sql + ")");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->rows[0][0].integer(), 1609495200000000);
+  EXPECT_EQ(result->rows[0][1].integer(), 1609495200000000);
+}
+
 TEST_F(SnapshotTest, ScanAppliesDeletionVectors) {
   auto snapshot = Snapshot::Load(fs_, *connection_, CaseTable("basic-dv-with-checkpoint"));
   ASSERT_TRUE(snapshot.ok());
