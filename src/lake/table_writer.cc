@@ -290,10 +290,15 @@ Result<Transaction> Transaction::Begin(FileSystem& fs, engine::Connection& conne
                                 table_path);
   }
   if (protocol.writer_features) {
+    // appendOnly is enforced at commit; invariants only while no column declares one (this
+    // writer does not evaluate them). v2Checkpoint would require V2 checkpoints, which this
+    // writer does not write, so such tables are refused.
     static const std::set<std::string> kWritable = {"deletionVectors", "timestampNtz", "appendOnly",
-                                                    "invariants", "v2Checkpoint"};
+                                                    "invariants"};
     for (const auto& feature : *protocol.writer_features) {
-      if (kWritable.count(feature) == 0) {
+      bool declared = feature == "invariants" && snapshot.metadata().schema_string.find(
+                                                     "delta.invariants") != std::string::npos;
+      if (kWritable.count(feature) == 0 || declared) {
         return Status::NotSupported(
             "{} needs writer feature '{}', which freshet does not "
             "implement",
@@ -552,6 +557,12 @@ void Transaction::MaybeCheckpoint(Version version) {
 
 Result<Version> Transaction::Commit(const std::string& operation) {
   if (committed_) return Status::InvalidArgument("the transaction was already committed");
+  if (!removes_.empty() && snapshot_.Configuration("delta.appendOnly") == "true") {
+    return Status::InvalidArgument(
+        "{} is append-only (delta.appendOnly=true): rows and files "
+        "cannot be removed",
+        snapshot_.table_path());
+  }
   std::string text = CommitText(operation);
   std::string log = LogPath(snapshot_.table_path());
   Version version = snapshot_.version() + 1;

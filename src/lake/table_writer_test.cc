@@ -198,6 +198,24 @@ TEST_F(TableWriterTest, DeletionVectorsHideRowsForBothReadPaths) {
   EXPECT_EQ(Difference(selects, expected), 0);
 }
 
+TEST_F(TableWriterTest, RefusesWhatItCannotWriteCorrectly) {
+  CreateTableOptions options{MixedSchema(), {}, {{"delta.appendOnly", "true"}}};
+  ASSERT_TRUE(CreateTable(fs_, table_, options).ok());
+  auto txn = Transaction::Begin(fs_, *connection_, table_);
+  ASSERT_TRUE(txn->Append(MixedRows(0, 10)).ok());
+  ASSERT_TRUE(txn->Commit().ok());
+  auto del = Transaction::Begin(fs_, *connection_, table_);
+  ASSERT_TRUE(del->Remove(Load(fs_)->files()[0].path).ok());
+  auto refused = del->Commit("DELETE");
+  EXPECT_TRUE(refused.status().Is(Code::kInvalidArgument));
+  EXPECT_NE(refused.status().message().find("append-only"), std::string::npos);
+  // A Spark table with V2 checkpoints: this writer writes classic checkpoints only.
+  auto v2 = Transaction::Begin(
+      fs_, *connection_, std::string(FRESHET_DELTA_CONFORMANCE_DIR) + "/v2-checkpoint-json/table");
+  EXPECT_TRUE(v2.status().Is(Code::kNotSupported));
+  EXPECT_NE(v2.status().message().find("'v2Checkpoint'"), std::string::npos) << v2.status();
+}
+
 TEST_F(TableWriterTest, DeletingEveryRowRemovesTheFile) {
   ASSERT_TRUE(CreateTable(fs_, table_, {MixedSchema()}).ok());
   auto txn = Transaction::Begin(fs_, *connection_, table_);
