@@ -10,6 +10,7 @@
 #include "cli/doctor_command.h"
 #include "cli/generate_command.h"
 #include "cli/init_command.h"
+#include "cli/table_command.h"
 #include "common/logging.h"
 #include "engine/database.h"
 #include "pg/connection.h"
@@ -42,6 +43,8 @@ int Run(int argc, char** argv) {
   CLI::App* init = freshet::cli::AddInitCommand(app, init_args);
   std::string validate_config;
   CLI::App* validate = freshet::cli::AddValidateCommand(app, validate_config);
+  freshet::cli::TableArgs table_args;
+  CLI::App* table = freshet::cli::AddTableCommand(app, table_args);
 
   try {
     app.parse(argc, argv);
@@ -61,6 +64,7 @@ int Run(int argc, char** argv) {
   if (generate->parsed()) return freshet::cli::RunGenerate(generate_args);
   if (init->parsed()) return freshet::cli::RunInit(init_args);
   if (validate->parsed()) return freshet::cli::RunValidate(validate_config);
+  if (table->parsed()) return freshet::cli::RunTable(*table, table_args);
   fmt::print(stderr, "{}", app.help());
   return 2;
 }

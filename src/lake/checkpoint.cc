@@ -1,0 +1,165 @@
+#include "lake/checkpoint.h"
+
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/sql_quote.h"
+#include "lake/deletion_vector.h"
+#include "lake/paths.h"
+
+namespace freshet::lake {
+namespace {
+
+// The checkpoint schema of PROTOCOL.md "Checkpoint Schema" (the columns this writer fills).
+constexpr const char* kDvType =
+    "STRUCT(storageType VARCHAR, pathOrInlineDv VARCHAR, \"offset\" INTEGER, sizeInBytes "
+    "INTEGER, cardinality BIGINT)";
+
+std::string CheckpointColumns() {
+  return fmt::format(
+      "{{txn: 'STRUCT(appId VARCHAR, version BIGINT, lastUpdated BIGINT)', "
+      "add: 'STRUCT(path VARCHAR, partitionValues MAP(VARCHAR, VARCHAR), size BIGINT, "
+      "modificationTime BIGINT, dataChange BOOLEAN, tags MAP(VARCHAR, VARCHAR), "
+      "deletionVector {0}, baseRowId BIGINT, defaultRowCommitVersion BIGINT, stats VARCHAR)', "
+      "remove: 'STRUCT(path VARCHAR, deletionTimestamp BIGINT, dataChange BOOLEAN, "
+      "extendedFileMetadata BOOLEAN, partitionValues MAP(VARCHAR, VARCHAR), size BIGINT, "
+      "deletionVector {0}, baseRowId BIGINT, defaultRowCommitVersion BIGINT)', "
+      "metaData: 'STRUCT(id VARCHAR, name VARCHAR, description VARCHAR, format STRUCT(provider "
+      "VARCHAR, options MAP(VARCHAR, VARCHAR)), schemaString VARCHAR, partitionColumns "
+      "VARCHAR[], configuration MAP(VARCHAR, VARCHAR), createdTime BIGINT)', "
+      "protocol: 'STRUCT(minReaderVersion INTEGER, minWriterVersion INTEGER, readerFeatures "
+      "VARCHAR[], writerFeatures VARCHAR[])'}}",
+      kDvType);
+}
+
+std::string ScratchPath(const std::string& suffix) {
+  std::array<uint8_t, 16> id{};
+  auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  for (size_t i = 0; i < 8; ++i) id[i] = static_cast<uint8_t>(now >> (8 * i));
+  for (size_t i = 8; i < 12; ++i) id[i] = static_cast<uint8_t>(::getpid() >> (8 * (i - 8)));
+  return (std::filesystem::temp_directory_path() /
+          fmt::format("freshet-checkpoint-{}{}", UuidText(id), suffix))
+      .string();
+}
+
+}  // namespace
+
+Status WriteCheckpoint(FileSystem& fs, engine::Connection& connection, const Snapshot& snapshot,
+                       int64_t now_ms) {
+  std::string rows =
+      ToJsonLine(snapshot.protocol()) + "\n" + ToJsonLine(snapshot.metadata()) + "\n";
+  for (const auto& [app_id, txn] : snapshot.app_transactions()) rows += ToJsonLine(txn) + "\n";
+  for (const AddFile& add : snapshot.files()) {
+    AddFile copy = add;
+    copy.data_change = false;  // checkpoints restate state, they do not change data
+    rows += ToJsonLine(copy) + "\n";
+  }
+  int64_t retention = kDefaultTombstoneRetentionMs;
+  if (auto configured = snapshot.Configuration("delta.deletedFileRetentionDuration")) {
+    FRESHET_ASSIGN_OR_RETURN(retention, ParseIntervalMs(*configured));
+  }
+  int64_t oldest_tombstone = now_ms - retention;
+  for (const RemoveFile& remove : snapshot.tombstones()) {
+    if (remove.deletion_timestamp.value_or(now_ms) < oldest_tombstone) continue;
+    RemoveFile copy = remove;
+    copy.data_change = false;
+    copy.stats.reset();
+    rows += ToJsonLine(copy) + "\n";
+  }
+  std::string json_path = ScratchPath(".json");
+  std::string parquet_path = ScratchPath(".parquet");
+  LocalFileSystem local;
+  FRESHET_RETURN_IF_ERROR(local.Put(json_path, rows));
+  Status copied = connection.Execute(
+      fmt::format("COPY (SELECT txn, add, remove, metaData, protocol FROM read_json({}, format = "
+                  "'newline_delimited', columns = {})) TO {} (FORMAT parquet, COMPRESSION snappy)",
+                  QuoteLiteral(json_path), CheckpointColumns(), QuoteLiteral(parquet_path)));
+  std::filesystem::remove(json_path);
+  auto bytes = copied.ok() ? local.Get(parquet_path) : Result<std::string>(copied);
+  std::filesystem::remove(parquet_path);
+  if (!bytes.ok()) {
+    return bytes.status().WithContext(
+        fmt::format("writing the checkpoint of version {}", snapshot.version()));
+  }
+  std::string log = LogPath(snapshot.table_path());
+  std::string name = fmt::format("{:020d}.checkpoint.parquet", snapshot.version());
+  FRESHET_RETURN_IF_ERROR(fs.Put(JoinPath(log, name), *bytes));
+  int64_t actions =
+      2 + static_cast<int64_t>(snapshot.app_transactions().size() + snapshot.files().size());
+  nlohmann::json last{{"version", snapshot.version()},
+                      {"size", actions},
+                      {"sizeInBytes", bytes->size()},
+                      {"numOfAddFiles", snapshot.files().size()}};
+  return fs.Put(JoinPath(log, "_last_checkpoint"), last.dump());
+}
+
+Result<int64_t> ParseIntervalMs(const std::string& text) {
+  std::istringstream in(text);
+  std::string word;
+  in >> word;
+  if (word != "interval") in = std::istringstream(text);
+  int64_t count = 0;
+  std::string unit;
+  if (!(in >> count >> unit) || count < 0) {
+    return Status::InvalidArgument("'{}' is not a duration such as 'interval 30 days'", text);
+  }
+  if (unit.back() == 's') unit.pop_back();
+  static const std::map<std::string, int64_t> kUnits = {
+      {"millisecond", 1},  {"second", 1000},    {"minute", 60'000},
+      {"hour", 3'600'000}, {"day", 86'400'000}, {"week", 7 * 86'400'000LL}};
+  auto it = kUnits.find(unit);
+  if (it == kUnits.end()) {
+    return Status::InvalidArgument("'{}' is not a duration such as 'interval 30 days'", text);
+  }
+  return count * it->second;
+}
+
+Result<CleanupResult> CleanupLog(FileSystem& fs, const std::string& table_path, int64_t now_ms,
+                                 int64_t retention_ms) {
+  std::string log = LogPath(table_path);
+  FRESHET_ASSIGN_OR_RETURN(auto entries, fs.List(log));
+  std::map<Version, int64_t> commit_times;
+  std::map<Version, std::vector<std::string>> files_by_version;
+  std::set<Version> checkpoints;
+  for (const FileInfo& entry : entries) {
+    LogFileName name = ParseLogFileName(entry.name);
+    if (name.kind == LogFileName::Kind::kOther) continue;
+    files_by_version[name.version].push_back(entry.path);
+    if (name.kind == LogFileName::Kind::kCommit) {
+      commit_times[name.version] = entry.modification_time_ms;
+    } else if (name.kind == LogFileName::Kind::kClassicCheckpoint ||
+               name.kind == LogFileName::Kind::kUuidCheckpoint) {
+      checkpoints.insert(name.version);
+    }
+  }
+  CleanupResult result;
+  result.earliest_version = files_by_version.empty() ? 0 : files_by_version.begin()->first;
+  std::optional<Version> cutoff;
+  for (Version checkpoint : checkpoints) {
+    auto it = commit_times.find(checkpoint);
+    int64_t time = it != commit_times.end() ? it->second : now_ms;
+    if (time <= now_ms - retention_ms) cutoff = checkpoint;
+  }
+  if (!cutoff) return result;
+  for (const auto& [version, paths] : files_by_version) {
+    if (version >= *cutoff) break;
+    for (const auto& path : paths) {
+      Status s = fs.Delete(path);
+      if (!s.ok() && !s.Is(Code::kNotFound)) return s;
+      ++result.deleted_files;
+    }
+  }
+  result.earliest_version = *cutoff;
+  return result;
+}
+
+}  // namespace freshet::lake

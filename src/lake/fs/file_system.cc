@@ -1,0 +1,293 @@
+#include "lake/fs/file_system.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <memory>
+#include <random>
+
+#include <fmt/format.h>
+
+namespace freshet::lake {
+namespace {
+
+// Closes a file descriptor on scope exit.
+class FdOwner {
+ public:
+  explicit FdOwner(int fd) : fd_(fd) {}
+  FdOwner(const FdOwner&) = delete;
+  FdOwner& operator=(const FdOwner&) = delete;
+  ~FdOwner() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  // Closes now, reporting the error that close(2) may carry for buffered writes.
+  Status Close(const std::string& path) {
+    int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) return Status::FromErrno(errno, "close " + path);
+    return Status::Ok();
+  }
+
+ private:
+  int fd_;
+};
+
+std::string ParentOf(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+Status MakeDirectories(const std::string& folder) {
+  if (folder.empty() || folder == "." || folder == "/") return Status::Ok();
+  struct stat st {};
+  if (::stat(folder.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return Status::Ok();
+    return Status::IOError("{} exists and is not a folder", folder);
+  }
+  FRESHET_RETURN_IF_ERROR(MakeDirectories(ParentOf(folder)));
+  if (::mkdir(folder.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Status::FromErrno(errno, "mkdir " + folder);
+  }
+  return Status::Ok();
+}
+
+Status WriteAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, "write " + path);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+std::string TempNameFor(const std::string& path) {
+  static std::atomic<uint64_t> counter{0};
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string name = path.substr(path.find_last_of('/') + 1);
+  return fmt::format("{}/.{}.{}.{:x}.tmp", ParentOf(path), name, ::getpid(),
+                     rng() ^ counter.fetch_add(1));
+}
+
+// Writes `data` to a fresh temporary file beside `path`, fsynced; returns its name.
+Result<std::string> WriteTemp(const std::string& path, std::string_view data) {
+  FRESHET_RETURN_IF_ERROR(MakeDirectories(ParentOf(path)));
+  std::string temp = TempNameFor(path);
+  FdOwner fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (fd.get() < 0) return Status::FromErrno(errno, "create " + temp);
+  Status s = WriteAll(fd.get(), data, temp);
+  if (s.ok() && ::fsync(fd.get()) != 0) s = Status::FromErrno(errno, "fsync " + temp);
+  if (s.ok()) s = fd.Close(temp);
+  if (!s.ok()) {
+    ::unlink(temp.c_str());
+    return s;
+  }
+  return temp;
+}
+
+void SyncFolder(const std::string& folder) {
+  // Best effort: makes the new directory entry durable; some file systems refuse it.
+  FdOwner fd(::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() >= 0) ::fsync(fd.get());
+}
+
+FileInfo InfoFromStat(const std::string& path, const struct stat& st) {
+  FileInfo info;
+  info.path = path;
+  info.name = path.substr(path.find_last_of('/') + 1);
+  info.size_bytes = st.st_size;
+  info.modification_time_ms =
+      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+  info.is_directory = S_ISDIR(st.st_mode);
+  return info;
+}
+
+}  // namespace
+
+std::string JoinPath(std::string_view folder, std::string_view name) {
+  if (folder.empty()) return std::string(name);
+  std::string out(folder);
+  if (out.back() != '/') out += '/';
+  while (!name.empty() && name.front() == '/') name.remove_prefix(1);
+  out += name;
+  return out;
+}
+
+Result<std::string> LocalFileSystem::Get(const std::string& path) {
+  FdOwner fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return Status::FromErrno(errno, "open " + path);
+  std::string out;
+  char buffer[1 << 16];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, "read " + path);
+    }
+    if (n == 0) break;
+    out.append(buffer, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+Result<std::string> LocalFileSystem::GetRange(const std::string& path, int64_t offset,
+                                              int64_t length) {
+  if (offset < 0 || length < 0) {
+    return Status::InvalidArgument("read of {}: negative offset {} or length {}", path, offset,
+                                   length);
+  }
+  FdOwner fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return Status::FromErrno(errno, "open " + path);
+  std::string out(static_cast<size_t>(length), '\0');
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t n = ::pread(fd.get(), out.data() + done, out.size() - done,
+                        static_cast<off_t>(offset + static_cast<int64_t>(done)));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(errno, "read " + path);
+    }
+    if (n == 0) {
+      return Status::Corruption(
+          "{}: short read, wanted {} bytes at offset {} but the file ends "
+          "after {}",
+          path, length, offset, offset + static_cast<int64_t>(done));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return out;
+}
+
+Result<FileInfo> LocalFileSystem::Head(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Status::FromErrno(errno, "stat " + path);
+  return InfoFromStat(path, st);
+}
+
+Status LocalFileSystem::Put(const std::string& path, std::string_view data) {
+  FRESHET_ASSIGN_OR_RETURN(std::string temp, WriteTemp(path, data));
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    Status s = Status::FromErrno(errno, "rename " + temp + " to " + path);
+    ::unlink(temp.c_str());
+    return s;
+  }
+  SyncFolder(ParentOf(path));
+  return Status::Ok();
+}
+
+Status LocalFileSystem::PutIfAbsent(const std::string& path, std::string_view data) {
+  FRESHET_ASSIGN_OR_RETURN(std::string temp, WriteTemp(path, data));
+  // link(2) never replaces an existing name, so of two racing writers exactly one wins, and
+  // the winner's file is complete the moment its name appears.
+  int rc = ::link(temp.c_str(), path.c_str());
+  int error = errno;
+  ::unlink(temp.c_str());
+  if (rc != 0) {
+    if (error == EEXIST) return Status::AlreadyExists("{} already exists", path);
+    return Status::FromErrno(error, "link " + path);
+  }
+  SyncFolder(ParentOf(path));
+  return Status::Ok();
+}
+
+Result<std::vector<FileInfo>> LocalFileSystem::List(const std::string& path) {
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(path.c_str()), &::closedir);
+  if (!dir) return Status::FromErrno(errno, "list " + path);
+  std::vector<FileInfo> out;
+  while (true) {
+    errno = 0;
+    struct dirent* entry = ::readdir(dir.get());
+    if (entry == nullptr) {
+      if (errno != 0) return Status::FromErrno(errno, "list " + path);
+      break;
+    }
+    std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    std::string full = JoinPath(path, name);
+    struct stat st {};
+    // fstatat on the open folder saves resolving the path again for each of its entries.
+    if (::fstatat(::dirfd(dir.get()), entry->d_name, &st, 0) != 0) {
+      if (errno == ENOENT) continue;  // removed while listing
+      return Status::FromErrno(errno, "stat " + full);
+    }
+    out.push_back(InfoFromStat(full, st));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const FileInfo& a, const FileInfo& b) { return a.name < b.name; });
+  return out;
+}
+
+Status LocalFileSystem::Delete(const std::string& path) {
+  if (::unlink(path.c_str()) != 0) return Status::FromErrno(errno, "delete " + path);
+  return Status::Ok();
+}
+
+void FaultyFileSystem::FailNext(Op op, Status status, std::string path_substring) {
+  std::lock_guard lock(mu_);
+  faults_.push_back({op, std::move(status), std::move(path_substring)});
+}
+
+size_t FaultyFileSystem::PendingFaults() const {
+  std::lock_guard lock(mu_);
+  return faults_.size();
+}
+
+Status FaultyFileSystem::Take(Op op, const std::string& path) {
+  std::lock_guard lock(mu_);
+  for (auto it = faults_.begin(); it != faults_.end(); ++it) {
+    if (it->op == op && path.find(it->path_substring) != std::string::npos) {
+      Status s = std::move(it->status);
+      faults_.erase(it);
+      return s;
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::string> FaultyFileSystem::Get(const std::string& path) {
+  FRESHET_RETURN_IF_ERROR(Take(Op::kGet, path));
+  return base_.Get(path);
+}
+
+Result<std::string> FaultyFileSystem::GetRange(const std::string& path, int64_t offset,
+                                               int64_t length) {
+  FRESHET_RETURN_IF_ERROR(Take(Op::kGetRange, path));
+  return base_.GetRange(path, offset, length);
+}
+
+Result<FileInfo> FaultyFileSystem::Head(const std::string& path) {
+  FRESHET_RETURN_IF_ERROR(Take(Op::kHead, path));
+  return base_.Head(path);
+}
+
+Status FaultyFileSystem::Put(const std::string& path, std::string_view data) {
+  FRESHET_RETURN_IF_ERROR(Take(Op::kPut, path));
+  return base_.Put(path, data);
+}
+
+Status FaultyFileSystem::PutIfAbsent(const std::string& path, std::string_view data) {
+  FRESHET_RETURN_IF_ERROR(Take(Op::kPutIfAbsent, path));
+  return base_.PutIfAbsent(path, data);
+}
+
+Result<std::vector<FileInfo>> FaultyFileSystem::List(const std::string& path) {
+  FRESHET_RETURN_IF_ERROR(Take(Op::kList, path));
+  return base_.List(path);
+}
+
+Status FaultyFileSystem::Delete(const std::string& path) {
+  FRESHET_RETURN_IF_ERROR(Take(Op::kDelete, path));
+  return base_.Delete(path);
+}
+
+}  // namespace freshet::lake

@@ -1,0 +1,46 @@
+#pragma once
+
+// Scan: turns a snapshot into SQL that DuckDB runs, one row per live row of the table.
+//
+// The SELECT reads each live data file with read_parquet, drops the rows its deletion vector
+// marks (matched on file_row_number), adds partition values as constant columns, resolves
+// column mapping (physical names, or Parquet field ids in id mode, nested fields included),
+// fills columns a file lacks with NULL and casts every column to the table's current type
+// (type widening). Columns come out in schema order under their logical names, typed as
+// DataType::DuckDbType says. Files with the same Parquet schema, partition values and no
+// deletion vector share one read_parquet call.
+//
+// Delta `timestamp` columns are TIMESTAMPTZ, `timestamp_ntz` TIMESTAMP; values stored with the
+// other zone flag or as INT96 (Spark) convert through epoch microseconds, so the result does
+// not depend on the session time zone.
+// Errors: NotFound naming a missing data or DV file; Corruption for a bad deletion vector or
+// partition value.
+
+#include <string>
+
+#include "common/result.h"
+#include "engine/database.h"
+#include "lake/fs/file_system.h"
+#include "lake/snapshot.h"
+
+namespace freshet::lake {
+
+struct ScanOptions {
+  // The zone of timestamp partition values written without one ("2021-09-08 11:11:11"): the
+  // writer's session time zone, which the log does not record.
+  std::string partition_time_zone = "UTC";
+};
+
+struct ScanStats {
+  int64_t files = 0;
+  int64_t files_with_deletion_vectors = 0;
+  int64_t deleted_rows = 0;
+};
+
+// A SELECT statement over the snapshot's rows. `connection` reads Parquet footers to learn
+// each file's physical schema.
+Result<std::string> ScanSql(FileSystem& fs, engine::Connection& connection,
+                            const Snapshot& snapshot, const ScanOptions& options = {},
+                            ScanStats* stats = nullptr);
+
+}  // namespace freshet::lake

@@ -1,0 +1,594 @@
+#include "lake/table_writer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include "common/sql_quote.h"
+#include "lake/checkpoint.h"
+#include "lake/deletion_vector.h"
+#include "lake/export.h"
+#include "lake/paths.h"
+
+namespace freshet::lake {
+namespace {
+
+using Json = nlohmann::json;
+
+// Spark's default: strings in min/max statistics are cut to this many characters.
+constexpr size_t kStatsStringPrefix = 32;
+
+int64_t SystemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Dump(const Json& json) {
+  return json.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+bool UsesTimestampNtz(const DataType& type) {
+  if (type.kind == DataType::Kind::kTimestampNtz) return true;
+  for (const auto& child : type.children) {
+    if (UsesTimestampNtz(child)) return true;
+  }
+  for (const auto& field : type.fields) {
+    if (UsesTimestampNtz(field.type)) return true;
+  }
+  return false;
+}
+
+// Number of UTF-8 code points in `text` up to `limit`, returning the byte length of the prefix.
+size_t Utf8PrefixBytes(const std::string& text, size_t limit) {
+  size_t chars = 0;
+  size_t i = 0;
+  while (i < text.size() && chars < limit) {
+    auto c = static_cast<unsigned char>(text[i]);
+    i += c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+    ++chars;
+  }
+  return std::min(i, text.size());
+}
+
+// DuckDB's text of a min/max value as the JSON value Delta's stats use, or nullopt when the
+// value cannot be a tight, safe bound (then the statistic is left out, which the spec allows).
+std::optional<Json> StatValue(const DataType& type, const std::string& text, bool is_max) {
+  switch (type.kind) {
+    case DataType::Kind::kByte:
+    case DataType::Kind::kShort:
+    case DataType::Kind::kInteger:
+    case DataType::Kind::kLong: {
+      Json parsed = Json::parse(text, nullptr, false);
+      if (parsed.is_number_integer()) return parsed;
+      return std::nullopt;
+    }
+    case DataType::Kind::kFloat:
+    case DataType::Kind::kDouble: {
+      Json parsed = Json::parse(text, nullptr, false);
+      if (parsed.is_number()) return parsed;
+      return std::nullopt;
+    }
+    case DataType::Kind::kString: {
+      size_t prefix = Utf8PrefixBytes(text, kStatsStringPrefix);
+      if (prefix == text.size()) return Json(text);
+      // A cut prefix is a valid lower bound, but not an upper one.
+      if (is_max) return std::nullopt;
+      return Json(text.substr(0, prefix));
+    }
+    case DataType::Kind::kDate:
+      if (text.size() == 10) return Json(text);
+      return std::nullopt;
+    case DataType::Kind::kTimestamp:
+    case DataType::Kind::kTimestampNtz: {
+      // "2021-01-01 10:00:00[.ffffff][+00]" -> "2021-01-01T10:00:00.000[Z]" (milliseconds, as
+      // Spark writes them: the minimum rounds down; a maximum with sub-millisecond digits is
+      // left out rather than rounded).
+      if (text.size() < 19) return std::nullopt;
+      std::string fraction;
+      size_t pos = 19;
+      if (pos < text.size() && text[pos] == '.') {
+        size_t end = pos + 1;
+        while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
+        fraction = text.substr(pos + 1, end - pos - 1);
+        pos = end;
+      }
+      std::string zone = text.substr(pos);
+      if (type.kind == DataType::Kind::kTimestamp && !zone.empty() && zone != "+00") {
+        return std::nullopt;
+      }
+      fraction.resize(6, '0');
+      if (is_max && fraction.substr(3) != "000") return std::nullopt;
+      return Json(text.substr(0, 10) + "T" + text.substr(11, 8) + "." + fraction.substr(0, 3) +
+                  (type.kind == DataType::Kind::kTimestamp ? "Z" : ""));
+    }
+    default:
+      return std::nullopt;  // decimal (DuckDB keeps no bounds), boolean, binary
+  }
+}
+
+void AddFieldStats(const StructField& field, const std::string& prefix,
+                   const engine::ParquetFileStats& stats, Json& min_values, Json& max_values,
+                   Json& null_count) {
+  std::string path = prefix.empty() ? field.name : prefix + "." + field.name;
+  if (field.type.kind == DataType::Kind::kStruct) {
+    Json min_child = Json::object();
+    Json max_child = Json::object();
+    Json null_child = Json::object();
+    for (const auto& child : field.type.fields) {
+      AddFieldStats(child, path, stats, min_child, max_child, null_child);
+    }
+    if (!min_child.empty()) min_values[field.name] = min_child;
+    if (!max_child.empty()) max_values[field.name] = max_child;
+    if (!null_child.empty()) null_count[field.name] = null_child;
+    return;
+  }
+  if (field.type.is_nested()) return;  // no statistics for lists and maps
+  const engine::ParquetColumnStats* column = stats.Column(path);
+  if (column == nullptr) return;
+  if (column->null_count) null_count[field.name] = *column->null_count;
+  if (column->min) {
+    if (auto value = StatValue(field.type, *column->min, false)) min_values[field.name] = *value;
+  }
+  if (column->max) {
+    if (auto value = StatValue(field.type, *column->max, true)) max_values[field.name] = *value;
+  }
+}
+
+// A SQL literal of a partition value rendered per PROTOCOL.md "Partition Value Serialization".
+Result<std::optional<std::string>> SerializePartitionValue(const DataType& type,
+                                                           const engine::Value& value) {
+  using Kind = engine::Value::Kind;
+  if (value.is_null()) return std::optional<std::string>();
+  switch (type.kind) {
+    case DataType::Kind::kString:
+      return std::optional<std::string>(value.string());
+    case DataType::Kind::kBoolean:
+      return std::optional<std::string>(value.integer() != 0 ? "true" : "false");
+    case DataType::Kind::kByte:
+    case DataType::Kind::kShort:
+    case DataType::Kind::kInteger:
+    case DataType::Kind::kLong:
+      return std::optional<std::string>(std::to_string(value.integer()));
+    case DataType::Kind::kDecimal:
+      return std::optional<std::string>(value.ToString());
+    case DataType::Kind::kDate:
+    case DataType::Kind::kTimestamp:
+    case DataType::Kind::kTimestampNtz: {
+      FRESHET_ASSIGN_OR_RETURN(std::string rendered, RenderJsonValue(type, value));
+      std::string text = rendered.substr(1, rendered.size() - 2);  // strip the JSON quotes
+      if (type.kind == DataType::Kind::kTimestampNtz) text[10] = ' ';
+      return std::optional<std::string>(text);
+    }
+    default:
+      if (value.kind == Kind::kDouble) {
+        return std::optional<std::string>(fmt::format("{}", value.real()));
+      }
+      return Status::NotSupported("partition columns of type {} are not supported",
+                                  type.DeltaName());
+  }
+}
+
+std::string UuidFileName(const std::string& prefix, const std::string& suffix) {
+  return prefix + UuidText(RandomUuid()) + suffix;
+}
+
+std::string StagingPath() {
+  return (std::filesystem::temp_directory_path() /
+          UuidFileName(fmt::format("freshet-staging-{}-", ::getpid()), ".parquet"))
+      .string();
+}
+
+}  // namespace
+
+std::array<uint8_t, 16> RandomUuid() {
+  // Fresh entropy for every UUID: a seeded generator would repeat its sequence in processes
+  // forked after using it, and two writers would then pick the same file names.
+  std::random_device device;
+  std::array<uint8_t, 16> out{};
+  for (size_t i = 0; i < out.size(); i += 4) {
+    uint32_t word = device();
+    for (size_t j = 0; j < 4; ++j) out[i + j] = static_cast<uint8_t>(word >> (8 * j));
+  }
+  out[6] = static_cast<uint8_t>((out[6] & 0x0f) | 0x40);  // version 4
+  out[8] = static_cast<uint8_t>((out[8] & 0x3f) | 0x80);  // IETF variant
+  return out;
+}
+
+std::string StatsJson(const Schema& schema, const std::vector<std::string>& partition_columns,
+                      int64_t row_count, const engine::ParquetFileStats& stats) {
+  Json min_values = Json::object();
+  Json max_values = Json::object();
+  Json null_count = Json::object();
+  std::set<std::string> partitions(partition_columns.begin(), partition_columns.end());
+  for (const auto& field : schema.fields) {
+    if (partitions.count(field.name) > 0) continue;
+    AddFieldStats(field, "", stats, min_values, max_values, null_count);
+  }
+  Json out{{"numRecords", row_count},
+           {"minValues", min_values},
+           {"maxValues", max_values},
+           {"nullCount", null_count},
+           {"tightBounds", true}};
+  return Dump(out);
+}
+
+Result<Version> CreateTable(FileSystem& fs, const std::string& table_path,
+                            const CreateTableOptions& options, const WriterOptions& writer) {
+  for (const auto& column : options.partition_columns) {
+    const StructField* field = options.schema.Find(column);
+    if (field == nullptr) {
+      return Status::InvalidArgument("partition column '{}' is not in the schema", column);
+    }
+    if (field->type.is_nested()) {
+      return Status::InvalidArgument("partition column '{}' has nested type {}", column,
+                                     field->type.DeltaName());
+    }
+  }
+  int64_t now = writer.now_ms ? writer.now_ms() : SystemNowMs();
+  Protocol protocol{3, 7, std::vector<std::string>{"deletionVectors"},
+                    std::vector<std::string>{"deletionVectors"}};
+  bool ntz = false;
+  for (const auto& field : options.schema.fields) ntz = ntz || UsesTimestampNtz(field.type);
+  if (ntz) {
+    protocol.reader_features->push_back("timestampNtz");
+    protocol.writer_features->push_back("timestampNtz");
+  }
+  Metadata metadata;
+  metadata.id = UuidText(RandomUuid());
+  metadata.name = options.name;
+  metadata.description = options.description;
+  metadata.schema_string = SchemaToJson(options.schema);
+  metadata.partition_columns = options.partition_columns;
+  metadata.configuration = options.configuration;
+  metadata.configuration.emplace("delta.enableDeletionVectors", "true");
+  metadata.created_time = now;
+  Json commit_info{{"timestamp", now},
+                   {"operation", "CREATE TABLE"},
+                   {"operationParameters",
+                    {{"partitionBy", Dump(Json(options.partition_columns))},
+                     {"properties", Dump(Json(metadata.configuration))}}},
+                   {"isBlindAppend", true},
+                   {"engineInfo", writer.engine_info}};
+  std::string text = Dump(Json{{"commitInfo", commit_info}}) + "\n" + ToJsonLine(protocol) + "\n" +
+                     ToJsonLine(metadata) + "\n";
+  Status s = fs.PutIfAbsent(JoinPath(LogPath(table_path), CommitFileName(0)), text);
+  if (s.Is(Code::kAlreadyExists)) {
+    return Status::AlreadyExists("{} is already a Delta table (it has version 0)", table_path);
+  }
+  FRESHET_RETURN_IF_ERROR(s);
+  return Version{0};
+}
+
+Transaction::Transaction(FileSystem& fs, engine::Connection& connection, Snapshot snapshot,
+                         WriterOptions options)
+    : fs_(&fs),
+      connection_(&connection),
+      snapshot_(std::move(snapshot)),
+      options_(std::move(options)) {
+  if (!options_.now_ms) options_.now_ms = SystemNowMs;
+}
+
+Result<Transaction> Transaction::Begin(FileSystem& fs, engine::Connection& connection,
+                                       const std::string& table_path, WriterOptions options) {
+  FRESHET_ASSIGN_OR_RETURN(Snapshot snapshot, Snapshot::Load(fs, connection, table_path));
+  const Protocol& protocol = snapshot.protocol();
+  if (protocol.min_writer_version > 7) {
+    return Status::NotSupported("{} needs writer version {}; freshet writes up to 7", table_path,
+                                protocol.min_writer_version);
+  }
+  if (snapshot.column_mapping_mode() != "none") {
+    return Status::NotSupported("{} uses column mapping, which freshet does not write yet",
+                                table_path);
+  }
+  if (protocol.writer_features) {
+    // appendOnly is enforced at commit; invariants only while no column declares one (this
+    // writer does not evaluate them). v2Checkpoint would require V2 checkpoints, which this
+    // writer does not write, so such tables are refused.
+    static const std::set<std::string> kWritable = {"deletionVectors", "timestampNtz", "appendOnly",
+                                                    "invariants"};
+    for (const auto& feature : *protocol.writer_features) {
+      bool declared = feature == "invariants" && snapshot.metadata().schema_string.find(
+                                                     "delta.invariants") != std::string::npos;
+      if (kWritable.count(feature) == 0 || declared) {
+        return Status::NotSupported(
+            "{} needs writer feature '{}', which freshet does not "
+            "implement",
+            table_path, feature);
+      }
+    }
+  }
+  return Transaction(fs, connection, std::move(snapshot), std::move(options));
+}
+
+Result<AddFile> Transaction::WriteDataFile(const std::string& select_sql,
+                                           const PartitionValues& partition) {
+  const Schema& schema = snapshot_.schema();
+  const auto& partition_columns = snapshot_.metadata().partition_columns;
+  std::set<std::string> partitions(partition_columns.begin(), partition_columns.end());
+  std::string columns;
+  for (const auto& field : schema.fields) {
+    if (partitions.count(field.name) > 0) continue;
+    columns += fmt::format("{}CAST(t.{} AS {}) AS {}", columns.empty() ? "" : ", ",
+                           QuoteIdentifier(field.name), field.type.DuckDbType(),
+                           QuoteIdentifier(field.name));
+  }
+  std::string where;
+  for (const auto& column : partition_columns) {
+    const StructField* field = schema.Find(column);
+    const auto& value = partition.at(column);
+    where += fmt::format("{}t.{} IS NOT DISTINCT FROM ", where.empty() ? " WHERE " : " AND ",
+                         QuoteIdentifier(column));
+    if (!value) {
+      where += "NULL";
+    } else if (field->type.kind == DataType::Kind::kTimestamp) {
+      where += fmt::format("CAST({} AS TIMESTAMPTZ)", QuoteLiteral(*value));
+    } else {
+      where += fmt::format("CAST({} AS {})", QuoteLiteral(*value), field->type.DuckDbType());
+    }
+  }
+  std::string query = fmt::format("SELECT {} FROM ({}) AS t{}", columns, select_sql, where);
+  std::string staging = StagingPath();
+  auto stats = engine::WriteParquet(*connection_, query, staging);
+  if (!stats.ok()) {
+    std::filesystem::remove(staging);
+    return stats.status().WithContext("writing a data file of " + snapshot_.table_path());
+  }
+  // DuckDB writes to local disk; the bytes reach the table through the FileSystem seam.
+  LocalFileSystem local;
+  auto bytes = local.Get(staging);
+  std::filesystem::remove(staging);
+  if (!bytes.ok()) return bytes.status();
+  std::string relative;
+  for (const auto& column : partition_columns) {
+    relative += HivePartitionDirectory(column, partition.at(column)) + "/";
+  }
+  relative += UuidFileName("part-00000-", "-c000.snappy.parquet");
+  std::string path = JoinPath(snapshot_.table_path(), relative);
+  FRESHET_RETURN_IF_ERROR(fs_->PutIfAbsent(path, *bytes));
+  AddFile add;
+  add.path = PercentEncodePath(relative);
+  add.partition_values = partition;
+  add.size = static_cast<int64_t>(bytes->size());
+  add.modification_time = options_.now_ms();
+  add.data_change = true;
+  add.stats = StatsJson(schema, partition_columns, stats->row_count, *stats);
+  metrics_["numFiles"] += 1;
+  metrics_["numOutputRows"] += stats->row_count;
+  metrics_["numOutputBytes"] += add.size;
+  return add;
+}
+
+Result<std::vector<AddFile>> Transaction::Append(const std::string& select_sql) {
+  const auto& partition_columns = snapshot_.metadata().partition_columns;
+  std::vector<PartitionValues> partitions;
+  if (partition_columns.empty()) {
+    partitions.emplace_back();
+  } else {
+    std::string columns;
+    for (const auto& column : partition_columns) {
+      columns += (columns.empty() ? "" : ", ") + QuoteIdentifier(column);
+    }
+    FRESHET_ASSIGN_OR_RETURN(
+        auto distinct,
+        connection_->Query(fmt::format("SELECT DISTINCT {} FROM ({}) AS t", columns, select_sql)));
+    for (const auto& row : distinct.rows) {
+      PartitionValues values;
+      for (size_t i = 0; i < partition_columns.size(); ++i) {
+        const StructField* field = snapshot_.schema().Find(partition_columns[i]);
+        FRESHET_ASSIGN_OR_RETURN(values[partition_columns[i]],
+                                 SerializePartitionValue(field->type, row[i]));
+      }
+      partitions.push_back(std::move(values));
+    }
+  }
+  std::vector<AddFile> added;
+  for (const auto& partition : partitions) {
+    FRESHET_ASSIGN_OR_RETURN(AddFile add, WriteDataFile(select_sql, partition));
+    added.push_back(add);
+    adds_.push_back(std::move(add));
+  }
+  return added;
+}
+
+const AddFile* Transaction::LiveFile(const std::string& path) const {
+  for (const AddFile& add : snapshot_.files()) {
+    if (add.path == path) return &add;
+  }
+  return nullptr;
+}
+
+Status Transaction::Remove(const std::string& path) {
+  const AddFile* add = LiveFile(path);
+  if (add == nullptr) {
+    return Status::NotFound("{} has no live file {} at version {}", snapshot_.table_path(), path,
+                            snapshot_.version());
+  }
+  RemoveFile remove;
+  remove.path = add->path;
+  remove.deletion_timestamp = options_.now_ms();
+  remove.data_change = true;
+  remove.extended_file_metadata = true;
+  remove.partition_values = add->partition_values;
+  remove.size = add->size;
+  remove.stats = add->stats;
+  remove.deletion_vector = add->deletion_vector;
+  removes_.push_back(std::move(remove));
+  metrics_["numRemovedFiles"] += 1;
+  return Status::Ok();
+}
+
+Status Transaction::DeleteRows(const std::string& path, const std::vector<uint64_t>& rows) {
+  const AddFile* add = LiveFile(path);
+  if (add == nullptr) {
+    return Status::NotFound("{} has no live file {} at version {}", snapshot_.table_path(), path,
+                            snapshot_.version());
+  }
+  auto records = add->NumRecords();
+  if (!records) {
+    return Status::NotSupported("{} has no numRecords statistic; deletion vectors need it", path);
+  }
+  std::set<uint64_t> deleted(rows.begin(), rows.end());
+  for (uint64_t row : rows) {
+    if (row >= static_cast<uint64_t>(*records)) {
+      return Status::InvalidArgument("row {} is beyond the {} rows of {}", row, *records, path);
+    }
+  }
+  size_t newly = deleted.size();
+  if (add->deletion_vector) {
+    FRESHET_ASSIGN_OR_RETURN(
+        auto existing, LoadDeletionVector(*fs_, snapshot_.table_path(), *add->deletion_vector));
+    for (uint64_t row : existing) newly -= deleted.insert(row).second ? 0 : 1;
+  }
+  metrics_["numDeletedRows"] += static_cast<int64_t>(newly);
+  FRESHET_RETURN_IF_ERROR(Remove(path));
+  metrics_["numRemovedFiles"] -= 1;
+  if (static_cast<int64_t>(deleted.size()) == *records) {
+    metrics_["numRemovedFiles"] += 1;
+    return Status::Ok();  // nothing left: the remove alone
+  }
+  std::vector<uint64_t> sorted(deleted.begin(), deleted.end());
+  EncodedDeletionVector encoded = EncodeDeletionVectorFile(sorted);
+  std::array<uint8_t, 16> uuid = RandomUuid();
+  std::string uuid_bytes(reinterpret_cast<const char*>(uuid.data()), uuid.size());
+  DeletionVectorDescriptor dv{"u", Z85Encode(uuid_bytes), encoded.offset, encoded.size_in_bytes,
+                              static_cast<int64_t>(sorted.size())};
+  FRESHET_ASSIGN_OR_RETURN(std::string dv_path, DeletionVectorPath(snapshot_.table_path(), dv));
+  FRESHET_RETURN_IF_ERROR(fs_->PutIfAbsent(dv_path, encoded.file_bytes));
+  AddFile updated = *add;
+  updated.deletion_vector = dv;
+  updated.data_change = true;
+  updated.modification_time = options_.now_ms();
+  adds_.push_back(std::move(updated));
+  metrics_["numDeletionVectorsAdded"] += 1;
+  return Status::Ok();
+}
+
+void Transaction::SetAppTransaction(const std::string& app_id, int64_t version) {
+  app_transaction_ = Txn{app_id, version, options_.now_ms()};
+}
+
+Status Transaction::CheckConflicts(const ActionSet& winner, Version version) const {
+  const std::string& table = snapshot_.table_path();
+  if (winner.protocol) {
+    return Status::Conflict("{}: version {} changed the protocol; retry the transaction", table,
+                            version);
+  }
+  if (winner.metadata) {
+    return Status::Conflict("{}: version {} changed the table metadata; retry the transaction",
+                            table, version);
+  }
+  if (app_transaction_) {
+    for (const Txn& txn : winner.txns) {
+      if (txn.app_id == app_transaction_->app_id) {
+        return Status::Conflict("{}: version {} committed app '{}' version {} concurrently", table,
+                                version, txn.app_id, txn.version);
+      }
+    }
+  }
+  std::set<std::string> ours;
+  for (const auto& remove : removes_) ours.insert(remove.path);
+  for (const auto& remove : winner.removes) {
+    if (ours.count(remove.path) > 0) {
+      return Status::Conflict(
+          "{}: version {} concurrently removed or changed {}, which this "
+          "transaction also removes or changes",
+          table, version, remove.path);
+    }
+  }
+  return Status::Ok();
+}
+
+std::string Transaction::CommitText(const std::string& operation) const {
+  Json metrics = Json::object();
+  for (const auto& [name, value] : metrics_) metrics[name] = std::to_string(value);
+  Json commit_info{{"timestamp", options_.now_ms()},        {"operation", operation},
+                   {"operationParameters", Json::object()}, {"readVersion", snapshot_.version()},
+                   {"isolationLevel", "WriteSerializable"}, {"isBlindAppend", removes_.empty()},
+                   {"operationMetrics", metrics},           {"engineInfo", options_.engine_info},
+                   {"txnId", UuidText(RandomUuid())}};
+  std::string text = Dump(Json{{"commitInfo", commit_info}}) + "\n";
+  if (app_transaction_) text += ToJsonLine(*app_transaction_) + "\n";
+  for (const auto& remove : removes_) text += ToJsonLine(remove) + "\n";
+  for (const auto& add : adds_) text += ToJsonLine(add) + "\n";
+  return text;
+}
+
+void Transaction::MaybeCheckpoint(Version version) {
+  int interval = options_.checkpoint_interval;
+  if (auto configured = snapshot_.Configuration("delta.checkpointInterval")) {
+    interval = std::atoi(configured->c_str());
+  }
+  if (interval <= 0 || version % interval != 0) return;
+  // The commit is durable already; a failed checkpoint only means readers replay more JSON,
+  // so it is reported in the log and kept in checkpoint_status(), not returned as an error.
+  auto snapshot = Snapshot::Load(*fs_, *connection_, snapshot_.table_path(), version);
+  checkpoint_status_ = snapshot.ok()
+                           ? WriteCheckpoint(*fs_, *connection_, *snapshot, options_.now_ms())
+                           : snapshot.status();
+  if (!checkpoint_status_.ok()) {
+    spdlog::warn("checkpoint of {} at version {} failed: {}", snapshot_.table_path(), version,
+                 checkpoint_status_.message());
+    return;
+  }
+  // With a fresh checkpoint, log files past the retention are no longer needed
+  // (delta.enableExpiredLogCleanup, on by default as in Delta).
+  if (snapshot->Configuration("delta.enableExpiredLogCleanup").value_or("true") != "true") return;
+  int64_t retention = kDefaultLogRetentionMs;
+  if (auto configured = snapshot->Configuration("delta.logRetentionDuration")) {
+    auto parsed = ParseIntervalMs(*configured);
+    if (!parsed.ok()) {
+      checkpoint_status_ = parsed.status().WithContext("delta.logRetentionDuration");
+      return;
+    }
+    retention = *parsed;
+  }
+  auto cleaned = CleanupLog(*fs_, snapshot_.table_path(), options_.now_ms(), retention);
+  if (!cleaned.ok()) checkpoint_status_ = cleaned.status().WithContext("log cleanup");
+}
+
+Result<Version> Transaction::Commit(const std::string& operation) {
+  if (committed_) return Status::InvalidArgument("the transaction was already committed");
+  if (!removes_.empty() && snapshot_.Configuration("delta.appendOnly") == "true") {
+    return Status::InvalidArgument(
+        "{} is append-only (delta.appendOnly=true): rows and files "
+        "cannot be removed",
+        snapshot_.table_path());
+  }
+  std::string text = CommitText(operation);
+  std::string log = LogPath(snapshot_.table_path());
+  Version version = snapshot_.version() + 1;
+  for (int attempt = 0; attempt < options_.max_commit_attempts; ++attempt) {
+    Status put = fs_->PutIfAbsent(JoinPath(log, CommitFileName(version)), text);
+    if (put.ok()) {
+      committed_ = true;
+      MaybeCheckpoint(version);
+      return version;
+    }
+    if (!put.Is(Code::kAlreadyExists)) {
+      return put.WithContext(
+          fmt::format("committing version {} of {}", version, snapshot_.table_path()));
+    }
+    // Another writer took `version`: read what it did; retry above it unless it conflicts.
+    std::string winner_path = JoinPath(log, CommitFileName(version));
+    FRESHET_ASSIGN_OR_RETURN(std::string winner_text, fs_->Get(winner_path));
+    ActionSet winner;
+    FRESHET_RETURN_IF_ERROR(ParseActions(winner_text, winner_path, winner));
+    FRESHET_RETURN_IF_ERROR(CheckConflicts(winner, version));
+    ++version;
+  }
+  return Status::Conflict(
+      "{}: gave up after {} attempts; other writers keep taking the next "
+      "version",
+      snapshot_.table_path(), options_.max_commit_attempts);
+}
+
+}  // namespace freshet::lake

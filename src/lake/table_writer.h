@@ -1,0 +1,115 @@
+#pragma once
+
+// Writing Delta tables: create a table, then commit transactions that append data files
+// (written through DuckDB, with Delta `stats`), remove files, delete rows with deletion
+// vectors, and record txn{appId, version}, all in one atomic commit.
+//
+// Commits are optimistic (PROTOCOL.md "Requirements for Writers"): a transaction reads a
+// snapshot, writes its data and DV files under fresh names, then creates the next commit file
+// with FileSystem::PutIfAbsent. When another writer took that version, the transaction reads
+// the winning commits and retries at the next version unless they conflict with it: a protocol
+// or metadata change, the same txn appId, or a removal (or DV change) of a file this
+// transaction also removes or changes. Conflicts return Code::kConflict naming the version.
+// Data and DV files of a failed commit stay unreferenced, so the table stays readable at its
+// last good version. A Transaction is used by one thread; distinct transactions (threads or
+// processes) may race on one table.
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "engine/database.h"
+#include "engine/parquet.h"
+#include "lake/actions.h"
+#include "lake/fs/file_system.h"
+#include "lake/schema.h"
+#include "lake/snapshot.h"
+
+namespace freshet::lake {
+
+struct WriterOptions {
+  // Commits between checkpoints, unless the table sets delta.checkpointInterval.
+  int checkpoint_interval = 100;
+  int max_commit_attempts = 20;
+  std::string engine_info = "freshet";
+  // Milliseconds since the epoch, for commitInfo and file times; injectable for tests.
+  std::function<int64_t()> now_ms;
+};
+
+struct CreateTableOptions {
+  Schema schema;
+  std::vector<std::string> partition_columns;
+  std::map<std::string, std::string> configuration;
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+};
+
+// Creates version 0: protocol (reader 3, writer 7, deletionVectors; timestampNtz when the
+// schema uses it), metaData with delta.enableDeletionVectors=true. AlreadyExists when the
+// table has a version 0.
+Result<Version> CreateTable(FileSystem& fs, const std::string& table_path,
+                            const CreateTableOptions& options, const WriterOptions& writer = {});
+
+class Transaction {
+ public:
+  // Starts a transaction on the latest snapshot of the table.
+  static Result<Transaction> Begin(FileSystem& fs, engine::Connection& connection,
+                                   const std::string& table_path, WriterOptions options = {});
+
+  Transaction(Transaction&&) noexcept = default;
+  Transaction& operator=(Transaction&&) noexcept = default;
+
+  const Snapshot& read_snapshot() const { return snapshot_; }
+
+  // Writes the rows of `select_sql` (its columns named like the table's, any order; missing
+  // ones become NULL) as new data files, one per partition, and stages their add actions.
+  Result<std::vector<AddFile>> Append(const std::string& select_sql);
+  // Stages the removal of the live file `path` (as it appears in add.path).
+  Status Remove(const std::string& path);
+  // Marks `rows` (indexes into the data file) of the live file `path` deleted: writes a new
+  // DV file holding these rows and any already deleted, and stages remove + add of the file
+  // with the new descriptor (or a plain remove when no row is left).
+  Status DeleteRows(const std::string& path, const std::vector<uint64_t>& rows);
+  // Records txn{app_id, version} in the commit.
+  void SetAppTransaction(const std::string& app_id, int64_t version);
+
+  // Commits the staged actions; returns the version written. Every checkpoint interval
+  // (delta.checkpointInterval, else WriterOptions) the commit is followed by a checkpoint.
+  Result<Version> Commit(const std::string& operation = "WRITE");
+  // How the checkpoint after the last commit went (OK when none was due).
+  const Status& checkpoint_status() const { return checkpoint_status_; }
+
+ private:
+  Transaction(FileSystem& fs, engine::Connection& connection, Snapshot snapshot,
+              WriterOptions options);
+  Result<AddFile> WriteDataFile(const std::string& select_sql, const PartitionValues& partition);
+  Status CheckConflicts(const ActionSet& winner, Version version) const;
+  std::string CommitText(const std::string& operation) const;
+  const AddFile* LiveFile(const std::string& path) const;
+  void MaybeCheckpoint(Version version);
+
+  FileSystem* fs_;
+  engine::Connection* connection_;
+  Snapshot snapshot_;
+  WriterOptions options_;
+  std::vector<AddFile> adds_;
+  std::vector<RemoveFile> removes_;
+  std::optional<Txn> app_transaction_;
+  std::map<std::string, int64_t> metrics_;
+  bool committed_ = false;
+  Status checkpoint_status_;
+};
+
+// Builds the Delta `stats` JSON of a data file from DuckDB's write statistics.
+std::string StatsJson(const Schema& schema, const std::vector<std::string>& partition_columns,
+                      int64_t row_count, const engine::ParquetFileStats& stats);
+
+// A random (version 4) UUID.
+std::array<uint8_t, 16> RandomUuid();
+
+}  // namespace freshet::lake
