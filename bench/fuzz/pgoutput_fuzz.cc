@@ -21,6 +21,7 @@ class DiscardingSink : public freshet::pg::ChangeSink {
   freshet::Status OnChange(freshet::pg::Change&&) override { return {}; }
   freshet::Status OnMessage(freshet::pg::LogicalMessage&&) override { return {}; }
   freshet::Status OnCommit(const freshet::pg::TransactionInfo&) override { return {}; }
+  freshet::Status OnRestart() override { return {}; }
 };
 
 }  // namespace

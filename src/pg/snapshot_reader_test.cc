@@ -191,6 +191,71 @@ TEST_F(SnapshotReaderTest, SnapshotPlusStreamEqualsTheTableUnderConcurrentWrites
   }
 }
 
+// Keeps a chunk's rows only once the chunk is done, as a resumable sink must; can terminate the
+// snapshot's readers once, in the middle of a chunk.
+class ResumableSink : public SnapshotSink {
+ public:
+  Status OnChunkStart(const SnapshotChunk& chunk) override {
+    pending[chunk].clear();
+    return Status::Ok();
+  }
+  Status OnRow(const SnapshotChunk& chunk, Change&& change) override {
+    if (killer && ++rows_seen == 3000) {
+      auto killed = killer->Query(
+          "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE "
+          "'COPY (SELECT%' AND pid <> pg_backend_pid()");
+      if (!killed.ok()) return killed.status();
+      terminated = *killed->GetInt(0, 0);
+    }
+    pending[chunk].push_back(DecodeRow(change, change.new_tuple).first);
+    return Status::Ok();
+  }
+  Status OnChunkDone(const SnapshotChunk& chunk) override {
+    for (int64_t id : pending[chunk]) {
+      if (!ids.insert(id).second) return Status::Internal("row {} read twice", id);
+    }
+    pending.erase(chunk);
+    done.insert(chunk);
+    return Status::Ok();
+  }
+
+  Connection* killer = nullptr;
+  int rows_seen = 0;
+  int64_t terminated = 0;
+  std::map<SnapshotChunk, std::vector<int64_t>> pending;
+  std::set<int64_t> ids;
+  std::set<SnapshotChunk> done;
+};
+
+TEST_F(SnapshotReaderTest, TerminatedReaderResumesFromFinishedChunks) {
+  Sql("CREATE TABLE t (id int PRIMARY KEY, pad text); INSERT INTO t SELECT g, repeat('p', 200) "
+      "FROM generate_series(1, 10000) g");
+  Sql("VACUUM ANALYZE t");
+  Connection sql = Connect();
+  auto replication = Connection::Open({.dsn = dsn(), .replication = true});
+  ASSERT_TRUE(replication.ok());
+  auto slot = CreateSlot(*replication, "slot", true);
+  ASSERT_TRUE(slot.ok()) << slot.status();
+  auto plan = PlanSnapshot(sql, {"public.t"}, 16);
+  ASSERT_TRUE(plan.ok());
+  Connection killer = Connect();
+  ResumableSink sink;
+  sink.killer = &killer;
+  SnapshotProgress progress;
+  SnapshotOptions options{.connect = {.dsn = dsn()}, .snapshot_name = slot->snapshot_name};
+  Status first = RunSnapshot(*plan, options, sink, progress);
+  ASSERT_FALSE(first.ok()) << "a reader was terminated";
+  EXPECT_TRUE(first.Is(Code::kUnavailable)) << first;
+  EXPECT_GE(sink.terminated, 1);
+  ASSERT_LT(sink.done.size(), plan->chunks.size());
+  sink.killer = nullptr;
+  options.skip = sink.done;
+  Status second = RunSnapshot(*plan, options, sink, progress);
+  ASSERT_TRUE(second.ok()) << second;
+  EXPECT_EQ(sink.ids.size(), 10000u);
+  EXPECT_EQ(sink.done.size(), plan->chunks.size());
+}
+
 TEST_F(SnapshotReaderTest, AGoneSnapshotIsAClearError) {
   Sql("CREATE TABLE t (id int PRIMARY KEY)");
   Connection sql = Connect();
