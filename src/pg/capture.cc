@@ -87,6 +87,34 @@ Status ChangeCapture::Disconnect() {
   return filter_->OnRestart();
 }
 
+namespace {
+
+// Adds the fix to errors whose PostgreSQL text alone does not say what to do.
+Status Explain(Status status, std::string_view slot) {
+  if (status.ok()) return status;
+  const std::string& message = status.message();
+  // PostgreSQL 15 says "cannot read from logical replication slot", later versions "can no
+  // longer get changes from replication slot"; both mean the slot was invalidated.
+  if (message.find("cannot read from logical replication slot") != std::string::npos ||
+      message.find("can no longer get changes") != std::string::npos ||
+      message.find("invalidated") != std::string::npos) {
+    return Status(status.code(),
+                  fmt::format("{}; the slot {} lost WAL it needed (max_slot_wal_keep_size): drop "
+                              "it and start again with a new initial snapshot",
+                              message, slot));
+  }
+  if (message.find("publication") != std::string::npos &&
+      message.find("does not exist") != std::string::npos) {
+    return Status(status.code(),
+                  fmt::format("{}; create the publication (freshet creates it at setup) or fix "
+                              "its name in the configuration",
+                              message));
+  }
+  return status;
+}
+
+}  // namespace
+
 Status ChangeCapture::Connect() {
   FRESHET_ASSIGN_OR_RETURN(Connection connection, Connection::Open(options_.connect));
   // Resume from what the caller confirmed; 0/0 lets the slot decide (its confirmed position).
@@ -151,7 +179,7 @@ Status ChangeCapture::Poll(std::chrono::milliseconds wait) {
         std::this_thread::sleep_for(std::min(next_attempt_, deadline) - now);
         continue;
       }
-      status = Connect();
+      status = Explain(Connect(), options_.slot);
       if (status.ok()) {
         if (ever_connected_) ++stats_.reconnects;
         ever_connected_ = true;
@@ -165,7 +193,7 @@ Status ChangeCapture::Poll(std::chrono::milliseconds wait) {
           deadline - std::chrono::steady_clock::now());
       auto next = stream_->Next(std::max(remaining, std::chrono::milliseconds(0)));
       if (next.ok() && next->has_value()) status = Deliver((*next)->payload);
-      if (!next.ok()) status = next.status();
+      if (!next.ok()) status = Explain(next.status(), options_.slot);
       if (status.ok()) stats_.skipped_transactions = filter_->skipped();
     }
     if (status.ok()) continue;

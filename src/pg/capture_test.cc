@@ -150,6 +150,51 @@ TEST_F(CaptureTest, HeartbeatsAdvanceTheSlotWhileOnlyUnpublishedTablesChange) {
   EXPECT_TRUE(sink.loose_messages.empty()) << "heartbeats are not passed on";
 }
 
+TEST_F(CaptureTest, DroppedPublicationStopsWithTheFixInsteadOfRetrying) {
+  Prepare(dsn(), true);
+  CollectingSink sink;
+  ChangeCapture capture({.connect = {.dsn = dsn()}, .slot = "slot", .publication = "pub"}, sink);
+  Insert(dsn(), 1, 5);
+  size_t confirmed = 0;
+  CaptureRows(capture, sink, 5, &confirmed);
+  Sql("DROP PUBLICATION pub");
+  Insert(dsn(), 6, 10);
+  Status status;
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (status.ok()) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+    status = capture.Poll(200ms);
+  }
+  EXPECT_TRUE(status.Is(Code::kNotFound)) << status;
+  EXPECT_NE(status.message().find("create the publication"), std::string::npos) << status;
+}
+
+TEST(CaptureInvalidatedSlot, SaysToDropTheSlotAndResnapshot) {
+  auto server = ThrowawayPostgres::Start({.settings = {{"max_slot_wal_keep_size", "'1MB'"}}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::string dsn = (*server)->Dsn("postgres");
+  Prepare(dsn, true);
+  auto sql = Connection::Open({.dsn = dsn});
+  ASSERT_TRUE(sql.ok());
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  for (int id = 1;; id += 100) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+    ASSERT_TRUE(sql->Execute(fmt::format("INSERT INTO t SELECT generate_series({}, {}); "
+                                         "SELECT pg_switch_wal()",
+                                         id, id + 99))
+                    .ok());
+    ASSERT_TRUE(sql->Execute("CHECKPOINT").ok());
+    auto slot = GetSlot(*sql, "slot");
+    ASSERT_TRUE(slot.ok());
+    if (slot->wal_status == "lost") break;
+  }
+  CollectingSink sink;
+  ChangeCapture capture({.connect = {.dsn = dsn}, .slot = "slot", .publication = "pub"}, sink);
+  Status status = capture.Poll(5s);
+  EXPECT_TRUE(status.Is(Code::kInvalidArgument)) << status;
+  EXPECT_NE(status.message().find("drop it and start again"), std::string::npos) << status;
+}
+
 TEST_F(CaptureTest, MissingSlotIsReportedAtOnce) {
   CollectingSink sink;
   ChangeCapture capture({.connect = {.dsn = dsn()}, .slot = "absent", .publication = "pub"}, sink);
