@@ -1,0 +1,236 @@
+// Change capture throughput against PostgreSQL's own tools, on one WAL in the same run.
+//
+// Stream: a throwaway PostgreSQL 15 gets INSERTS inserts, then UPDATES updates and DELETES
+// deletes on a 6-column table, in 10k-row transactions, with two pgoutput slots created before
+// the workload so both read the same WAL. pg_recvlogical drains one (pgoutput, protocol 2,
+// binary, output to /dev/null, --endpos at the end of the workload); freshet's
+// ReplicationStream + TransactionAssembler drain the other into batches of Changes. Goal:
+// freshet rate / pg_recvlogical rate >= 1.0 (decoding is never the bottleneck).
+//
+// Snapshot: RunSnapshot (binary COPY of CTID chunks over PARALLELISM connections, rows parsed
+// into Changes) against `psql -c "COPY t TO STDOUT (FORMAT binary)" > /dev/null` of the same
+// table. Goal: ratio >= 0.8.
+//
+//   build/bench/pg_capture_bench [INSERTS] [RESULT.json] [PARALLELISM]
+// UPDATES and DELETES are half and a tenth of INSERTS (the 1M / 500k / 100k).
+
+#include <chrono>
+#include <fstream>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "pg/change_sink.h"
+#include "pg/replication_setup.h"
+#include "pg/replication_stream.h"
+#include "pg/snapshot_reader.h"
+#include "pg/transaction_assembler.h"
+#include "subprocess.h"
+#include "throwaway_postgres.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using freshet::Lsn;
+using freshet::Status;
+namespace pg = freshet::pg;
+
+int Fail(const Status& status) {
+  fmt::print(stderr, "pg_capture_bench: {}\n", status.ToString());
+  return 1;
+}
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// Hands Changes on in batches, as the pipeline's per-table buffers will take them.
+class BatchingSink : public pg::ChangeSink {
+ public:
+  Status OnBegin(const pg::TransactionInfo&) override { return Status::Ok(); }
+  Status OnSchemaEvent(const pg::SchemaEvent&) override { return Status::Ok(); }
+  Status OnChange(pg::Change&& change) override {
+    batch_.push_back(std::move(change));
+    if (batch_.size() == 4096) Flush();
+    return Status::Ok();
+  }
+  Status OnMessage(pg::LogicalMessage&& message) override {
+    if (message.prefix == "bench_end") done = true;
+    return Status::Ok();
+  }
+  Status OnCommit(const pg::TransactionInfo&) override {
+    Flush();
+    return Status::Ok();
+  }
+  Status OnRestart() override { return Status::Ok(); }
+
+  uint64_t changes = 0;
+  bool done = false;
+
+ private:
+  void Flush() {
+    changes += batch_.size();
+    batch_.clear();
+  }
+  std::vector<pg::Change> batch_;
+};
+
+class CountingSnapshotSink : public pg::SnapshotSink {
+ public:
+  Status OnChunkStart(const pg::SnapshotChunk&) override { return Status::Ok(); }
+  Status OnRow(const pg::SnapshotChunk&, pg::Change&&) override {
+    ++rows;
+    return Status::Ok();
+  }
+  Status OnChunkDone(const pg::SnapshotChunk&) override { return Status::Ok(); }
+  uint64_t rows = 0;
+};
+
+freshet::Result<double> TimeShell(const std::string& command) {
+  auto start = Clock::now();
+  FRESHET_ASSIGN_OR_RETURN(auto result, freshet::testing::RunCommand({"sh", "-c", command}));
+  if (result.exit_code != 0) {
+    return Status::Internal("`{}` failed ({}): {}", command.substr(0, 120), result.exit_code,
+                            result.output);
+  }
+  return Seconds(Clock::now() - start);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t inserts = argc > 1 ? std::stoll(argv[1]) : 1'000'000;
+  std::string result_path = argc > 2 ? argv[2] : "bench/results/pg_capture.json";
+  int parallelism = argc > 3 ? std::stoi(argv[3]) : 2;
+  int64_t updates = inserts / 2;
+  int64_t deletes = inserts / 10;
+
+  auto server = freshet::testing::ThrowawayPostgres::Start(
+      {.settings = {{"max_wal_size", "'4GB'"}, {"checkpoint_timeout", "'30min'"}}});
+  if (!server.ok()) return Fail(server.status());
+  auto bindir = freshet::testing::FindPostgresBinDir();
+  if (!bindir.ok()) return Fail(bindir.status());
+  std::string dsn = (*server)->Dsn("postgres");
+  auto sql = pg::Connection::Open({.dsn = dsn});
+  if (!sql.ok()) return Fail(sql.status());
+
+  Status status = sql->Execute(
+      "CREATE TABLE t (id bigint PRIMARY KEY, a int, b text, c float8, d timestamptz, e bool)");
+  if (status.ok()) status = pg::EnsurePublication(*sql, {.name = "pub", .tables = {"public.t"}});
+  for (const char* slot : {"recvlogical", "freshet"}) {
+    auto replication = pg::Connection::Open({.dsn = dsn, .replication = true});
+    if (!replication.ok()) return Fail(replication.status());
+    if (status.ok()) status = pg::CreateSlot(*replication, slot, false).status();
+  }
+  if (!status.ok()) return Fail(status);
+
+  fmt::print("pg_capture_bench: writing {} inserts, {} updates, {} deletes\n", inserts, updates,
+             deletes);
+  constexpr int64_t kBatch = 10'000;
+  for (int64_t first = 1; first <= inserts && status.ok(); first += kBatch) {
+    status = sql->Execute(fmt::format(
+        "INSERT INTO t SELECT g, g % 1000, 'row ' || g, g * 0.5, '2024-01-01'::timestamptz + g * "
+        "interval '1 second', g % 2 = 0 FROM generate_series({}, {}) g",
+        first, std::min(inserts, first + kBatch - 1)));
+  }
+  for (int64_t first = 1; first <= updates && status.ok(); first += kBatch) {
+    status =
+        sql->Execute(fmt::format("UPDATE t SET a = a + 1, b = b || '!' WHERE id BETWEEN {} AND {}",
+                                 first, std::min(updates, first + kBatch - 1)));
+  }
+  for (int64_t first = inserts - deletes + 1; first <= inserts && status.ok(); first += kBatch) {
+    status = sql->Execute(fmt::format("DELETE FROM t WHERE id BETWEEN {} AND {}", first,
+                                      std::min(inserts, first + kBatch - 1)));
+  }
+  if (!status.ok()) return Fail(status);
+  auto end =
+      sql->Query("SELECT pg_logical_emit_message(false, 'bench_end', 'x'), pg_current_wal_lsn()");
+  if (!end.ok()) return Fail(end.status());
+  std::string end_lsn(*end->Get(0, 1));
+  int64_t changes = inserts + updates + deletes;
+
+  // pg_recvlogical: the same plugin options, data written to /dev/null.
+  auto recv_seconds = TimeShell(fmt::format(
+      "{}/pg_recvlogical -d '{}' --slot recvlogical --start --endpos {} -o proto_version=2 -o "
+      "publication_names=pub -o binary=true -o streaming=on -o messages=true -f /dev/null "
+      "--no-loop",
+      *bindir, dsn, end_lsn));
+  if (!recv_seconds.ok()) return Fail(recv_seconds.status());
+
+  // Timed from the connection on, as pg_recvlogical's time includes its own.
+  auto start = Clock::now();
+  auto replication = pg::Connection::Open({.dsn = dsn, .replication = true});
+  if (!replication.ok()) return Fail(replication.status());
+  auto stream = pg::ReplicationStream::Start(std::move(*replication),
+                                             {.slot = "freshet", .publication = "pub"});
+  if (!stream.ok()) return Fail(stream.status());
+  BatchingSink sink;
+  pg::TransactionAssembler assembler({}, sink);
+  while (!sink.done) {
+    auto next = stream->Next(std::chrono::seconds(30));
+    if (!next.ok()) return Fail(next.status());
+    if (!next->has_value()) return Fail(Status::Timeout("no data for 30 s"));
+    status = assembler.Feed((*next)->payload);
+    if (!status.ok()) return Fail(status);
+  }
+  double freshet_seconds = Seconds(Clock::now() - start);
+  if (sink.changes != static_cast<uint64_t>(changes)) {
+    return Fail(Status::Internal("freshet decoded {} changes, expected {}", sink.changes, changes));
+  }
+
+  // Snapshot of the table as it is now, against a plain binary COPY to /dev/null.
+  auto snapshot_replication = pg::Connection::Open({.dsn = dsn, .replication = true});
+  if (!snapshot_replication.ok()) return Fail(snapshot_replication.status());
+  auto slot = pg::CreateSlot(*snapshot_replication, "snapshot", true);
+  if (!slot.ok()) return Fail(slot.status());
+  if (auto s = sql->Execute("VACUUM ANALYZE t"); !s.ok()) return Fail(s);
+  auto copy_seconds = TimeShell(
+      fmt::format("psql -X -q -d '{}' -c 'COPY t TO STDOUT (FORMAT binary)' > /dev/null", dsn));
+  if (!copy_seconds.ok()) return Fail(copy_seconds.status());
+  auto plan = pg::PlanSnapshot(*sql, {"public.t"}, 2048);
+  if (!plan.ok()) return Fail(plan.status());
+  CountingSnapshotSink snapshot_sink;
+  pg::SnapshotProgress progress;
+  start = Clock::now();
+  status = pg::RunSnapshot(
+      *plan,
+      {.connect = {.dsn = dsn}, .snapshot_name = slot->snapshot_name, .parallelism = parallelism},
+      snapshot_sink, progress);
+  if (!status.ok()) return Fail(status);
+  double snapshot_seconds = Seconds(Clock::now() - start);
+  uint64_t table_rows = static_cast<uint64_t>(inserts - deletes);
+  if (snapshot_sink.rows != table_rows) {
+    return Fail(
+        Status::Internal("snapshot read {} rows, expected {}", snapshot_sink.rows, table_rows));
+  }
+
+  double recv_rate = static_cast<double>(changes) / *recv_seconds;
+  double freshet_rate = static_cast<double>(changes) / freshet_seconds;
+  double copy_rate = static_cast<double>(table_rows) / *copy_seconds;
+  double snapshot_rate = static_cast<double>(table_rows) / snapshot_seconds;
+  nlohmann::json result = {
+      {"benchmark", "pg_capture"},
+      {"wal", {{"inserts", inserts}, {"updates", updates}, {"deletes", deletes}}},
+      {"stream",
+       {{"pg_recvlogical_seconds", *recv_seconds},
+        {"pg_recvlogical_changes_per_s", recv_rate},
+        {"freshet_seconds", freshet_seconds},
+        {"freshet_changes_per_s", freshet_rate},
+        {"ratio", freshet_rate / recv_rate},
+        {"goal", ">= 1.0"}}},
+      {"snapshot",
+       {{"rows", table_rows},
+        {"parallelism", parallelism},
+        {"chunks", plan->chunks.size()},
+        {"copy_seconds", *copy_seconds},
+        {"copy_rows_per_s", copy_rate},
+        {"freshet_seconds", snapshot_seconds},
+        {"freshet_rows_per_s", snapshot_rate},
+        {"ratio", snapshot_rate / copy_rate},
+        {"goal", ">= 0.8"}}},
+      {"note",
+       "pg_recvlogical and psql times include process start and connection; both sides read "
+       "from the same throwaway server on this machine"}};
+  std::ofstream(result_path) << result.dump(2) << "\n";
+  fmt::print("{}\n", result.dump(2));
+  return 0;
+}
