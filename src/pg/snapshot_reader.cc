@@ -128,7 +128,7 @@ class Worker {
     };
     CopyBinaryParser parser([&](Tuple&& tuple) -> Status {
       Change change;
-      change.kind = ChangeKind::kInsert;
+      change.kind = ChangeKind::kRead;
       change.relation = table.relation;
       change.new_tuple = std::move(tuple);
       batch.push_back(std::move(change));

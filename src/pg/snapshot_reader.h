@@ -11,12 +11,12 @@
 // repeats none. The last chunk of a table has no upper bound, so pages added after planning
 // are read too.
 //
-// Rows reach the SnapshotSink as insert Changes (binary values) of a Relation built from the
-// catalog (the columns pgoutput sends: no dropped or generated ones), one chunk's rows between
-// OnChunkStart and OnChunkDone. Calls into the sink are serialized. A caller that records
-// finished chunks can pass them back in `skip` to resume; chunks read under a newer snapshot
-// than the finished ones are safe only when changes are replayed as upserts and deletes by key
-// from the slot's position (the lake writer does this), which is why the consistent point of
+// Rows reach the SnapshotSink as read Changes (ChangeKind::kRead) (binary values) of a Relation
+// built from the catalog (the columns pgoutput sends: no dropped or generated ones), one chunk's
+// rows between OnChunkStart and OnChunkDone. Calls into the sink are serialized. A caller that
+// records finished chunks can pass them back in `skip` to resume; chunks read under a newer
+// snapshot than the finished ones are safe only when changes are replayed as upserts and deletes by
+// key from the slot's position (the lake writer does this), which is why the consistent point of
 // the original slot is kept.
 //
 // Errors: the Connection's codes; InvalidArgument when the exported snapshot is gone (its
