@@ -14,19 +14,23 @@ Status CopyBinaryParser::Feed(std::string_view bytes) {
   if (trailer_seen_ && !bytes.empty()) {
     return Status::Corruption("binary COPY: {} bytes after the trailer", bytes.size());
   }
-  buffer_.append(bytes);
-  Status status = ParseBuffered();
-  // Drop what was parsed once it is a good share of the buffer, to keep appends cheap.
-  if (consumed_ > 0 && consumed_ * 2 >= buffer_.size()) {
-    buffer_.erase(0, consumed_);
-    consumed_ = 0;
+  // PostgreSQL sends one row per CopyData message, so rows rarely span pieces: parse straight
+  // from the piece and keep only an unfinished tail.
+  size_t used = 0;
+  if (buffer_.empty()) {
+    Status status = Parse(bytes, &used);
+    buffer_.assign(bytes.substr(used));
+    return status;
   }
+  buffer_.append(bytes);
+  Status status = Parse(buffer_, &used);
+  buffer_.erase(0, used);
   return status;
 }
 
-Status CopyBinaryParser::ParseBuffered() {
+Status CopyBinaryParser::Parse(std::string_view data, size_t* used) {
   for (;;) {
-    WireReader reader(std::string_view(buffer_).substr(consumed_), "binary COPY row");
+    WireReader reader(data.substr(*used), "binary COPY row");
     if (!header_done_) {
       if (reader.remaining() < kSignature.size() + 8) return Status::Ok();
       if (*reader.ReadBytes(kSignature.size()) != kSignature) {
@@ -40,7 +44,7 @@ Status CopyBinaryParser::ParseBuffered() {
       uint32_t extension = *reader.ReadU32();
       if (reader.remaining() < extension) return Status::Ok();
       (void)reader.Skip(extension);
-      consumed_ += reader.position();
+      *used += reader.position();
       header_done_ = true;
       continue;
     }
@@ -54,7 +58,7 @@ Status CopyBinaryParser::ParseBuffered() {
     if (!count.ok()) return Status::Ok();  // wait for more bytes
     if (*count == -1) {
       trailer_seen_ = true;
-      consumed_ += reader.position();
+      *used += reader.position();
       continue;
     }
     if (*count < 0) return Status::Corruption("binary COPY: field count {}", *count);
@@ -80,7 +84,7 @@ Status CopyBinaryParser::ParseBuffered() {
       value.bytes.assign(*field);
     }
     if (!complete) return Status::Ok();
-    consumed_ += reader.position();
+    *used += reader.position();
     ++rows_;
     FRESHET_RETURN_IF_ERROR(on_row_(std::move(tuple)));
   }
@@ -89,7 +93,7 @@ Status CopyBinaryParser::ParseBuffered() {
 Status CopyBinaryParser::Finish() const {
   if (!trailer_seen_) {
     return Status::Corruption("binary COPY ended without its trailer ({} bytes unparsed)",
-                              buffer_.size() - consumed_);
+                              buffer_.size());
   }
   return Status::Ok();
 }

@@ -36,11 +36,11 @@ class CopyBinaryParser {
   uint64_t bytes() const { return bytes_; }
 
  private:
-  Status ParseBuffered();
+  // Parses complete items of `data` from *used on, advancing *used past them.
+  Status Parse(std::string_view data, size_t* used);
 
   RowCallback on_row_;
-  std::string buffer_;
-  size_t consumed_ = 0;
+  std::string buffer_;  // an unfinished tail
   bool header_done_ = false;
   bool trailer_seen_ = false;
   uint64_t rows_ = 0;
