@@ -286,8 +286,9 @@ constexpr std::array<MessageType, 256> kMessageTypes = BuildMessageTypes();
 
 Timestamp FromPostgresEpochMicros(int64_t micros) {
   // Saturate rather than overflow on hostile input; real commit times are far inside.
-  if (micros > INT64_MAX - kPostgresEpochOffsetMicros)
+  if (micros > INT64_MAX - kPostgresEpochOffsetMicros) {
     micros = INT64_MAX - kPostgresEpochOffsetMicros;
+  }
   return Timestamp(std::chrono::microseconds(micros + kPostgresEpochOffsetMicros));
 }
 
