@@ -1,11 +1,12 @@
 // Change capture throughput against PostgreSQL's own tools, on one WAL in the same run.
 //
 // Stream: a throwaway PostgreSQL 15 gets INSERTS inserts, then UPDATES updates and DELETES
-// deletes on a 6-column table, in 10k-row transactions, with two pgoutput slots created before
-// the workload so both read the same WAL. pg_recvlogical drains one (pgoutput, protocol 2,
+// deletes on a 6-column table, in 10k-row transactions, with four pgoutput slots created before
+// the workload so all read the same WAL. pg_recvlogical drains two (pgoutput, protocol 2,
 // binary, output to /dev/null, --endpos at the end of the workload); freshet's
-// ReplicationStream + TransactionAssembler drain the other into batches of Changes. Goal:
-// freshet rate / pg_recvlogical rate >= 1.0 (decoding is never the bottleneck).
+// ReplicationStream + TransactionAssembler drain the other two into batches of Changes; the
+// runs alternate and the faster of each pair counts. Goal: freshet rate / pg_recvlogical rate
+// >= 1.0 (decoding is never the bottleneck).
 //
 // Snapshot: RunSnapshot (binary COPY of CTID chunks over PARALLELISM connections, rows parsed
 // into Changes) against `psql -c "COPY t TO STDOUT (FORMAT binary)" > /dev/null` of the same
@@ -116,7 +117,7 @@ int main(int argc, char** argv) {
   Status status = sql->Execute(
       "CREATE TABLE t (id bigint PRIMARY KEY, a int, b text, c float8, d timestamptz, e bool)");
   if (status.ok()) status = pg::EnsurePublication(*sql, {.name = "pub", .tables = {"public.t"}});
-  for (const char* slot : {"recvlogical", "freshet"}) {
+  for (const char* slot : {"recvlogical1", "freshet1", "freshet2", "recvlogical2"}) {
     auto replication = pg::Connection::Open({.dsn = dsn, .replication = true});
     if (!replication.ok()) return Fail(replication.status());
     if (status.ok()) status = pg::CreateSlot(*replication, slot, false).status();
@@ -148,34 +149,47 @@ int main(int argc, char** argv) {
   std::string end_lsn(*end->Get(0, 1));
   int64_t changes = inserts + updates + deletes;
 
-  // pg_recvlogical: the same plugin options, data written to /dev/null.
-  auto recv_seconds = TimeShell(fmt::format(
-      "{}/pg_recvlogical -d '{}' --slot recvlogical --start --endpos {} -o proto_version=2 -o "
-      "publication_names=pub -o binary=true -o streaming=on -o messages=true -f /dev/null "
-      "--no-loop",
-      *bindir, dsn, end_lsn));
-  if (!recv_seconds.ok()) return Fail(recv_seconds.status());
-
-  // Timed from the connection on, as pg_recvlogical's time includes its own.
-  auto start = Clock::now();
-  auto replication = pg::Connection::Open({.dsn = dsn, .replication = true});
-  if (!replication.ok()) return Fail(replication.status());
-  auto stream = pg::ReplicationStream::Start(std::move(*replication),
-                                             {.slot = "freshet", .publication = "pub"});
-  if (!stream.ok()) return Fail(stream.status());
-  BatchingSink sink;
-  pg::TransactionAssembler assembler({}, sink);
-  while (!sink.done) {
-    auto next = stream->Next(std::chrono::seconds(30));
-    if (!next.ok()) return Fail(next.status());
-    if (!next->has_value()) return Fail(Status::Timeout("no data for 30 s"));
-    status = assembler.Feed((*next)->payload);
-    if (!status.ok()) return Fail(status);
+  // Each reader drains the WAL twice, in the order recvlogical, freshet, freshet, recvlogical,
+  // so neither always runs first on a busy machine; the best of each pair counts.
+  auto run_recvlogical = [&](const std::string& slot) {
+    // The same plugin options as freshet, data written to /dev/null.
+    return TimeShell(fmt::format(
+        "{}/pg_recvlogical -d '{}' --slot {} --start --endpos {} -o proto_version=2 -o "
+        "publication_names=pub -o binary=true -o streaming=on -o messages=true -f /dev/null "
+        "--no-loop",
+        *bindir, dsn, slot, end_lsn));
+  };
+  auto run_freshet = [&](const std::string& slot) -> freshet::Result<double> {
+    // Timed from the connection on, as pg_recvlogical's time includes its own.
+    auto start = Clock::now();
+    FRESHET_ASSIGN_OR_RETURN(pg::Connection replication,
+                             pg::Connection::Open({.dsn = dsn, .replication = true}));
+    FRESHET_ASSIGN_OR_RETURN(
+        pg::ReplicationStream stream,
+        pg::ReplicationStream::Start(std::move(replication), {.slot = slot, .publication = "pub"}));
+    BatchingSink sink;
+    pg::TransactionAssembler assembler({}, sink);
+    while (!sink.done) {
+      FRESHET_ASSIGN_OR_RETURN(auto next, stream.Next(std::chrono::seconds(30)));
+      if (!next.has_value()) return Status::Timeout("no data for 30 s");
+      FRESHET_RETURN_IF_ERROR(assembler.Feed(next->payload));
+    }
+    double seconds = Seconds(Clock::now() - start);
+    if (sink.changes != static_cast<uint64_t>(changes)) {
+      return Status::Internal("freshet decoded {} changes, expected {}", sink.changes, changes);
+    }
+    return seconds;
+  };
+  std::vector<double> recv_runs;
+  std::vector<double> freshet_runs;
+  for (const char* slot : {"recvlogical1", "freshet1", "freshet2", "recvlogical2"}) {
+    bool is_recv = std::string_view(slot).starts_with("recv");
+    auto seconds = is_recv ? run_recvlogical(slot) : run_freshet(slot);
+    if (!seconds.ok()) return Fail(seconds.status());
+    (is_recv ? recv_runs : freshet_runs).push_back(*seconds);
   }
-  double freshet_seconds = Seconds(Clock::now() - start);
-  if (sink.changes != static_cast<uint64_t>(changes)) {
-    return Fail(Status::Internal("freshet decoded {} changes, expected {}", sink.changes, changes));
-  }
+  auto recv_seconds = std::min(recv_runs[0], recv_runs[1]);
+  double freshet_seconds = std::min(freshet_runs[0], freshet_runs[1]);
 
   // Snapshot of the table as it is now, against a plain binary COPY to /dev/null.
   auto snapshot_replication = pg::Connection::Open({.dsn = dsn, .replication = true});
@@ -190,7 +204,7 @@ int main(int argc, char** argv) {
   if (!plan.ok()) return Fail(plan.status());
   CountingSnapshotSink snapshot_sink;
   pg::SnapshotProgress progress;
-  start = Clock::now();
+  auto start = Clock::now();
   status = pg::RunSnapshot(
       *plan,
       {.connect = {.dsn = dsn}, .snapshot_name = slot->snapshot_name, .parallelism = parallelism},
@@ -203,7 +217,7 @@ int main(int argc, char** argv) {
         Status::Internal("snapshot read {} rows, expected {}", snapshot_sink.rows, table_rows));
   }
 
-  double recv_rate = static_cast<double>(changes) / *recv_seconds;
+  double recv_rate = static_cast<double>(changes) / recv_seconds;
   double freshet_rate = static_cast<double>(changes) / freshet_seconds;
   double copy_rate = static_cast<double>(table_rows) / *copy_seconds;
   double snapshot_rate = static_cast<double>(table_rows) / snapshot_seconds;
@@ -211,7 +225,9 @@ int main(int argc, char** argv) {
       {"benchmark", "pg_capture"},
       {"wal", {{"inserts", inserts}, {"updates", updates}, {"deletes", deletes}}},
       {"stream",
-       {{"pg_recvlogical_seconds", *recv_seconds},
+       {{"pg_recvlogical_seconds", recv_seconds},
+        {"pg_recvlogical_runs", recv_runs},
+        {"freshet_runs", freshet_runs},
         {"pg_recvlogical_changes_per_s", recv_rate},
         {"freshet_seconds", freshet_seconds},
         {"freshet_changes_per_s", freshet_rate},
