@@ -91,6 +91,11 @@ class Worker {
   Status Open(const SnapshotOptions& options) {
     FRESHET_ASSIGN_OR_RETURN(Connection connection, Connection::Open(options.connect));
     connection_ = std::make_unique<Connection>(std::move(connection));
+    if (options.snapshot_name.empty()) {
+      // Resuming after the exported snapshot is gone: a snapshot of now, newer than the
+      // slot's position (see the header for why that converges).
+      return connection_->Execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    }
     Status status = connection_->Execute(
         fmt::format("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}",
                     QuoteLiteral(options.snapshot_name)));
@@ -183,9 +188,6 @@ class Worker {
 
 Status RunSnapshot(const SnapshotPlan& plan, const SnapshotOptions& options, SnapshotSink& sink,
                    SnapshotProgress& progress) {
-  if (options.snapshot_name.empty()) {
-    return Status::InvalidArgument("the snapshot needs the slot's exported snapshot name");
-  }
   progress.started = std::chrono::steady_clock::now();
   progress.pages_total = 0;
   for (const SnapshotTable& table : plan.tables)

@@ -90,6 +90,9 @@ struct SnapshotProgress {
 
 struct SnapshotOptions {
   ConnectOptions connect;
+  // The slot's exported snapshot. Empty when resuming after it is gone: each worker then reads
+  // in a snapshot of its own, newer than the slot's position, which converges once the stream
+  // is replayed from the slot as upserts and deletes by key.
   std::string snapshot_name;
   int parallelism = 2;
   std::set<SnapshotChunk> skip;  // chunks finished by an earlier run
