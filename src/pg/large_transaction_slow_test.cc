@@ -1,6 +1,7 @@
 // Slow acceptance tests (ctest label `slow`, `make test-slow`): 200 MB transactions, streamed
 // and not, pass through capture with the process's peak RSS under the assembler's memory
-// limit + 100 MB.
+// limit + 100 MB; a 1M-row table snapshotted under concurrent writes, plus the stream, equals
+// the final table.
 
 #include <sys/resource.h>
 
@@ -8,6 +9,7 @@
 
 #include "pg/replication_setup.h"
 #include "pg/replication_stream.h"
+#include "pg/snapshot_consistency_test_util.h"
 #include "pg/transaction_assembler.h"
 #include "postgres_test.h"
 
@@ -93,6 +95,12 @@ INSTANTIATE_TEST_SUITE_P(StreamedAndWhole, LargeTransactionTest, ::testing::Valu
                          [](const auto& param_info) {
                            return param_info.param ? "Streamed" : "Whole";
                          });
+
+class SnapshotAtScaleTest : public PostgresTest {};
+
+TEST_F(SnapshotAtScaleTest, MillionRowSnapshotPlusStreamEqualsTheTableUnderConcurrentWrites) {
+  test_snapshot::CheckSnapshotPlusStream(dsn(), 1'000'000, /*pages_per_chunk=*/1024);
+}
 
 }  // namespace
 }  // namespace freshet::pg
