@@ -39,7 +39,8 @@ Result<SnapshotPlan> PlanSnapshot(Connection& connection, const std::vector<std:
         Rows rows,
         connection.Query(
             "SELECT c.oid, n.nspname, c.relname, c.relreplident, greatest(c.relpages, 0), "
-            "a.attname, a.atttypid, a.atttypmod, coalesce(a.attnum = ANY(i.indkey), false) "
+            "a.attname, a.atttypid, a.atttypmod, coalesce(a.attnum = ANY(i.indkey), false), "
+            "c.relkind = 'p' "
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
             "AND a.attgenerated = '' "
@@ -65,7 +66,8 @@ Result<SnapshotPlan> PlanSnapshot(Connection& connection, const std::vector<std:
       relation->columns.push_back(std::move(column));
     }
     size_t index = plan.tables.size();
-    plan.tables.push_back({relation, pages});
+    FRESHET_ASSIGN_OR_RETURN(bool partitioned, rows.GetBool(0, 9));
+    plan.tables.push_back({relation, pages, partitioned});
     for (int64_t first = 0;; first += pages_per_chunk) {
       SnapshotChunk chunk{.table = index, .first_page = static_cast<uint32_t>(first)};
       if (first + pages_per_chunk < pages) {
@@ -113,11 +115,21 @@ class Worker {
     for (const Column& column : table.relation->columns) {
       columns += (columns.empty() ? "" : ", ") + QuoteIdentifier(column.name);
     }
-    std::string where = fmt::format("ctid >= '({},0)'::tid", chunk.first_page);
-    if (chunk.end_page) where += fmt::format(" AND ctid < '({},0)'::tid", *chunk.end_page);
-    std::string sql = fmt::format("COPY (SELECT {} FROM {}.{} WHERE {}) TO STDOUT (FORMAT binary)",
-                                  columns, QuoteIdentifier(table.relation->schema),
-                                  QuoteIdentifier(table.relation->name), where);
+    std::string name =
+        QuoteIdentifier(table.relation->schema) + "." + QuoteIdentifier(table.relation->name);
+    std::string sql;
+    if (chunk.first_page == 0 && !chunk.end_page) {
+      // The whole table in one chunk: plain COPY skips the executor a query needs, and is
+      // markedly faster. Partitioned tables have no rows of their own, so they need the query.
+      sql = !table.partitioned
+                ? fmt::format("COPY {} ({}) TO STDOUT (FORMAT binary)", name, columns)
+                : fmt::format("COPY (SELECT {} FROM {}) TO STDOUT (FORMAT binary)", columns, name);
+    } else {
+      std::string where = fmt::format("ctid >= '({},0)'::tid", chunk.first_page);
+      if (chunk.end_page) where += fmt::format(" AND ctid < '({},0)'::tid", *chunk.end_page);
+      sql = fmt::format("COPY (SELECT {} FROM {} WHERE {}) TO STDOUT (FORMAT binary)", columns,
+                        name, where);
+    }
     {
       std::lock_guard lock(sink_mutex_);
       FRESHET_RETURN_IF_ERROR(sink_.OnChunkStart(chunk));

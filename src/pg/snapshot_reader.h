@@ -47,7 +47,8 @@ Result<SnapshotMode> ParseSnapshotMode(std::string_view text);
 
 struct SnapshotTable {
   std::shared_ptr<const Relation> relation;
-  int64_t pages = 0;  // relpages when planned
+  int64_t pages = 0;         // relpages when planned
+  bool partitioned = false;  // rows live in the partitions: read through a query
 };
 
 struct SnapshotChunk {

@@ -96,6 +96,43 @@ TEST_F(SnapshotReaderTest, TerminatedReaderResumesFromFinishedChunks) {
   EXPECT_EQ(sink.done.size(), plan->chunks.size());
 }
 
+// A partitioned table keeps its rows in the partitions: it is read through a query, whole,
+// and a small plain table in one chunk is read with a plain COPY; both give every row.
+TEST_F(SnapshotReaderTest, PartitionedAndSingleChunkTables) {
+  Sql("CREATE TABLE parted (id int PRIMARY KEY) PARTITION BY RANGE (id); "
+      "CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (50); "
+      "CREATE TABLE parted_2 PARTITION OF parted FOR VALUES FROM (50) TO (100); "
+      "INSERT INTO parted SELECT generate_series(0, 99); "
+      "CREATE TABLE small (id int PRIMARY KEY, v text); INSERT INTO small VALUES (1, 'a'), (2, "
+      "NULL)");
+  Connection sql = Connect();
+  auto replication = Connection::Open({.dsn = dsn(), .replication = true});
+  ASSERT_TRUE(replication.ok());
+  auto slot = CreateSlot(*replication, "slot", true);
+  ASSERT_TRUE(slot.ok()) << slot.status();
+  auto plan = PlanSnapshot(sql, {"public.parted", "public.small"}, 8);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->chunks.size(), 2u);
+  EXPECT_TRUE(plan->tables[0].partitioned);
+  struct PerTable : SnapshotSink {
+    Status OnChunkStart(const SnapshotChunk&) override { return Status::Ok(); }
+    Status OnRow(const SnapshotChunk&, Change&& change) override {
+      tables[change.relation->name].insert(DecodeRow(change, change.new_tuple));
+      return Status::Ok();
+    }
+    Status OnChunkDone(const SnapshotChunk&) override { return Status::Ok(); }
+    std::map<std::string, Table> tables;
+  } sink;
+  SnapshotProgress progress;
+  Status status = RunSnapshot(
+      *plan, {.connect = {.dsn = dsn()}, .snapshot_name = slot->snapshot_name}, sink, progress);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(progress.rows, 102u);
+  EXPECT_EQ(sink.tables["parted"].size(), 100u);
+  EXPECT_EQ(sink.tables["small"].at(2), (std::vector<std::string>{"NULL"}));
+  EXPECT_EQ(sink.tables["small"].at(1), (std::vector<std::string>{"a"}));
+}
+
 TEST_F(SnapshotReaderTest, AGoneSnapshotIsAClearError) {
   Sql("CREATE TABLE t (id int PRIMARY KEY)");
   Connection sql = Connect();
