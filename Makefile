@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all bootstrap configure build test test-unit test-asan demo bench format check-format tidy clean
+.PHONY: all bootstrap configure build test test-unit test-slow test-asan demo bench format check-format tidy clean
 
 all: build
 
@@ -19,12 +19,16 @@ configure: bootstrap
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Every test: unit tests and the suites that start throwaway PostgreSQL servers.
+# Every test: unit tests and the suites that start throwaway PostgreSQL servers. Tests labelled
+# `slow` (200 MB transactions) run with `make test-slow`.
 test: build
-	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -LE slow
 
 test-unit: build
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L unit
+
+test-slow: build
+	@ctest --test-dir $(BUILD_DIR) --output-on-failure -L slow
 
 # Every test again under AddressSanitizer + UndefinedBehaviorSanitizer, in its own build.
 test-asan: bootstrap
@@ -32,7 +36,7 @@ test-asan: bootstrap
 	  -DFRESHET_BUILD_BENCH=OFF >/dev/null
 	@cmake --build $(ASAN_DIR) -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS)
+	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS) -LE slow
 
 # Starts a throwaway PostgreSQL and runs `freshet doctor` against it.
 demo: build

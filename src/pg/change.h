@@ -69,7 +69,14 @@ enum class OldTupleKind : uint8_t {
   kFull,  // the whole old row (REPLICA IDENTITY FULL)
 };
 
-enum class ChangeKind : uint8_t { kInsert, kUpdate, kDelete, kTruncate };
+enum class ChangeKind : uint8_t {
+  kInsert,
+  kUpdate,
+  kDelete,
+  kTruncate,
+  // A row as a snapshot read it (initial or re-snapshot): apply as an upsert by key.
+  kRead,
+};
 
 // One row change, or the truncation of one table.
 struct Change {

@@ -9,6 +9,7 @@
 // stops the stream and is returned to whoever drives it. Implementations need not be
 // thread-safe: one thread calls them.
 
+#include <optional>
 #include <vector>
 
 #include "common/result.h"
@@ -25,6 +26,9 @@ class ChangeSink {
   virtual Status OnChange(Change&& change) = 0;
   virtual Status OnMessage(LogicalMessage&& message) = 0;
   virtual Status OnCommit(const TransactionInfo& info) = 0;
+  // The stream broke after OnBegin and before OnCommit: forget that transaction's changes.
+  // PostgreSQL sends it again, whole, after the reconnect.
+  virtual Status OnRestart() = 0;
 };
 
 // A whole transaction, for callers that want them gathered (tests, small tables).
@@ -59,6 +63,11 @@ class CollectingSink : public ChangeSink {
     if (!open_) return Status::Internal("commit outside a transaction");
     open_->info = info;
     transactions.push_back(std::move(*open_));
+    open_.reset();
+    return Status::Ok();
+  }
+
+  Status OnRestart() override {
     open_.reset();
     return Status::Ok();
   }

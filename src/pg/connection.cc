@@ -4,6 +4,8 @@
 
 #include <libpq-fe.h>
 
+#include "pg/connection_internal.h"
+
 namespace freshet::pg {
 namespace {
 
@@ -72,19 +74,6 @@ Code CodeForSqlState(std::string_view state) {
   return Code::kInternal;
 }
 
-Status StatusFromResult(const PGresult* result, pg_conn* connection, std::string_view sql) {
-  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
-  const char* primary =
-      result != nullptr ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-  std::string message = primary != nullptr ? primary : OneLine(PQerrorMessage(connection));
-  if (state == nullptr) {
-    // No server error: the connection itself broke.
-    return Status::Unavailable("{} (while running: {})", OneLine(message), sql.substr(0, 200));
-  }
-  return {CodeForSqlState(state),
-          fmt::format("{} (SQLSTATE {}, while running: {})", message, state, sql.substr(0, 200))};
-}
-
 struct ConninfoOptionsDeleter {
   void operator()(PQconninfoOption* options) const noexcept { PQconninfoFree(options); }
 };
@@ -106,6 +95,19 @@ Result<ConninfoOptions> ParseConninfo(std::string_view dsn) {
 }
 
 }  // namespace
+
+Status StatusFromResult(const PGresult* result, pg_conn* connection, std::string_view sql) {
+  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const char* primary =
+      result != nullptr ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  std::string message = primary != nullptr ? primary : OneLine(PQerrorMessage(connection));
+  if (state == nullptr) {
+    // No server error: the connection itself broke.
+    return Status::Unavailable("{} (while running: {})", OneLine(message), sql.substr(0, 200));
+  }
+  return {CodeForSqlState(state),
+          fmt::format("{} (SQLSTATE {}, while running: {})", message, state, sql.substr(0, 200))};
+}
 
 std::string RedactDsn(std::string_view dsn) {
   auto options = ParseConninfo(dsn);

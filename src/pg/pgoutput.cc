@@ -202,9 +202,9 @@ Result<PgoutputMessage> DecodeTruncate(WireReader& reader, const DecodeContext& 
 }
 
 Result<PgoutputMessage> DecodeMessage(WireReader& reader, const DecodeContext& context) {
-  LogicalMessage message;
-  FRESHET_ASSIGN_OR_RETURN(std::optional<Xid> xid, ReadStreamXid(reader, context));
-  (void)xid;  // the enclosing stream block already names the transaction
+  MessageMessage wrapper;
+  FRESHET_ASSIGN_OR_RETURN(wrapper.xid, ReadStreamXid(reader, context));
+  LogicalMessage& message = wrapper.message;
   FRESHET_ASSIGN_OR_RETURN(uint8_t flags, reader.ReadU8());
   message.transactional = (flags & 1) != 0;
   FRESHET_ASSIGN_OR_RETURN(message.lsn, ReadLsn(reader));
@@ -213,7 +213,7 @@ Result<PgoutputMessage> DecodeMessage(WireReader& reader, const DecodeContext& c
   bool is_null = false;
   FRESHET_ASSIGN_OR_RETURN(std::string_view content, reader.ReadCountedBytes(&is_null));
   message.content.assign(content);
-  return PgoutputMessage(std::move(message));
+  return PgoutputMessage(std::move(wrapper));
 }
 
 Result<PgoutputMessage> DecodeStreamStart(WireReader& reader, const DecodeContext&) {
@@ -286,8 +286,9 @@ constexpr std::array<MessageType, 256> kMessageTypes = BuildMessageTypes();
 
 Timestamp FromPostgresEpochMicros(int64_t micros) {
   // Saturate rather than overflow on hostile input; real commit times are far inside.
-  if (micros > INT64_MAX - kPostgresEpochOffsetMicros)
+  if (micros > INT64_MAX - kPostgresEpochOffsetMicros) {
     micros = INT64_MAX - kPostgresEpochOffsetMicros;
+  }
   return Timestamp(std::chrono::microseconds(micros + kPostgresEpochOffsetMicros));
 }
 

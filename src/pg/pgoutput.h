@@ -89,6 +89,13 @@ struct TruncateMessage {
   std::vector<uint32_t> relation_oids;
 };
 
+// Message: a pg_logical_emit_message record. Inside a streamed block it names the
+// (sub)transaction that wrote it, so an aborted subtransaction's messages can be dropped.
+struct MessageMessage {
+  std::optional<Xid> xid;
+  LogicalMessage message;
+};
+
 struct StreamStartMessage {
   Xid xid;
   bool first_segment = false;
@@ -111,7 +118,7 @@ struct StreamAbortMessage {
 
 using PgoutputMessage =
     std::variant<BeginMessage, CommitMessage, OriginMessage, RelationMessage, TypeMessage,
-                 InsertMessage, UpdateMessage, DeleteMessage, TruncateMessage, LogicalMessage,
+                 InsertMessage, UpdateMessage, DeleteMessage, TruncateMessage, MessageMessage,
                  StreamStartMessage, StreamStopMessage, StreamCommitMessage, StreamAbortMessage>;
 
 struct DecodeContext {

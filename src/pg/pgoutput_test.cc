@@ -92,7 +92,7 @@ TEST(Pgoutput, DecodesDeleteTruncateAndMessage) {
   EXPECT_TRUE(truncate.cascade);
   EXPECT_TRUE(truncate.restart_identity);
   EXPECT_EQ(truncate.relation_oids, (std::vector<uint32_t>{5, 6}));
-  auto message = DecodeAs<LogicalMessage>(f::Message(true, 0x99, "freshet", "hi\0there"));
+  auto message = DecodeAs<MessageMessage>(f::Message(true, 0x99, "freshet", "hi\0there")).message;
   EXPECT_TRUE(message.transactional);
   EXPECT_EQ(message.lsn, Lsn(0x99));
   EXPECT_EQ(message.prefix, "freshet");

@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 
 #include "common/wire.h"
+#include "pg/connection_internal.h"
 #include "pg/pgoutput.h"
 
 namespace freshet::pg {
@@ -111,11 +112,15 @@ Result<std::optional<XLogData>> ReplicationStream::Next(std::chrono::millisecond
       continue;
     }
     if (length == -1) {
+      // The server ended the copy. An error result (publication dropped, slot invalidated)
+      // keeps its SQLSTATE's Code, so callers do not retry what cannot succeed.
       PGresult* result = PQgetResult(connection_.handle());
-      std::string message = result ? PQresultErrorMessage(result) : "";
+      ExecStatusType state = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+      Status status = state == PGRES_COMMAND_OK || state == PGRES_COPY_OUT
+                          ? Status::Unavailable("the server ended the replication stream")
+                          : StatusFromResult(result, connection_.handle(), "replication stream");
       PQclear(result);
-      return Status::Unavailable("the server ended the replication stream{}{}",
-                                 message.empty() ? "" : ": ", message);
+      return status;
     }
     if (length < 0) {
       return Status::Unavailable("replication connection lost: {}",

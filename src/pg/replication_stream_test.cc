@@ -281,6 +281,31 @@ TEST_F(ReplicationStreamTest, LargeTransactionsStreamAndAbortedOnesVanish) {
   EXPECT_EQ(assembler_.stats().aborted_streamed_transactions, 1u);
 }
 
+// Protocol version 1 (what PostgreSQL 10-13 speak) still decodes; large transactions then
+// arrive whole at commit instead of streamed.
+TEST_F(ReplicationStreamTest, ProtocolVersionOneDeliversWholeTransactions) {
+  Sql("CREATE TABLE t (id int PRIMARY KEY, v text)");
+  Connection sql = Connect();
+  ASSERT_TRUE(EnsurePublication(sql, {.name = "pub", .tables = {"public.t"}}).ok());
+  auto replication = Connection::Open({.dsn = dsn(), .replication = true});
+  ASSERT_TRUE(replication.ok());
+  ASSERT_TRUE(CreateSlot(*replication, "slot", false).ok());
+  auto stream = ReplicationStream::Start(
+      std::move(*replication),
+      {.slot = "slot", .publication = "pub", .protocol_version = 1, .binary = false});
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  EXPECT_EQ(stream->protocol_version(), 1);
+  ASSERT_TRUE(sql.Execute("INSERT INTO t VALUES (1, 'one'); UPDATE t SET v = 'uno'; "
+                          "DELETE FROM t")
+                  .ok());
+  Capture(*stream, 1);
+  const Transaction& txn = sink_.transactions[0];
+  ASSERT_EQ(txn.changes.size(), 3u);
+  EXPECT_FALSE(txn.info.streamed);
+  EXPECT_EQ(txn.changes[1].new_tuple[1], (Value{ValueKind::kText, "uno"}));
+  EXPECT_EQ(txn.changes[2].old_tuple[0], (Value{ValueKind::kText, "1"}));
+}
+
 TEST_F(ReplicationStreamTest, ClearErrorsForMissingSlotAndSlotInUse) {
   Sql("CREATE TABLE t (id int PRIMARY KEY)");
   ReplicationStream first = Open("public.t");

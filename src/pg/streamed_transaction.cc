@@ -172,7 +172,7 @@ Result<StreamedTransaction::Entry> StreamedTransaction::DecodeEntry(std::string_
   if (tag == kChangeTag) {
     Change change;
     FRESHET_ASSIGN_OR_RETURN(uint8_t kind, reader.ReadU8());
-    if (kind > static_cast<uint8_t>(ChangeKind::kTruncate)) {
+    if (kind > static_cast<uint8_t>(ChangeKind::kRead)) {
       return Status::Corruption("spill file: change kind {}", kind);
     }
     change.kind = static_cast<ChangeKind>(kind);

@@ -169,13 +169,13 @@ Status TransactionAssembler::On(TruncateMessage&& m) {
   return Status::Ok();
 }
 
-Status TransactionAssembler::On(LogicalMessage&& m) {
-  if (!m.transactional && !streaming_xid_) {
+Status TransactionAssembler::On(MessageMessage&& m) {
+  if (!m.message.transactional && !streaming_xid_) {
     // Non-transactional messages are delivered when written, even inside another
     // transaction's Begin/Commit in the stream; they belong to none.
-    return sink_.OnMessage(std::move(m));
+    return sink_.OnMessage(std::move(m.message));
   }
-  return Emit(std::nullopt, std::move(m));
+  return Emit(m.xid, std::move(m.message));
 }
 
 Status TransactionAssembler::On(StreamStartMessage&& m) {

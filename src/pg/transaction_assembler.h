@@ -83,7 +83,7 @@ class TransactionAssembler {
   Status On(UpdateMessage&& m);
   Status On(DeleteMessage&& m);
   Status On(TruncateMessage&& m);
-  Status On(LogicalMessage&& m);
+  Status On(MessageMessage&& m);
   Status On(StreamStartMessage&& m);
   Status On(StreamStopMessage&& m);
   Status On(StreamCommitMessage&& m);

@@ -127,6 +127,7 @@ TEST_F(AssemblerTest, StreamedTransactionsCommitWholeAndAbortCleanly) {
   ASSERT_EQ(sink_.transactions.size(), 1u);
   Feed(f::StreamStart(50, false));
   Feed(f::Insert(100, {f::Text("3"), f::Text("b")}, 50));
+  Feed(f::Message(true, 0x90, "app", "from the aborted subtransaction", 51));
   Feed(f::StreamStop());
   Feed(f::StreamAbort(50, 51));
   Feed(f::StreamAbort(60, 60));
@@ -139,6 +140,7 @@ TEST_F(AssemblerTest, StreamedTransactionsCommitWholeAndAbortCleanly) {
   ASSERT_EQ(txn.changes.size(), 2u);
   EXPECT_EQ(txn.changes[0].new_tuple[0].bytes, "1");
   EXPECT_EQ(txn.changes[1].new_tuple[0].bytes, "3");
+  EXPECT_TRUE(txn.messages.empty()) << "the subtransaction's message was rolled back too";
   EXPECT_EQ(assembler_.stats().aborted_streamed_transactions, 1u);
   EXPECT_EQ(assembler_.stats().held_bytes, 0u);
 }

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -382,8 +383,6 @@ int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
-
 std::string FormatDate(int64_t days_since_unix, bool& bc) {  // 1970-01-01 is day 0
   int64_t year;
   unsigned month, day;
@@ -420,8 +419,13 @@ std::string FormatZone(int32_t seconds_east) {
 std::string FormatTimestamp(const Datum& datum, bool with_zone) {
   if (datum.special == Special::kPositiveInfinity) return "infinity";
   if (datum.special == Special::kNegativeInfinity) return "-infinity";
-  int64_t days = FloorDiv(datum.i, kMicrosPerDay);
-  int64_t micros = datum.i - days * kMicrosPerDay;
+  // Floor division without overflow, even for hostile values near the ends of int64.
+  int64_t days = datum.i / kMicrosPerDay;
+  int64_t micros = datum.i % kMicrosPerDay;
+  if (micros < 0) {
+    micros += kMicrosPerDay;
+    --days;
+  }
   bool bc = false;
   std::string out = FormatDate(days + kEpochShiftDays, bc) + " " + FormatClock(micros);
   if (with_zone) out += "+00";
@@ -886,6 +890,13 @@ std::string FormatPostgresText(const Datum& datum) {
       return FormatArray(datum);
   }
   return "?";
+}
+
+Result<UnrepresentableRule> ParseUnrepresentableRule(std::string_view text) {
+  if (text == "fail") return UnrepresentableRule::kFail;
+  if (text == "null") return UnrepresentableRule::kNull;
+  if (text == "clamp") return UnrepresentableRule::kClamp;
+  return Status::InvalidArgument("unrepresentable_values '{}': use fail, null or clamp", text);
 }
 
 Result<Datum> ToLakeValue(Datum datum, UnrepresentableRule rule, std::string_view column,

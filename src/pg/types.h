@@ -155,6 +155,9 @@ enum class UnrepresentableRule : uint8_t {
   kClamp,  // dates/timestamps: 0001-01-01 or 9999-12-31 23:59:59.999999; numeric: NULL
 };
 
+// "fail", "null" or "clamp", as written in configuration (`unrepresentable_values`).
+Result<UnrepresentableRule> ParseUnrepresentableRule(std::string_view text);
+
 struct UnrepresentableCounters {
   std::atomic<uint64_t> infinite_timestamps{0};
   std::atomic<uint64_t> nan_numerics{0};

@@ -67,6 +67,21 @@ TEST(Types, TruncatedAndHostileBinaryValuesAreCorruption) {
   EXPECT_TRUE(registry.DecodesBinary(1007));
 }
 
+TEST(Types, HostileTimestampsFormatWithoutOverflow) {
+  TypeRegistry registry;
+  for (int64_t micros : {INT64_MIN + 1, INT64_MAX - 1, int64_t{-1}}) {
+    WireWriter ts;
+    ts.PutI64(micros);
+    auto datum = DecodeBinary(ts.data(), oid::kTimestamp, registry);
+    ASSERT_TRUE(datum.ok());
+    EXPECT_FALSE(FormatPostgresText(*datum).empty());
+  }
+  WireWriter before_epoch;
+  before_epoch.PutI64(-1);
+  EXPECT_EQ(FormatPostgresText(*DecodeBinary(before_epoch.data(), oid::kTimestamp, registry)),
+            "1999-12-31 23:59:59.999999");
+}
+
 TEST(Types, UnrepresentableValuesFollowTheRuleAndAreCounted) {
   TypeRegistry registry;
   UnrepresentableCounters counters;
@@ -102,6 +117,8 @@ TEST(Types, UnrepresentableValuesFollowTheRuleAndAreCounted) {
   Datum one = *DecodeText("1.5", oid::kNumeric, registry);
   EXPECT_EQ(ToLakeValue(one, UnrepresentableRule::kFail, "x", counters)->s, "1.5");
   EXPECT_EQ(counters.nan_numerics + counters.infinite_numerics, 2u);
+  EXPECT_EQ(*ParseUnrepresentableRule("clamp"), UnrepresentableRule::kClamp);
+  EXPECT_TRUE(ParseUnrepresentableRule("ignore").status().Is(Code::kInvalidArgument));
 }
 
 TEST(Types, LakeTypesFollowTheTable) {

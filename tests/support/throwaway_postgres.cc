@@ -231,6 +231,16 @@ Status ThrowawayPostgres::StartServer(const PostgresOptions& options) {
   return last.WithContext(fmt::format("server log:\n{}", Log()));
 }
 
+Status ThrowawayPostgres::Restart(std::string_view mode) {
+  if (!running_) return Status::InvalidArgument("the throwaway server is not running");
+  std::string log = root_ + "/server.log";
+  Status status =
+      Run(AsServerUser({bindir_ + "/pg_ctl", "-D", data_, "-l", log, "-m", std::string(mode), "-w",
+                        "-t", "60", "-o", fmt::format("-p {}", port_), "restart"}),
+          "pg_ctl restart");
+  return status.WithContext(fmt::format("server log:\n{}", Log()));
+}
+
 ThrowawayPostgres::~ThrowawayPostgres() {
   Status status = Stop();
   if (!status.ok()) fmt::print(stderr, "throwaway PostgreSQL: {}\n", status.ToString());

@@ -41,6 +41,10 @@ class ThrowawayPostgres {
 
   // Stops the server (fast shutdown) and removes its folder. Idempotent.
   Status Stop();
+  // Stops the server and starts it again on the same port with the same data; returns once it
+  // accepts connections. `mode` is pg_ctl's shutdown mode: "fast" waits for logical walsenders
+  // until their client confirmed everything sent, "immediate" does not (crash and recovery).
+  Status Restart(std::string_view mode = "fast");
 
   int port() const { return port_; }
   const std::string& superuser() const { return superuser_; }
