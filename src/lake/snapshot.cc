@@ -32,9 +32,11 @@ struct LogListing {
   std::map<Version, std::vector<CheckpointCandidate>> checkpoints;  // complete ones only
 };
 
-Result<LogListing> ListLog(FileSystem& fs, const std::string& table_path) {
+// `with_times`: fill modification times (a call per entry on local disk); without it only
+// names are listed, which is what resolving a snapshot needs.
+Result<LogListing> ListLog(FileSystem& fs, const std::string& table_path, bool with_times) {
   std::string log_path = LogPath(table_path);
-  auto entries = fs.List(log_path);
+  auto entries = with_times ? fs.List(log_path) : fs.ListNames(log_path);
   if (!entries.ok()) {
     if (entries.status().Is(Code::kNotFound)) {
       return Status::NotFound("{} is not a Delta table: it has no _delta_log folder", table_path);
@@ -366,7 +368,8 @@ class SnapshotBuilder {
     if (snapshot.commit_info_ && snapshot.commit_info_->in_commit_timestamp) {
       snapshot.timestamp_ms_ = *snapshot.commit_info_->in_commit_timestamp;
     } else if (commit != listing.commits.end()) {
-      snapshot.timestamp_ms_ = commit->second.modification_time_ms;
+      FRESHET_ASSIGN_OR_RETURN(FileInfo info, fs.Head(commit->second.path));
+      snapshot.timestamp_ms_ = info.modification_time_ms;
     }
     return snapshot;
   }
@@ -386,12 +389,12 @@ std::optional<std::string> Snapshot::Configuration(const std::string& key) const
 
 Result<Snapshot> Snapshot::Load(FileSystem& fs, engine::Connection& connection,
                                 const std::string& table_path, std::optional<Version> version) {
-  FRESHET_ASSIGN_OR_RETURN(LogListing listing, ListLog(fs, table_path));
+  FRESHET_ASSIGN_OR_RETURN(LogListing listing, ListLog(fs, table_path, false));
   return SnapshotBuilder::Build(fs, connection, table_path, listing, version);
 }
 
 Result<std::vector<CommitEntry>> History(FileSystem& fs, const std::string& table_path) {
-  FRESHET_ASSIGN_OR_RETURN(LogListing listing, ListLog(fs, table_path));
+  FRESHET_ASSIGN_OR_RETURN(LogListing listing, ListLog(fs, table_path, true));
   std::vector<CommitEntry> out;
   int64_t previous = INT64_MIN;
   for (const auto& [version, info] : listing.commits) {
@@ -428,7 +431,7 @@ Result<Snapshot> Snapshot::LoadAsOf(FileSystem& fs, engine::Connection& connecti
 }
 
 Result<Version> LatestVersion(FileSystem& fs, const std::string& table_path) {
-  FRESHET_ASSIGN_OR_RETURN(LogListing listing, ListLog(fs, table_path));
+  FRESHET_ASSIGN_OR_RETURN(LogListing listing, ListLog(fs, table_path, false));
   Version latest = listing.commits.empty() ? -1 : listing.commits.rbegin()->first;
   if (!listing.checkpoints.empty()) latest = std::max(latest, listing.checkpoints.rbegin()->first);
   return latest;

@@ -227,6 +227,36 @@ Result<std::vector<FileInfo>> LocalFileSystem::List(const std::string& path) {
   return out;
 }
 
+Result<std::vector<FileInfo>> LocalFileSystem::ListNames(const std::string& path) {
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(path.c_str()), &::closedir);
+  if (!dir) return Status::FromErrno(errno, "list " + path);
+  std::vector<FileInfo> out;
+  while (true) {
+    errno = 0;
+    struct dirent* entry = ::readdir(dir.get());
+    if (entry == nullptr) {
+      if (errno != 0) return Status::FromErrno(errno, "list " + path);
+      break;
+    }
+    std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    FileInfo info;
+    info.path = JoinPath(path, name);
+    info.name = std::move(name);
+    bool directory = entry->d_type == DT_DIR;
+    if (entry->d_type == DT_UNKNOWN) {  // some file systems do not fill d_type
+      struct stat st {};
+      if (::fstatat(::dirfd(dir.get()), entry->d_name, &st, 0) != 0) continue;
+      directory = S_ISDIR(st.st_mode);
+    }
+    info.is_directory = directory;
+    out.push_back(std::move(info));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const FileInfo& a, const FileInfo& b) { return a.name < b.name; });
+  return out;
+}
+
 Status LocalFileSystem::Delete(const std::string& path) {
   if (::unlink(path.c_str()) != 0) return Status::FromErrno(errno, "delete " + path);
   return Status::Ok();
@@ -283,6 +313,11 @@ Status FaultyFileSystem::PutIfAbsent(const std::string& path, std::string_view d
 Result<std::vector<FileInfo>> FaultyFileSystem::List(const std::string& path) {
   FRESHET_RETURN_IF_ERROR(Take(Op::kList, path));
   return base_.List(path);
+}
+
+Result<std::vector<FileInfo>> FaultyFileSystem::ListNames(const std::string& path) {
+  FRESHET_RETURN_IF_ERROR(Take(Op::kList, path));
+  return base_.ListNames(path);
 }
 
 Status FaultyFileSystem::Delete(const std::string& path) {

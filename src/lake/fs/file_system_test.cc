@@ -91,6 +91,20 @@ TYPED_TEST(FileSystemContract, ListIsSortedAndLeavesNoTemporaryFiles) {
   EXPECT_GT((*listed)[0].modification_time_ms, 0);
 }
 
+TYPED_TEST(FileSystemContract, ListNamesMatchesListWithoutDetails) {
+  ASSERT_TRUE(this->fs().Put(this->dir_ / "b", "2").ok());
+  ASSERT_TRUE(this->fs().Put(this->dir_ / "a", "1").ok());
+  ASSERT_TRUE(this->fs().Put(this->dir_ / "sub/c", "3").ok());
+  auto names = this->fs().ListNames(this->dir_.path());
+  ASSERT_TRUE(names.ok()) << names.status();
+  ASSERT_EQ(names->size(), 3u);
+  EXPECT_EQ((*names)[0].name, "a");
+  EXPECT_EQ((*names)[0].path, this->dir_ / "a");
+  EXPECT_FALSE((*names)[1].is_directory);
+  EXPECT_TRUE((*names)[2].is_directory);
+  EXPECT_TRUE(this->fs().ListNames(this->dir_ / "missing").status().Is(Code::kNotFound));
+}
+
 TYPED_TEST(FileSystemContract, DeleteRemovesTheObject) {
   std::string path = this->dir_ / "d";
   ASSERT_TRUE(this->fs().Put(path, "x").ok());
