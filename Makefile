@@ -5,6 +5,9 @@ ASAN_DIR ?= build-asan
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+# ccache keys ignore where the checkout lives, so fresh clones (CI) reuse earlier compiles.
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= true
 
 .PHONY: all bootstrap configure build test test-unit test-slow test-asan demo bench format check-format tidy clean
 
