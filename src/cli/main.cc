@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/doctor_command.h"
+#include "cli/serve_command.h"
 #include "common/logging.h"
 #include "engine/database.h"
 #include "pg/connection.h"
@@ -35,6 +36,10 @@ int Run(int argc, char** argv) {
 
   freshet::cli::DoctorArgs doctor_args;
   CLI::App* doctor = freshet::cli::AddDoctorCommand(app, doctor_args);
+  freshet::cli::ServeArgs serve_args;
+  CLI::App* serve = freshet::cli::AddServeCommand(app, serve_args);
+  freshet::cli::PasswdArgs passwd_args;
+  CLI::App* passwd = freshet::cli::AddPasswdCommand(app, passwd_args);
 
   try {
     app.parse(argc, argv);
@@ -51,6 +56,8 @@ int Run(int argc, char** argv) {
   freshet::ConfigureLogging({*level, *format});
 
   if (doctor->parsed()) return freshet::cli::RunDoctor(doctor_args);
+  if (serve->parsed()) return freshet::cli::RunServe(serve_args);
+  if (passwd->parsed()) return freshet::cli::RunPasswd(passwd_args);
   return 2;
 }
 
