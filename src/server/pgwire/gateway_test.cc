@@ -146,6 +146,13 @@ TEST_F(GatewayTest, PsqlReadsTypesAsPostgresPrintsThem) {
       << result.output;
 }
 
+TEST_F(GatewayTest, ColumnsAreNamedAsPostgresNamesThem) {
+  auto result = Psql({"-c", "SELECT count(*), sum(amount), max(id) AS biggest FROM orders"});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find(" count |    sum     | biggest"), std::string::npos)
+      << result.output;
+}
+
 TEST_F(GatewayTest, PsqlOverTls) {
   auto result = Psql({"-A", "-t", "-c", "SELECT 42"}, kPassword, "analyst", "require");
   EXPECT_EQ(result.exit_code, 0) << result.output;

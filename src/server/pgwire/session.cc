@@ -64,6 +64,27 @@ std::string MissingTableName(std::string_view message) {
   return std::string(message.substr(start, end - start));
 }
 
+// PostgreSQL names an unaliased function call after the function ("count", "version");
+// DuckDB after the whole expression ("count_star()", "\"version\"()"). Clients and tools
+// read columns by name, so present PostgreSQL's.
+std::string ClientColumnName(const std::string& name) {
+  size_t paren = name.find('(');
+  if (paren == std::string::npos || paren == 0 || name.back() != ')') return name;
+  std::string function = name.substr(0, paren);
+  if (function.size() > 2 && function.front() == '"' && function.back() == '"') {
+    function = function.substr(1, function.size() - 2);
+  }
+  size_t dot = function.rfind('.');
+  if (dot != std::string::npos) function = function.substr(dot + 1);
+  for (char c : function) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return name;
+  }
+  if (function == "count_star") return "count";
+  if (function == "list_value") return "array";
+  if (function == "struct_pack") return "row";
+  return function;
+}
+
 // bytea text input: \x followed by hex digits; anything else is taken as raw bytes.
 Result<std::string> DecodeByteaText(std::string_view text) {
   if (!text.starts_with("\\x")) return std::string(text);
@@ -408,8 +429,8 @@ void Session::DescribePortal(const Portal& portal, MessageSink& sink) {
   std::vector<FieldDescription> fields;
   for (size_t i = 0; i < portal.columns.size(); ++i) {
     PgType type = PgTypeFor(portal.types[i]);
-    fields.push_back(
-        {portal.columns[i], type.oid, type.size, type.modifier, portal.formats.ResultFormat(i)});
+    fields.push_back({ClientColumnName(portal.columns[i]), type.oid, type.size, type.modifier,
+                      portal.formats.ResultFormat(i)});
   }
   WriteRowDescription(sink.out(), fields);
 }
@@ -423,7 +444,8 @@ Status Session::DescribeStatement(const Statement& statement, MessageSink& sink)
   std::vector<FieldDescription> fields;
   for (size_t i = 0; i < statement.column_names.size(); ++i) {
     PgType type = PgTypeFor(statement.column_types[i]);
-    fields.push_back({statement.column_names[i], type.oid, type.size, type.modifier});
+    fields.push_back(
+        {ClientColumnName(statement.column_names[i]), type.oid, type.size, type.modifier});
   }
   WriteRowDescription(sink.out(), fields);
   return Status::Ok();
