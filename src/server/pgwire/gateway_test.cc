@@ -312,6 +312,47 @@ TEST_F(GatewayTest, OversizedTruncatedAndUnknownMessagesCloseTheConnection) {
   EXPECT_EQ(result.exit_code, 0) << result.output;
 }
 
+TEST_F(GatewayTest, StopTellsIdleAndBusyClientsAndJoinsEveryThread) {
+  auto verifier = MakeScramVerifier(kPassword);
+  ASSERT_TRUE(verifier.ok());
+  ServerOptions options;
+  options.port = 0;
+  options.users = {User{"analyst", *verifier, {"public.*"}}};
+  auto server = PgwireServer::Start(options, *catalog_);
+  ASSERT_TRUE(server.ok()) << server.status();
+  RawClient idle;
+  ASSERT_TRUE(idle.Connect((*server)->port()));
+  ASSERT_TRUE(idle.Login("analyst", kPassword));
+  RawClient busy;
+  ASSERT_TRUE(busy.Connect((*server)->port()));
+  ASSERT_TRUE(busy.Login("analyst", kPassword));
+  WireWriter query;
+  query.BeginMessage('Q');
+  query.PutCString("SELECT count(*) FROM range(100000000000) r WHERE hash(r.range) % 7 = 1");
+  query.EndMessage();
+  ASSERT_TRUE(busy.Send(query.data()));
+  // Both sessions are counted; the busy one may or may not have started its statement, and
+  // either way it must hear 57P01 (or 57014 for the interrupted statement) and be closed.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while ((*server)->connection_count() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto started = std::chrono::steady_clock::now();
+  (*server)->Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  auto idle_error = idle.ReadError();
+  ASSERT_TRUE(idle_error);
+  EXPECT_NE(idle_error->find("57P01"), std::string::npos);
+  EXPECT_TRUE(idle.ClosedByServer());
+  auto busy_error = busy.ReadError();
+  ASSERT_TRUE(busy_error);
+  EXPECT_TRUE(busy_error->find("57P01") != std::string::npos ||
+              busy_error->find("57014") != std::string::npos)
+      << *busy_error;
+  EXPECT_TRUE(busy.ClosedByServer());
+  EXPECT_EQ((*server)->connection_count(), 0);
+}
+
 TEST_F(GatewayTest, Psycopg2Client) {
   auto result = RunCommand({"/usr/bin/python3", PGWIRE_TEST_DIR "/psycopg2_client.py",
                             std::to_string(server_->port()), kPassword});

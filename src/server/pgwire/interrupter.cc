@@ -4,10 +4,12 @@
 
 namespace freshet::server::pgwire {
 
-void QueryInterrupter::Begin() {
+bool QueryInterrupter::Begin() {
   std::lock_guard lock(mutex_);
+  if (shutting_down_) return false;
   running_ = true;
   reason_ = InterruptReason::kNone;
+  return true;
 }
 
 InterruptReason QueryInterrupter::End() {
@@ -18,6 +20,7 @@ InterruptReason QueryInterrupter::End() {
 
 void QueryInterrupter::Interrupt(InterruptReason reason) {
   std::lock_guard lock(mutex_);
+  if (reason == InterruptReason::kShutdown) shutting_down_ = true;
   if (!running_ || connection_ == nullptr) return;
   if (reason_ == InterruptReason::kNone) reason_ = reason;
   connection_->Interrupt();

@@ -27,11 +27,13 @@ class QueryInterrupter {
  public:
   explicit QueryInterrupter(engine::Connection* connection) : connection_(connection) {}
 
-  // Around each statement run by the owning session.
-  void Begin();
+  // Around each statement run by the owning session. Begin() is false once the server is
+  // shutting down: the session must not start the statement.
+  bool Begin();
   InterruptReason End();
 
-  // From any thread; a no-op unless a statement runs.
+  // From any thread; a no-op unless a statement runs, except kShutdown, which also refuses
+  // every later Begin().
   void Interrupt(InterruptReason reason);
   // The owner calls this before its connection goes away.
   void Detach();
@@ -41,6 +43,7 @@ class QueryInterrupter {
   engine::Connection* connection_;                   // guarded by mutex_
   bool running_ = false;                             // guarded by mutex_
   InterruptReason reason_ = InterruptReason::kNone;  // guarded by mutex_
+  bool shutting_down_ = false;                       // guarded by mutex_
 };
 
 class Watchdog {

@@ -412,6 +412,23 @@ void PgwireServer::Stop() {
     }
     connections.swap(state_->connections);
   }
+  // Keep interrupting until every session has ended: an interrupt that lands just before
+  // DuckDB starts a statement can be lost, and a statement must not outlive the server.
+  while (true) {
+    bool all_done = true;
+    {
+      std::lock_guard lock(state_->mutex);
+      for (auto& connection : connections) {
+        if (connection->done) continue;
+        all_done = false;
+        if (connection->interrupter) {
+          connection->interrupter->Interrupt(InterruptReason::kShutdown);
+        }
+      }
+    }
+    if (all_done) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   for (auto& connection : connections) connection->thread.join();
   asio::error_code ignored;
   state_->acceptor.close(ignored);

@@ -383,7 +383,9 @@ Status Session::RunStatement(Portal& portal, MessageSink& sink) {
   }
 
   auto& interrupter = *context_.interrupter;
-  interrupter.Begin();
+  if (!interrupter.Begin()) {
+    return Status::Cancelled("Shutdown Error: terminating connection due to administrator command");
+  }
   std::optional<uint64_t> alarm;
   auto timeout = context_.parameters->statement_timeout();
   if (context_.watchdog != nullptr && timeout.count() > 0) {
