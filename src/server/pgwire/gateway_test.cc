@@ -353,6 +353,26 @@ TEST_F(GatewayTest, StopTellsIdleAndBusyClientsAndJoinsEveryThread) {
   EXPECT_EQ((*server)->connection_count(), 0);
 }
 
+TEST_F(GatewayTest, SessionMemoryLimitStopsAGreedyQuery) {
+  auto verifier = MakeScramVerifier(kPassword);
+  ASSERT_TRUE(verifier.ok());
+  ServerOptions options;
+  options.port = 0;
+  options.users = {User{"analyst", *verifier, {"public.*"}}};
+  options.session = {.memory_limit_bytes = 32ULL << 20, .threads = 1};
+  auto server = PgwireServer::Start(options, *catalog_);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto result = RunCommand(
+      {"env", fmt::format("PGPASSWORD={}", kPassword), "psql", "-X", "-v", "VERBOSITY=verbose",
+       fmt::format("host=127.0.0.1 port={} user=analyst dbname=lake sslmode=disable",
+                   (*server)->port()),
+       "-c", "SELECT length(string_agg(range::VARCHAR, ',')) FROM range(20000000)", "-c",
+       "SELECT 'still serving'"});
+  ASSERT_TRUE(result.ok());
+  EXPECT_NE(result->output.find("53200"), std::string::npos) << result->output;
+  EXPECT_NE(result->output.find("still serving"), std::string::npos) << result->output;
+}
+
 TEST_F(GatewayTest, Psycopg2Client) {
   auto result = RunCommand({"/usr/bin/python3", PGWIRE_TEST_DIR "/psycopg2_client.py",
                             std::to_string(server_->port()), kPassword});
