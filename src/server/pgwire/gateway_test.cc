@@ -167,6 +167,8 @@ TEST_F(GatewayTest, PsqlIntrospection) {
   auto describe = Psql({"-c", "\\d orders"});
   EXPECT_EQ(describe.exit_code, 0) << describe.output;
   EXPECT_NE(describe.output.find("customer"), std::string::npos) << describe.output;
+  EXPECT_NE(describe.output.find("integer"), std::string::npos) << describe.output;
+  EXPECT_NE(describe.output.find("numeric(12,2)"), std::string::npos) << describe.output;
   auto schemas = Psql({"-c", "\\dn"});
   EXPECT_EQ(schemas.exit_code, 0) << schemas.output;
   EXPECT_NE(schemas.output.find("public"), std::string::npos) << schemas.output;
