@@ -83,12 +83,13 @@ Result<PgwireConfig> LoadPgwireConfig(const ConfigNode& pgwire,
   ServerOptions& options = config.options;
   if (auto listen = pgwire.Find("listen")) FRESHET_RETURN_IF_ERROR(ParseListen(*listen, &options));
   if (auto tls = pgwire.Find("tls"); tls && !tls->IsNull()) {
-    FRESHET_RETURN_IF_ERROR(tls->CheckKeys({"cert", "key"}));
+    FRESHET_RETURN_IF_ERROR(tls->CheckKeys({"cert", "key", "cleartext_password"}));
     FRESHET_ASSIGN_OR_RETURN(ConfigNode cert, tls->Get("cert"));
     FRESHET_ASSIGN_OR_RETURN(ConfigNode key, tls->Get("key"));
     FRESHET_ASSIGN_OR_RETURN(std::string cert_path, cert.AsString());
     FRESHET_ASSIGN_OR_RETURN(std::string key_path, key.AsString());
-    options.tls = TlsFiles{Resolve(base_dir, cert_path), Resolve(base_dir, key_path)};
+    FRESHET_ASSIGN_OR_RETURN(bool cleartext, tls->GetBool("cleartext_password", false));
+    options.tls = TlsFiles{Resolve(base_dir, cert_path), Resolve(base_dir, key_path), cleartext};
   }
   FRESHET_ASSIGN_OR_RETURN(ConfigNode users, pgwire.Get("users"));
   FRESHET_ASSIGN_OR_RETURN(std::vector<ConfigNode> user_nodes, users.Items());

@@ -5,7 +5,9 @@
 //   server:
 //     pgwire:
 //       listen: 127.0.0.1:5433
-//       tls: {cert: server.crt, key: server.key}      # optional
+//       tls: {cert: server.crt, key: server.key}      # optional; add cleartext_password:
+//                                                      # true to ask TLS clients for a
+//                                                      # cleartext password instead of SCRAM
 //       users:
 //         - name: analyst
 //           password: "SCRAM-SHA-256$4096:..."         # `freshet passwd` prints one

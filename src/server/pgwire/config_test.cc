@@ -18,7 +18,7 @@ Result<PgwireConfig> Load(const std::string& yaml) {
 TEST(PgwireConfigTest, LoadsEverySetting) {
   auto config = Load(fmt::format(R"(pgwire:
   listen: 0.0.0.0:6543
-  tls: {{cert: server.crt, key: /keys/server.key}}
+  tls: {{cert: server.crt, key: /keys/server.key, cleartext_password: true}}
   users:
     - name: analyst
       password: "{}"
@@ -39,6 +39,7 @@ TEST(PgwireConfigTest, LoadsEverySetting) {
   ASSERT_TRUE(options.tls);
   EXPECT_EQ(options.tls->cert, "/etc/freshet/server.crt");
   EXPECT_EQ(options.tls->key, "/keys/server.key");
+  EXPECT_TRUE(options.tls->cleartext_password);
   ASSERT_EQ(options.users.size(), 1u);
   EXPECT_EQ(options.users[0].name, "analyst");
   EXPECT_EQ(options.users[0].verifier.iterations, 4096);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -373,6 +374,39 @@ TEST_F(GatewayTest, SessionMemoryLimitStopsAGreedyQuery) {
   ASSERT_TRUE(result.ok());
   EXPECT_NE(result->output.find("53200"), std::string::npos) << result->output;
   EXPECT_NE(result->output.find("still serving"), std::string::npos) << result->output;
+}
+
+TEST_F(GatewayTest, CleartextPasswordsOnlyOverTls) {
+  auto verifier = MakeScramVerifier(kPassword);
+  ASSERT_TRUE(verifier.ok());
+  ServerOptions options;
+  options.port = 0;
+  options.tls = TlsFiles{(*dir_ / "server.crt").string(), (*dir_ / "server.key").string(), true};
+  options.users = {User{"analyst", *verifier, {"public.*"}}};
+  auto server = PgwireServer::Start(options, *catalog_);
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::string port = std::to_string((*server)->port());
+  auto tls = RunCommand({"/usr/bin/python3", PGWIRE_TEST_DIR "/auth_request.py", port, "tls"});
+  ASSERT_TRUE(tls.ok());
+  EXPECT_EQ(tls->output, "R 3\n");  // AuthenticationCleartextPassword
+  auto plain = RunCommand({"/usr/bin/python3", PGWIRE_TEST_DIR "/auth_request.py", port, "plain"});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->output, "R 10\n");  // SASL: SCRAM-SHA-256
+  for (const auto& [password, sslmode, ok] :
+       std::vector<std::tuple<std::string, std::string, bool>>{{kPassword, "require", true},
+                                                               {"wrong", "require", false},
+                                                               {kPassword, "disable", true}}) {
+    auto result = RunCommand(
+        {"env", "PGPASSWORD=" + password, "psql", "-X", "-A", "-t",
+         fmt::format("host=127.0.0.1 port={} user=analyst dbname=lake sslmode={}", port, sslmode),
+         "-c", "SELECT 'in'"});
+    ASSERT_TRUE(result.ok());
+    EXPECT_EQ(result->exit_code == 0, ok) << sslmode << " " << result->output;
+    if (!ok) {
+      EXPECT_NE(result->output.find("password authentication failed"), std::string::npos)
+          << result->output;
+    }
+  }
 }
 
 TEST_F(GatewayTest, Psycopg2Client) {

@@ -218,6 +218,12 @@ void WriteAuthenticationOk(WireWriter& out) {
   out.EndMessage();
 }
 
+void WriteAuthenticationCleartextPassword(WireWriter& out) {
+  out.BeginMessage('R');
+  out.PutI32(3);
+  out.EndMessage();
+}
+
 void WriteAuthenticationSasl(WireWriter& out, std::string_view mechanism) {
   out.BeginMessage('R');
   out.PutI32(10);

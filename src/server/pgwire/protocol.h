@@ -137,6 +137,7 @@ struct FieldDescription {
 
 void WriteAuthenticationOk(WireWriter& out);
 void WriteAuthenticationSasl(WireWriter& out, std::string_view mechanism);
+void WriteAuthenticationCleartextPassword(WireWriter& out);
 void WriteAuthenticationSaslContinue(WireWriter& out, std::string_view data);
 void WriteAuthenticationSaslFinal(WireWriter& out, std::string_view data);
 void WriteParameterStatus(WireWriter& out, std::string_view name, std::string_view value);

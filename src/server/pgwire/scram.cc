@@ -184,6 +184,13 @@ ScramVerifier MakeScramVerifierWithSalt(std::string_view password, std::string_v
   return verifier;
 }
 
+bool VerifyPassword(const ScramVerifier& verifier, std::string_view password) {
+  ScramVerifier computed = MakeScramVerifierWithSalt(password, verifier.salt, verifier.iterations);
+  return computed.stored_key.size() == verifier.stored_key.size() &&
+         CRYPTO_memcmp(computed.stored_key.data(), verifier.stored_key.data(),
+                       computed.stored_key.size()) == 0;
+}
+
 Result<ScramVerifier> MakeScramVerifier(std::string_view password, int iterations) {
   FRESHET_ASSIGN_OR_RETURN(std::string salt, RandomBytes(16));
   return MakeScramVerifierWithSalt(password, salt, iterations);

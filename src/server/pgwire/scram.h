@@ -35,6 +35,9 @@ Result<ScramVerifier> MakeScramVerifier(std::string_view password, int iteration
 ScramVerifier MakeScramVerifierWithSalt(std::string_view password, std::string_view salt,
                                         int iterations);
 
+// Whether `password` is the one `verifier` was made from (constant-time comparison).
+bool VerifyPassword(const ScramVerifier& verifier, std::string_view password);
+
 std::string Base64Encode(std::string_view bytes);
 Result<std::string> Base64Decode(std::string_view text);
 

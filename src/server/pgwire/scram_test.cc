@@ -72,6 +72,13 @@ TEST(ScramTest, AcceptsTheRightPasswordAndRefusesAWrongOne) {
   }
 }
 
+TEST(ScramTest, VerifiesCleartextPasswords) {
+  ScramVerifier verifier = MakeScramVerifierWithSalt("right", "0123456789abcdef", 4096);
+  EXPECT_TRUE(VerifyPassword(verifier, "right"));
+  EXPECT_FALSE(VerifyPassword(verifier, "wrong"));
+  EXPECT_FALSE(VerifyPassword(verifier, ""));
+}
+
 TEST(ScramTest, DecoyExchangeAlwaysFails) {
   ScramVerifier verifier = MakeScramVerifierWithSalt("pw", "0123456789abcdef", 4096);
   ScramServer server(verifier, true);

@@ -83,6 +83,8 @@ struct PgwireServer::State {
   void Cancel(const CancelRequest& request);
   Status Authenticate(const std::string& user_name, const User** user, MessageReader& reader,
                       TransportSink& sink);
+  Status AuthenticateCleartext(const std::string& user_name, const User** user,
+                               MessageReader& reader, TransportSink& sink);
 };
 
 void PgwireServer::State::Cancel(const CancelRequest& request) {
@@ -94,6 +96,31 @@ void PgwireServer::State::Cancel(const CancelRequest& request) {
       return;
     }
   }
+}
+
+// Only ever called on TLS connections (see Serve).
+Status PgwireServer::State::AuthenticateCleartext(const std::string& user_name, const User** user,
+                                                  MessageReader& reader, TransportSink& sink) {
+  *user = nullptr;
+  for (const auto& candidate : options.users) {
+    if (candidate.name == user_name) *user = &candidate;
+  }
+  WriteAuthenticationCleartextPassword(sink.out());
+  FRESHET_RETURN_IF_ERROR(sink.Flush());
+  FRESHET_ASSIGN_OR_RETURN(auto message, reader.ReadMessage(kMaxStartupPacketBytes));
+  if (message.first != 'p') {
+    return Status::Corruption("expected a PasswordMessage, got message type '{}'", message.first);
+  }
+  WireReader body(message.second, "PasswordMessage");
+  FRESHET_ASSIGN_OR_RETURN(std::string_view password, body.ReadCString());
+  // Unknown users cost the same PBKDF2 work as known ones.
+  ScramVerifier verifier =
+      *user != nullptr
+          ? (*user)->verifier
+          : MakeScramVerifierWithSalt(decoy_secret + user_name, decoy_secret.substr(0, 16), 4096);
+  bool ok = VerifyPassword(verifier, password);
+  if (!ok || *user == nullptr) return Status::PermissionDenied("password does not match");
+  return Status::Ok();
 }
 
 Status PgwireServer::State::Authenticate(const std::string& user_name, const User** user,
@@ -234,7 +261,9 @@ void PgwireServer::State::Serve(Connection& connection) {
     }
   }
   const User* user = nullptr;
-  Status auth = Authenticate(user_name, &user, reader, sink);
+  Status auth = tls_transport != nullptr && options.tls && options.tls->cleartext_password
+                    ? AuthenticateCleartext(user_name, &user, reader, sink)
+                    : Authenticate(user_name, &user, reader, sink);
   if (!auth.ok()) {
     if (auth.code() == Code::kPermissionDenied || user == nullptr) {
       spdlog::info("pgwire: authentication failed for user \"{}\": {}", user_name, auth.message());

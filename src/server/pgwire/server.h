@@ -26,6 +26,9 @@ namespace freshet::server::pgwire {
 struct TlsFiles {
   std::string cert;
   std::string key;
+  // Ask TLS clients for a cleartext password (checked against the SCRAM verifier) instead of
+  // SCRAM, for drivers without SCRAM support. Never offered on unencrypted connections.
+  bool cleartext_password = false;
 };
 
 struct ServerOptions {
