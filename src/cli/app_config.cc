@@ -1,7 +1,7 @@
 #include "cli/app_config.h"
 
 namespace freshet::cli {
-Result<AppConfig> ParseAppConfig(const ConfigNode& root) {
+Result<AppConfig> ParseAppConfig(const ConfigNode& root, const std::filesystem::path& base_dir) {
   if (root.IsNull())
     return root.Error("the config file is empty; run `freshet init` for an example");
   FRESHET_RETURN_IF_ERROR(root.CheckKeys({"log", "pipelines", "server"}));
@@ -25,11 +25,16 @@ Result<AppConfig> ParseAppConfig(const ConfigNode& root) {
     FRESHET_ASSIGN_OR_RETURN(config.pipelines, pipeline::ParsePipelines(*pipelines));
   }
   if (auto server = root.Find("server")) {
-    FRESHET_RETURN_IF_ERROR(server->CheckKeys({"http"}));
+    FRESHET_RETURN_IF_ERROR(server->CheckKeys({"http", "pgwire"}));
     if (auto http = server->Find("http")) {
-      FRESHET_ASSIGN_OR_RETURN(config.server.http_listen, http->AsString());
-      auto address = ParseListenAddress(config.server.http_listen);
+      FRESHET_ASSIGN_OR_RETURN(std::string listen, http->AsString());
+      auto address = ParseListenAddress(listen);
       if (!address.ok()) return http->Error("{}", address.status().message());
+      config.server.http_listen = std::move(listen);
+    }
+    if (auto pgwire = server->Find("pgwire")) {
+      FRESHET_ASSIGN_OR_RETURN(config.server.pgwire,
+                               server::pgwire::LoadPgwireConfig(*pgwire, base_dir));
     }
   }
   return config;
@@ -37,7 +42,7 @@ Result<AppConfig> ParseAppConfig(const ConfigNode& root) {
 
 Result<AppConfig> LoadAppConfig(const std::filesystem::path& path) {
   FRESHET_ASSIGN_OR_RETURN(ConfigNode root, ConfigNode::LoadFile(path));
-  return ParseAppConfig(root);
+  return ParseAppConfig(root, std::filesystem::absolute(path).parent_path());
 }
 
 std::string_view ExampleConfig() {
@@ -76,6 +81,12 @@ pipelines:
 
 server:
   http: 127.0.0.1:8080               # /metrics, /healthz, /readyz
+  # pgwire:                          # the SQL gateway (freshet serve); see README.md
+  #   listen: 127.0.0.1:5433
+  #   users:
+  #     - name: analyst
+  #       password: "SCRAM-SHA-256$4096:..."   # print one with: freshet passwd
+  #       grants: ["public.*"]
 )";
 }
 

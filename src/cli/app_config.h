@@ -4,22 +4,26 @@
 //
 //   log:       {level: info, format: text}
 //   pipelines: [...]            see pipeline/pipeline_config.h
-//   server:    {http: 127.0.0.1:8080}
+//   server:    {http: 127.0.0.1:8080, pgwire: {...}}   see server/pgwire/config.h
 //
 // Unknown keys at any level are errors naming the file and line.
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/config.h"
 #include "common/logging.h"
 #include "pipeline/pipeline_config.h"
+#include "server/pgwire/config.h"
 
 namespace freshet::cli {
 
 struct ServerConfig {
-  std::string http_listen = "127.0.0.1:8080";  // HTTP API, /metrics, /healthz
+  // HTTP API, /metrics, /healthz; `freshet run` listens on 127.0.0.1:8080 when unset.
+  std::optional<std::string> http_listen;
+  std::optional<server::pgwire::PgwireConfig> pgwire;  // the SQL gateway, when configured
 };
 
 struct AppConfig {
@@ -28,7 +32,8 @@ struct AppConfig {
   ServerConfig server;
 };
 
-Result<AppConfig> ParseAppConfig(const ConfigNode& root);
+// `base_dir` resolves relative paths in the file (TLS certificates, table files).
+Result<AppConfig> ParseAppConfig(const ConfigNode& root, const std::filesystem::path& base_dir);
 Result<AppConfig> LoadAppConfig(const std::filesystem::path& path);
 
 // The commented example that `freshet init` writes.

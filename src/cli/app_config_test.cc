@@ -8,7 +8,7 @@ namespace {
 TEST(AppConfig, TheInitExampleParsesToTheDocumentedDefaults) {
   auto root = ConfigNode::Parse(ExampleConfig(), "example.yaml");
   ASSERT_TRUE(root.ok()) << root.status();
-  auto config = ParseAppConfig(*root);
+  auto config = ParseAppConfig(*root, ".");
   ASSERT_TRUE(config.ok()) << config.status();
   ASSERT_EQ(config->pipelines.size(), 1u);
   const auto& shop = config->pipelines[0];
@@ -20,14 +20,15 @@ TEST(AppConfig, TheInitExampleParsesToTheDocumentedDefaults) {
   EXPECT_EQ(shop.flush.max_rows, defaults.flush.max_rows);
   EXPECT_EQ(shop.flush.max_bytes, defaults.flush.max_bytes);
   EXPECT_EQ(shop.memory_limit_bytes, defaults.memory_limit_bytes);
-  EXPECT_EQ(config->server.http_listen, ServerConfig{}.http_listen);
+  EXPECT_EQ(config->server.http_listen, "127.0.0.1:8080");
+  EXPECT_FALSE(config->server.pgwire.has_value());
   EXPECT_EQ(config->log.level, spdlog::level::info);
 }
 
 TEST(AppConfig, TopLevelErrors) {
   auto parse = [](std::string_view text) {
     auto root = ConfigNode::Parse(text, "f.yaml");
-    return root.ok() ? ParseAppConfig(*root).status() : root.status();
+    return root.ok() ? ParseAppConfig(*root, ".").status() : root.status();
   };
   EXPECT_EQ(parse("pipeline: []\n").message(),
             "f.yaml:1: pipeline: unknown key; did you mean 'pipelines'?");

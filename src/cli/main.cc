@@ -10,6 +10,7 @@
 #include "cli/doctor_command.h"
 #include "cli/generate_command.h"
 #include "cli/init_command.h"
+#include "cli/serve_command.h"
 #include "cli/table_command.h"
 #include "common/logging.h"
 #include "engine/database.h"
@@ -45,6 +46,10 @@ int Run(int argc, char** argv) {
   CLI::App* validate = freshet::cli::AddValidateCommand(app, validate_config);
   freshet::cli::TableArgs table_args;
   CLI::App* table = freshet::cli::AddTableCommand(app, table_args);
+  freshet::cli::ServeArgs serve_args;
+  CLI::App* serve = freshet::cli::AddServeCommand(app, serve_args);
+  freshet::cli::PasswdArgs passwd_args;
+  CLI::App* passwd = freshet::cli::AddPasswdCommand(app, passwd_args);
 
   try {
     app.parse(argc, argv);
@@ -65,6 +70,8 @@ int Run(int argc, char** argv) {
   if (init->parsed()) return freshet::cli::RunInit(init_args);
   if (validate->parsed()) return freshet::cli::RunValidate(validate_config);
   if (table->parsed()) return freshet::cli::RunTable(*table, table_args);
+  if (serve->parsed()) return freshet::cli::RunServe(serve_args);
+  if (passwd->parsed()) return freshet::cli::RunPasswd(passwd_args);
   fmt::print(stderr, "{}", app.help());
   return 2;
 }

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "engine/statement.h"
 #include "engine/value.h"
 
 // duckdb.h's handle types, declared here so that only engine/ sources include duckdb.h.
@@ -32,8 +33,6 @@ struct DatabaseOptions {
   std::optional<int> threads;                  // DuckDB's default: all cores
   std::optional<uint64_t> memory_limit_bytes;  // DuckDB's default: 80% of RAM
 };
-
-using Row = std::vector<Value>;
 
 // The materialised result of a query: column names and rows. Fine for metadata, statistics
 // and tests; bulk data stays inside DuckDB (COPY, scans) and never passes through here.
@@ -56,6 +55,15 @@ class Connection {
   // Runs `sql` and copies its whole result out. Types without a Value mapping (INTERVAL,
   // UUID, UNION, BIT, ENUM...) give NotSupported naming the column: cast them in SQL.
   Result<QueryResult> Query(std::string_view sql);
+  // Parses and plans one statement. InvalidArgument for a syntax error, NotFound for an
+  // unknown table, as for Query.
+  Result<PreparedStatement> Prepare(std::string_view sql);
+
+  // Asks the statement running on this connection to stop; it then fails with Cancelled.
+  // Thread-safe: the one call another thread may make while this connection is in use. A
+  // no-op when nothing runs, as far as DuckDB guarantees; callers interrupt only while a
+  // statement is under way.
+  void Interrupt();
 
  private:
   friend class Database;

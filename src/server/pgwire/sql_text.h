@@ -1,0 +1,33 @@
+#pragma once
+
+// Just enough lexing of SQL text for the gateway: splitting a simple Query into statements,
+// the first keyword of a statement, and recognising the SET/SHOW/RESET forms that address
+// PostgreSQL session parameters (handled by the gateway, never by DuckDB). Quotes ('...',
+// "...", E'...', $tag$...$tag$) and comments (--, /* */) are honoured. Pure functions.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace freshet::server::pgwire {
+
+// The statements of `sql`, trimmed, without their semicolons; empty statements dropped.
+std::vector<std::string> SplitStatements(std::string_view sql);
+
+// The first word of `sql` in upper case, skipping whitespace and comments ("" if none).
+std::string FirstKeyword(std::string_view sql);
+
+struct ParameterCommand {
+  enum class Kind { kSet, kShow, kReset };
+  Kind kind = Kind::kShow;
+  std::string name;         // lower case; "all" for SHOW ALL / RESET ALL
+  std::string value;        // SET only; quotes removed, list items joined with ", "
+  bool is_default = false;  // SET x TO DEFAULT
+};
+
+// SET [SESSION|LOCAL] name {TO|=} value, SET TIME ZONE value, SHOW name, RESET name,
+// SHOW TRANSACTION ISOLATION LEVEL. nullopt for anything else.
+std::optional<ParameterCommand> ParseParameterCommand(std::string_view sql);
+
+}  // namespace freshet::server::pgwire
