@@ -1,0 +1,76 @@
+#pragma once
+
+// UpsertWriter: applies change batches to a keyed Delta table by merge-on-read. Each batch
+// becomes one commit: the newest version of every key the batch leaves alive is written to a
+// new data file, and every row version the batch replaces or deletes is marked in its file's
+// deletion vector (merged with the vector the file already has). Inside a batch the last
+// change to a key wins; an update that changes the key deletes the old key's row. An insert of
+// a live key replaces it and an update of an absent key inserts it (upsert), so replaying a
+// batch after a crash converges. Values marked unchanged are taken from the row's current
+// version: earlier in the batch, else the table.
+//
+// The writer keeps a KeyIndex of the table, built when it opens and updated by its commits;
+// when another writer committed in between, the index is rebuilt from the newer snapshot.
+// Not thread-safe; one UpsertWriter per table.
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "engine/database.h"
+#include "lake/change_batch.h"
+#include "lake/fs/file_system.h"
+#include "lake/key_index.h"
+#include "lake/snapshot.h"
+#include "lake/table_writer.h"
+
+namespace freshet::lake {
+
+struct UpsertOptions {
+  std::vector<std::string> key_columns;  // the primary key (or replica identity) columns
+  WriterOptions writer;
+};
+
+struct ApplyStats {
+  int64_t rows_written = 0;
+  int64_t rows_deleted = 0;  // row versions marked in deletion vectors
+};
+
+class UpsertWriter {
+ public:
+  // Opens the latest snapshot of the table and builds its KeyIndex.
+  static Result<UpsertWriter> Open(FileSystem& fs, engine::Connection& connection,
+                                   const std::string& table_path, UpsertOptions options);
+
+  // Applies `batch` as one commit ("MERGE"); returns the version written (the current version
+  // when the batch changes nothing). InvalidArgument for a change whose row width does not
+  // match the table.
+  Result<Version> Apply(const ChangeBatch& batch, ApplyStats* stats = nullptr);
+
+  const KeyIndex& index() const { return index_; }
+  Version version() const { return version_; }
+
+ private:
+  UpsertWriter(FileSystem& fs, engine::Connection& connection, std::string table_path,
+               UpsertOptions options)
+      : fs_(&fs),
+        connection_(&connection),
+        table_path_(std::move(table_path)),
+        options_(std::move(options)) {}
+  Status Rebuild(const Snapshot& snapshot);
+  Status IndexNewFile(const Snapshot& snapshot, const AddFile& add);
+
+  FileSystem* fs_;
+  engine::Connection* connection_;
+  std::string table_path_;
+  UpsertOptions options_;
+  std::vector<size_t> key_positions_;  // indexes of the key columns in the schema
+  KeyIndex index_;
+  Version version_ = -1;
+};
+
+// SQL literal of `value` (NULL, numbers, quoted text, from_hex blobs, lists, structs, maps,
+// dates and times from their epoch counts); the caller casts it to the column type.
+std::string ValueSqlLiteral(const engine::Value& value);
+
+}  // namespace freshet::lake
