@@ -231,15 +231,15 @@ std::vector<RowLocation> KeyIndex::Candidates(std::string_view key) const {
   return out;
 }
 
-Result<std::vector<std::optional<RowLocation>>> KeyIndex::Find(const std::vector<std::string>& keys,
-                                                               const KeyReader& reader) const {
+Result<std::vector<std::vector<RowLocation>>> KeyIndex::FindAll(
+    const std::vector<std::string>& keys, const KeyReader& reader) const {
   std::vector<std::vector<RowLocation>> candidates(keys.size());
   std::vector<RowLocation> wanted;
   for (size_t key_idx = 0; key_idx < keys.size(); ++key_idx) {
     candidates[key_idx] = Candidates(keys[key_idx]);
     wanted.insert(wanted.end(), candidates[key_idx].begin(), candidates[key_idx].end());
   }
-  std::vector<std::optional<RowLocation>> out(keys.size());
+  std::vector<std::vector<RowLocation>> out(keys.size());
   if (wanted.empty()) return out;
   FRESHET_ASSIGN_OR_RETURN(std::vector<std::string> stored, reader(wanted));
   if (stored.size() != wanted.size()) {
@@ -249,8 +249,18 @@ Result<std::vector<std::optional<RowLocation>>> KeyIndex::Find(const std::vector
   size_t pos = 0;
   for (size_t key_idx = 0; key_idx < keys.size(); ++key_idx) {
     for (const RowLocation& location : candidates[key_idx]) {
-      if (stored[pos++] == keys[key_idx]) out[key_idx] = location;
+      if (stored[pos++] == keys[key_idx]) out[key_idx].push_back(location);
     }
+  }
+  return out;
+}
+
+Result<std::vector<std::optional<RowLocation>>> KeyIndex::Find(const std::vector<std::string>& keys,
+                                                               const KeyReader& reader) const {
+  FRESHET_ASSIGN_OR_RETURN(auto all, FindAll(keys, reader));
+  std::vector<std::optional<RowLocation>> out(keys.size());
+  for (size_t key_idx = 0; key_idx < keys.size(); ++key_idx) {
+    if (!all[key_idx].empty()) out[key_idx] = all[key_idx].front();
   }
   return out;
 }

@@ -65,8 +65,8 @@ class KeyIndex {
   const std::string& FilePath(uint32_t file) const { return files_[file]; }
   size_t file_count() const { return files_.size(); }
 
-  // Records that the live row of `key` is at `location`. REQUIRES: no live row has this key
-  // (erase the old location first) and no entry has this location.
+  // Records that a live row of `key` is at `location`. REQUIRES: no entry has this location.
+  // A unique key's old location is erased first; full-row identities may repeat (duplicates).
   void Insert(std::string_view key, RowLocation location);
   // Removes the entry of `key` at `location`; false when there is none.
   bool Erase(std::string_view key, RowLocation location);
@@ -80,6 +80,10 @@ class KeyIndex {
   // keys of all candidates with one call of `reader`.
   Result<std::vector<std::optional<RowLocation>>> Find(const std::vector<std::string>& keys,
                                                        const KeyReader& reader) const;
+
+  // Every live location of each key (tables whose identity is the whole row keep duplicates).
+  Result<std::vector<std::vector<RowLocation>>> FindAll(const std::vector<std::string>& keys,
+                                                        const KeyReader& reader) const;
 
   size_t size() const { return size_; }
   size_t capacity() const { return slots_.size(); }

@@ -124,9 +124,29 @@ Result<UpsertWriter> UpsertWriter::Open(FileSystem& fs, engine::Connection& conn
 }
 
 Status UpsertWriter::Rebuild(const Snapshot& snapshot) {
-  key_positions_.clear();
   const auto& fields = snapshot.schema().fields;
-  for (const std::string& column : options_.key_columns) {
+  version_ = snapshot.version();
+  data_columns_.clear();
+  for (size_t position = 0; position < fields.size(); ++position) {
+    const std::string& name = fields[position].name;
+    if (options_.append_only && (name == kChangeOpColumn || name == kChangeLsnColumn)) continue;
+    data_columns_.push_back(position);
+  }
+  if (options_.append_only) {
+    for (const char* column : {kChangeOpColumn, kChangeLsnColumn}) {
+      if (snapshot.schema().Find(column) == nullptr) {
+        return Status::InvalidArgument("append-only table {} has no column {}", table_path_,
+                                       column);
+      }
+    }
+    return Status::Ok();
+  }
+  key_positions_.clear();
+  index_columns_ = options_.key_columns;
+  if (index_columns_.empty()) {  // the whole row is the identity
+    for (const StructField& field : fields) index_columns_.push_back(field.name);
+  }
+  for (const std::string& column : index_columns_) {
     auto it = std::find_if(fields.begin(), fields.end(),
                            [&](const StructField& field) { return field.name == column; });
     if (it == fields.end()) {
@@ -134,38 +154,17 @@ Status UpsertWriter::Rebuild(const Snapshot& snapshot) {
     }
     key_positions_.push_back(static_cast<size_t>(it - fields.begin()));
   }
-  FRESHET_ASSIGN_OR_RETURN(index_,
-                           BuildKeyIndex(*fs_, *connection_, snapshot, options_.key_columns));
-  version_ = snapshot.version();
+  FRESHET_ASSIGN_OR_RETURN(index_, BuildKeyIndex(*fs_, *connection_, snapshot, index_columns_));
   return Status::Ok();
 }
 
-Status UpsertWriter::IndexNewFile(const Snapshot& snapshot, const AddFile& add) {
-  return IndexDataFile(*fs_, *connection_, snapshot, add, options_.key_columns, index_);
+std::string UpsertWriter::KeyOf(const Row& row) const {
+  std::string key;
+  for (size_t position : key_positions_) AppendKeyValue(row[position], key);
+  return key;
 }
 
-Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats) {
-  FRESHET_ASSIGN_OR_RETURN(Transaction txn,
-                           Transaction::Begin(*fs_, *connection_, table_path_, options_.writer));
-  const Snapshot& snapshot = txn.read_snapshot();
-  if (snapshot.version() != version_) FRESHET_RETURN_IF_ERROR(Rebuild(snapshot));
-  const auto& fields = snapshot.schema().fields;
-  const size_t width = fields.size();
-
-  auto key_of = [&](const Row& row) {
-    std::string key;
-    for (size_t position : key_positions_) AppendKeyValue(row[position], key);
-    return key;
-  };
-
-  // The keys each change touches: before (old_row, else row) and after (row).
-  std::vector<std::string> old_keys(batch.changes.size());
-  std::vector<std::string> new_keys(batch.changes.size());
-  std::unordered_map<std::string, KeyState> states;
-  std::vector<std::string> order;  // keys in first-touch order
-  auto touch = [&](const std::string& key) {
-    if (states.emplace(key, KeyState{}).second) order.push_back(key);
-  };
+Status UpsertWriter::Validate(const ChangeBatch& batch, size_t width) const {
   for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
     const RowChange& change = batch.changes[change_idx];
     bool needs_row = change.op != ChangeOp::kDelete;
@@ -184,16 +183,105 @@ Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats)
     if (!needs_row && change.old_row.empty()) {
       return Status::InvalidArgument("delete {} carries no old row", change_idx);
     }
-    if (needs_row) new_keys[change_idx] = key_of(change.row);
-    old_keys[change_idx] = change.old_row.empty() ? new_keys[change_idx] : key_of(change.old_row);
+  }
+  return Status::Ok();
+}
+
+Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats) {
+  FRESHET_ASSIGN_OR_RETURN(Transaction txn,
+                           Transaction::Begin(*fs_, *connection_, table_path_, options_.writer));
+  const Snapshot& snapshot = txn.read_snapshot();
+  if (snapshot.version() != version_) FRESHET_RETURN_IF_ERROR(Rebuild(snapshot));
+  FRESHET_RETURN_IF_ERROR(Validate(batch, data_columns_.size()));
+  Plan plan;
+  if (options_.append_only) {
+    PlanAppendOnly(batch, snapshot, plan);
+  } else if (options_.key_columns.empty()) {
+    FRESHET_RETURN_IF_ERROR(PlanFullIdentity(batch, snapshot, plan));
+  } else {
+    FRESHET_RETURN_IF_ERROR(PlanKeyed(batch, snapshot, plan));
+  }
+  return CommitPlan(txn, plan, stats);
+}
+
+void UpsertWriter::PlanAppendOnly(const ChangeBatch& batch, const Snapshot& snapshot,
+                                  Plan& plan) const {
+  const auto& fields = snapshot.schema().fields;
+  for (const RowChange& change : batch.changes) {
+    const Row& source = change.op == ChangeOp::kDelete ? change.old_row : change.row;
+    Row row(fields.size());
+    for (size_t column = 0; column < data_columns_.size(); ++column) {
+      bool unchanged = column < change.unchanged.size() && change.unchanged[column];
+      // An unchanged value is not in the change; the history keeps it as NULL.
+      row[data_columns_[column]] = unchanged ? Value::Null() : source[column];
+    }
+    for (size_t position = 0; position < fields.size(); ++position) {
+      if (fields[position].name == kChangeOpColumn) {
+        row[position] = Value::String(change.op == ChangeOp::kInsert   ? "insert"
+                                      : change.op == ChangeOp::kUpdate ? "update"
+                                                                       : "delete");
+      } else if (fields[position].name == kChangeLsnColumn) {
+        row[position] = Value::Int(static_cast<int64_t>(change.lsn));
+      }
+    }
+    plan.rows.push_back(std::move(row));
+  }
+}
+
+Result<std::map<std::pair<uint32_t, uint32_t>, Row>> UpsertWriter::ReadRows(
+    const Snapshot& snapshot, const std::set<std::pair<uint32_t, uint32_t>>& locations) {
+  std::map<std::pair<uint32_t, uint32_t>, Row> out;
+  if (locations.empty()) return out;
+  std::string columns;
+  for (const StructField& field : snapshot.schema().fields) {
+    columns += fmt::format(", CAST({} AS {})",
+                           QuoteIdentifier(field.PhysicalName(snapshot.column_mapping_mode())),
+                           field.type.DuckDbType());
+  }
+  std::map<uint32_t, std::string> rows_by_file;
+  for (const auto& [file, row] : locations) {
+    std::string& list = rows_by_file[file];
+    list += (list.empty() ? "" : ",") + std::to_string(row);
+  }
+  for (const auto& [file, list] : rows_by_file) {
+    FRESHET_ASSIGN_OR_RETURN(std::string path, ResolveDataPath(table_path_, index_.FilePath(file)));
+    auto result = connection_->Query(
+        fmt::format("SELECT file_row_number{} FROM read_parquet({}, file_row_number = true) WHERE "
+                    "file_row_number IN ({})",
+                    columns, QuoteLiteral(path), list));
+    if (!result.ok()) return result.status().WithContext("current rows of " + path);
+    for (Row& row : result->rows) {
+      auto position = static_cast<uint32_t>(row[0].integer());
+      row.erase(row.begin());
+      out[{file, position}] = std::move(row);
+    }
+  }
+  return out;
+}
+
+Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapshot, Plan& plan) {
+  const auto& fields = snapshot.schema().fields;
+  // The keys each change touches: before (old_row, else row) and after (row).
+  std::vector<std::string> old_keys(batch.changes.size());
+  std::vector<std::string> new_keys(batch.changes.size());
+  std::unordered_map<std::string, KeyState> states;
+  std::vector<std::string> order;  // keys in first-touch order
+  auto touch = [&](const std::string& key) {
+    if (states.emplace(key, KeyState{}).second) order.push_back(key);
+  };
+  for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
+    const RowChange& change = batch.changes[change_idx];
+    bool has_row = change.op != ChangeOp::kDelete;
+    if (has_row) new_keys[change_idx] = KeyOf(change.row);
+    old_keys[change_idx] = change.old_row.empty() ? new_keys[change_idx] : KeyOf(change.old_row);
     touch(old_keys[change_idx]);
-    if (needs_row) touch(new_keys[change_idx]);
+    if (has_row) touch(new_keys[change_idx]);
   }
 
   // Where each touched key lives now (exact: candidates are checked against the files).
   FRESHET_ASSIGN_OR_RETURN(
       auto found,
-      index_.Find(order, DataFileKeyReader(*connection_, snapshot, index_, options_.key_columns)));
+      index_.Find(order, DataFileKeyReader(*connection_, snapshot, index_, index_columns_)));
   for (size_t key_idx = 0; key_idx < order.size(); ++key_idx) {
     states[order[key_idx]].lake = found[key_idx];
   }
@@ -209,34 +297,7 @@ Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats)
     const KeyState& state = states[old_keys[change_idx]];
     if (state.lake) fill_locations.insert({state.lake->file, state.lake->row});
   }
-  std::map<std::pair<uint32_t, uint32_t>, Row> lake_rows;
-  if (!fill_locations.empty()) {
-    std::string columns;
-    for (const StructField& field : fields) {
-      columns += fmt::format(", CAST({} AS {})",
-                             QuoteIdentifier(field.PhysicalName(snapshot.column_mapping_mode())),
-                             field.type.DuckDbType());
-    }
-    std::map<uint32_t, std::string> rows_by_file;
-    for (const auto& [file, row] : fill_locations) {
-      std::string& list = rows_by_file[file];
-      list += (list.empty() ? "" : ",") + std::to_string(row);
-    }
-    for (const auto& [file, list] : rows_by_file) {
-      FRESHET_ASSIGN_OR_RETURN(std::string path,
-                               ResolveDataPath(table_path_, index_.FilePath(file)));
-      auto result = connection_->Query(fmt::format(
-          "SELECT file_row_number{} FROM read_parquet({}, file_row_number = true) WHERE "
-          "file_row_number IN ({})",
-          columns, QuoteLiteral(path), list));
-      if (!result.ok()) return result.status().WithContext("current rows of " + path);
-      for (Row& row : result->rows) {
-        auto position = static_cast<uint32_t>(row[0].integer());
-        row.erase(row.begin());
-        lake_rows[{file, position}] = std::move(row);
-      }
-    }
-  }
+  FRESHET_ASSIGN_OR_RETURN(auto lake_rows, ReadRows(snapshot, fill_locations));
 
   // Replay the batch in order; the last change to a key wins.
   for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
@@ -273,26 +334,85 @@ Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats)
     }
   }
 
-  // Stage the new row versions and the deletions.
-  std::map<uint32_t, std::vector<uint64_t>> deletions;  // file id -> rows
-  std::vector<std::pair<std::string, RowLocation>> erased;
-  std::vector<const Row*> rows;
   for (const std::string& key : order) {
-    const KeyState& state = states[key];
+    KeyState& state = states[key];
     if (!state.lake_replaced) continue;
-    if (state.lake) {
-      deletions[state.lake->file].push_back(state.lake->row);
-      erased.emplace_back(key, *state.lake);
-    }
-    if (state.current) rows.push_back(&*state.current);
+    if (state.lake) plan.deleted.emplace_back(key, *state.lake);
+    if (state.current) plan.rows.push_back(std::move(*state.current));
   }
+  return Status::Ok();
+}
+
+Status UpsertWriter::PlanFullIdentity(const ChangeBatch& batch, const Snapshot& snapshot,
+                                      Plan& plan) {
+  // Each key (the whole row) has a multiset of live rows: those in the table and those this
+  // batch added. An update or delete removes one row equal to its old image, preferring one
+  // the batch added (same result, fewer deletion-vector entries).
+  std::vector<std::string> keys;
+  std::unordered_map<std::string, size_t> key_ids;
+  auto id_of = [&](const std::string& key) {
+    auto [it, inserted] = key_ids.emplace(key, keys.size());
+    if (inserted) keys.push_back(key);
+    return it->second;
+  };
+  std::vector<size_t> old_ids(batch.changes.size(), SIZE_MAX);
+  for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
+    const RowChange& change = batch.changes[change_idx];
+    if (change.op == ChangeOp::kInsert) continue;
+    const Row& old_row = change.old_row.empty() ? change.row : change.old_row;
+    old_ids[change_idx] = id_of(KeyOf(old_row));
+  }
+  FRESHET_ASSIGN_OR_RETURN(
+      auto lake,
+      index_.FindAll(keys, DataFileKeyReader(*connection_, snapshot, index_, index_columns_)));
+  std::vector<std::vector<size_t>> pending(keys.size());  // indexes into added rows
+  std::vector<Row> added;
+  std::vector<bool> alive;
+  auto add = [&](Row row) {
+    std::string key = KeyOf(row);
+    auto it = key_ids.find(key);
+    if (it != key_ids.end()) pending[it->second].push_back(added.size());
+    added.push_back(std::move(row));
+    alive.push_back(true);
+  };
+  for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
+    const RowChange& change = batch.changes[change_idx];
+    if (change.op != ChangeOp::kInsert) {
+      size_t id = old_ids[change_idx];
+      if (!pending[id].empty()) {
+        alive[pending[id].back()] = false;
+        pending[id].pop_back();
+      } else if (!lake[id].empty()) {
+        plan.deleted.emplace_back(keys[id], lake[id].back());
+        lake[id].pop_back();
+      }
+      // A row that is not there: the table already lacks it (a replayed change); skip.
+    }
+    if (change.op != ChangeOp::kDelete) {
+      Row row = change.row;
+      const Row& old_row = change.old_row.empty() ? change.row : change.old_row;
+      for (size_t column = 0; column < change.unchanged.size(); ++column) {
+        if (change.unchanged[column]) row[column] = old_row[column];
+      }
+      add(std::move(row));
+    }
+  }
+  for (size_t row_idx = 0; row_idx < added.size(); ++row_idx) {
+    if (alive[row_idx]) plan.rows.push_back(std::move(added[row_idx]));
+  }
+  return Status::Ok();
+}
+
+Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStats* stats) {
+  const Snapshot& snapshot = txn.read_snapshot();
+  const auto& fields = snapshot.schema().fields;
   ApplyStats local;
-  if (rows.empty() && deletions.empty()) {
+  if (plan.rows.empty() && plan.deleted.empty()) {
     if (stats != nullptr) *stats = local;
     return version_;
   }
   std::vector<AddFile> added;
-  if (!rows.empty()) {
+  if (!plan.rows.empty()) {
     std::string columns;
     for (const StructField& field : fields) {
       columns += fmt::format("{}{} {}", columns.empty() ? "" : ", ", QuoteIdentifier(field.name),
@@ -302,14 +422,14 @@ Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats)
     FRESHET_RETURN_IF_ERROR(connection_->Execute(
         fmt::format("CREATE OR REPLACE TEMP TABLE {} ({})", staging, columns)));
     constexpr size_t kRowsPerInsert = 1000;
-    for (size_t start = 0; start < rows.size(); start += kRowsPerInsert) {
+    for (size_t start = 0; start < plan.rows.size(); start += kRowsPerInsert) {
       std::string values;
-      for (size_t row_idx = start; row_idx < std::min(rows.size(), start + kRowsPerInsert);
+      for (size_t row_idx = start; row_idx < std::min(plan.rows.size(), start + kRowsPerInsert);
            ++row_idx) {
         std::string tuple;
-        for (size_t column = 0; column < width; ++column) {
+        for (size_t column = 0; column < fields.size(); ++column) {
           tuple += fmt::format("{}CAST({} AS {})", column == 0 ? "" : ", ",
-                               ValueSqlLiteral((*rows[row_idx])[column]),
+                               ValueSqlLiteral(plan.rows[row_idx][column]),
                                fields[column].type.DuckDbType());
         }
         values += (values.empty() ? "(" : ", (") + tuple + ")";
@@ -323,22 +443,31 @@ Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats)
     FRESHET_RETURN_IF_ERROR(dropped);
     added = std::move(appended).value();
   }
+  std::map<uint32_t, std::vector<uint64_t>> deletions;  // file id -> rows
+  for (const auto& [key, location] : plan.deleted) {
+    deletions[location.file].push_back(location.row);
+  }
   for (auto& [file, positions] : deletions) {
     std::sort(positions.begin(), positions.end());
     FRESHET_RETURN_IF_ERROR(txn.DeleteRows(index_.FilePath(file), positions));
     local.rows_deleted += static_cast<int64_t>(positions.size());
   }
-  local.rows_written = static_cast<int64_t>(rows.size());
-  FRESHET_ASSIGN_OR_RETURN(Version version, txn.Commit("MERGE"));
+  local.rows_written = static_cast<int64_t>(plan.rows.size());
+  FRESHET_ASSIGN_OR_RETURN(Version version, txn.Commit(options_.append_only ? "WRITE" : "MERGE"));
 
-  if (version != snapshot.version() + 1) {
+  if (options_.append_only) {
+    version_ = version;
+  } else if (version != snapshot.version() + 1) {
     // Other writers committed first: their changes are not in the index.
     FRESHET_ASSIGN_OR_RETURN(Snapshot latest,
                              Snapshot::Load(*fs_, *connection_, table_path_, version));
     FRESHET_RETURN_IF_ERROR(Rebuild(latest));
   } else {
-    for (const auto& [key, location] : erased) index_.Erase(key, location);
-    for (const AddFile& add : added) FRESHET_RETURN_IF_ERROR(IndexNewFile(snapshot, add));
+    for (const auto& [key, location] : plan.deleted) index_.Erase(key, location);
+    for (const AddFile& file : added) {
+      FRESHET_RETURN_IF_ERROR(
+          IndexDataFile(*fs_, *connection_, snapshot, file, index_columns_, index_));
+    }
     version_ = version;
   }
   if (stats != nullptr) *stats = local;

@@ -13,7 +13,10 @@
 // when another writer committed in between, the index is rebuilt from the newer snapshot.
 // Not thread-safe; one UpsertWriter per table.
 
+#include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -26,8 +29,20 @@
 
 namespace freshet::lake {
 
+// Columns of an append-only table that hold each change's operation ("insert", "update",
+// "delete") and LSN.
+inline constexpr const char* kChangeOpColumn = "_freshet_op";
+inline constexpr const char* kChangeLsnColumn = "_freshet_lsn";
+
 struct UpsertOptions {
-  std::vector<std::string> key_columns;  // the primary key (or replica identity) columns
+  // The primary key (or replica identity index) columns. Empty: the whole row is the identity
+  // (REPLICA IDENTITY FULL without a key): an update or delete removes one live row equal to
+  // its old image, and duplicate rows stay duplicates.
+  std::vector<std::string> key_columns;
+  // Append every change as a row (its new row, or the old row of a delete; unchanged values
+  // NULL) with kChangeOpColumn and kChangeLsnColumn, keeping the full history. Change rows
+  // hold the table's other columns, in order.
+  bool append_only = false;
   WriterOptions writer;
 };
 
@@ -57,14 +72,28 @@ class UpsertWriter {
         connection_(&connection),
         table_path_(std::move(table_path)),
         options_(std::move(options)) {}
+  // What a batch does: rows to write, and (key, location) of the row versions it deletes.
+  struct Plan {
+    std::vector<engine::Row> rows;
+    std::vector<std::pair<std::string, RowLocation>> deleted;
+  };
   Status Rebuild(const Snapshot& snapshot);
-  Status IndexNewFile(const Snapshot& snapshot, const AddFile& add);
+  std::string KeyOf(const engine::Row& row) const;
+  Status Validate(const ChangeBatch& batch, size_t width) const;
+  void PlanAppendOnly(const ChangeBatch& batch, const Snapshot& snapshot, Plan& plan) const;
+  Status PlanKeyed(const ChangeBatch& batch, const Snapshot& snapshot, Plan& plan);
+  Status PlanFullIdentity(const ChangeBatch& batch, const Snapshot& snapshot, Plan& plan);
+  Result<std::map<std::pair<uint32_t, uint32_t>, engine::Row>> ReadRows(
+      const Snapshot& snapshot, const std::set<std::pair<uint32_t, uint32_t>>& locations);
+  Result<Version> CommitPlan(Transaction& txn, Plan& plan, ApplyStats* stats);
 
   FileSystem* fs_;
   engine::Connection* connection_;
   std::string table_path_;
   UpsertOptions options_;
-  std::vector<size_t> key_positions_;  // indexes of the key columns in the schema
+  std::vector<std::string> index_columns_;  // key columns, or every column
+  std::vector<size_t> key_positions_;       // their indexes in the schema
+  std::vector<size_t> data_columns_;        // schema indexes of the change rows' values
   KeyIndex index_;
   Version version_ = -1;
 };

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <random>
+#include <set>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -88,7 +89,7 @@ class UpsertWriterTest : public ::testing::Test {
 };
 
 TEST_F(UpsertWriterTest, SeveralChangesToOneKeyInOneBatchLastWins) {
-  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, {}});
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
   ASSERT_TRUE(writer.ok()) << writer.status();
   ChangeBatch first{{Insert(1, "a", 1), Insert(2, "b", 2), Insert(3, "c", 3)}};
   ASSERT_EQ(*writer->Apply(first), 1);
@@ -113,7 +114,7 @@ TEST_F(UpsertWriterTest, SeveralChangesToOneKeyInOneBatchLastWins) {
 }
 
 TEST_F(UpsertWriterTest, UnchangedValuesComeFromTheCurrentVersion) {
-  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, {}});
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
   ASSERT_TRUE(writer.ok());
   std::string toasted(5000, 'x');
   for (size_t i = 0; i < toasted.size(); i += 7) toasted[i] = static_cast<char>('a' + i % 26);
@@ -130,7 +131,7 @@ TEST_F(UpsertWriterTest, UnchangedValuesComeFromTheCurrentVersion) {
 // Random inserts, updates (some changing the key, some leaving `s` unchanged) and deletes in
 // random batch sizes, checked against a model at every version, time travel included.
 TEST_F(UpsertWriterTest, RandomChangesMatchTheModelAtEveryVersion) {
-  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, {}});
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
   ASSERT_TRUE(writer.ok());
   std::mt19937_64 random(11);
   Model model;
@@ -183,7 +184,7 @@ TEST_F(UpsertWriterTest, RandomChangesMatchTheModelAtEveryVersion) {
     EXPECT_EQ(Contents(version), expected) << "version " << version;
   }
   // A second writer opening the table builds the same index.
-  auto reopened = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, {}});
+  auto reopened = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ(reopened->index().size(), model.size());
   auto snapshot = Snapshot::Load(fs_, *connection_, table_);
@@ -191,6 +192,103 @@ TEST_F(UpsertWriterTest, RandomChangesMatchTheModelAtEveryVersion) {
   int with_dv = 0;
   for (const AddFile& add : snapshot->files()) with_dv += add.deletion_vector ? 1 : 0;
   EXPECT_GT(with_dv, 0);
+}
+
+// A table without key whose identity is the whole row: duplicates stay duplicates, and an
+// update or delete removes one of several equal rows.
+TEST_F(UpsertWriterTest, FullRowIdentityKeepsDuplicates) {
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{}, false, {}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  std::mt19937_64 random(5);
+  std::multiset<std::tuple<int64_t, std::string, int64_t>> model;
+  auto values = [](const std::tuple<int64_t, std::string, int64_t>& row) {
+    return std::vector<Value>{Value::Int(std::get<0>(row)), Value::String(std::get<1>(row)),
+                              Value::Int(std::get<2>(row))};
+  };
+  std::map<Version, std::multiset<std::tuple<int64_t, std::string, int64_t>>> history;
+  for (int batch_idx = 0; batch_idx < 12; ++batch_idx) {
+    ChangeBatch batch;
+    for (int change_idx = 0; change_idx < 60; ++change_idx) {
+      // Few distinct rows, so that duplicates are common.
+      std::tuple<int64_t, std::string, int64_t> row{static_cast<int64_t>(random() % 4), "x",
+                                                    static_cast<int64_t>(random() % 3)};
+      uint64_t op = model.empty() ? 0 : random() % 3;
+      if (op == 0) {
+        batch.changes.push_back(Change(ChangeOp::kInsert, values(row)));
+        model.insert(row);
+        continue;
+      }
+      auto victim = std::next(model.begin(), static_cast<long>(random() % model.size()));
+      auto old_row = *victim;
+      model.erase(victim);
+      if (op == 1) {
+        batch.changes.push_back(Change(ChangeOp::kDelete, {}, {}, values(old_row)));
+      } else {
+        // Leave `s` unchanged: it comes from the old image.
+        std::vector<Value> new_values = values(row);
+        new_values[1] = Value::Null();
+        batch.changes.push_back(
+            Change(ChangeOp::kUpdate, new_values, {false, true, false}, values(old_row)));
+        std::get<1>(row) = std::get<1>(old_row);
+        model.insert(row);
+      }
+    }
+    auto version = writer->Apply(batch);
+    ASSERT_TRUE(version.ok()) << version.status();
+    history[*version] = model;
+  }
+  for (const auto& [version, expected] : history) {
+    auto snapshot = Snapshot::Load(fs_, *connection_, table_, version);
+    ASSERT_TRUE(snapshot.ok());
+    auto result =
+        connection_->Query("SELECT id, s, n FROM (" + *ScanSql(fs_, *connection_, *snapshot) + ")");
+    ASSERT_TRUE(result.ok()) << result.status();
+    std::multiset<std::tuple<int64_t, std::string, int64_t>> contents;
+    for (const auto& row : result->rows) {
+      contents.insert({row[0].integer(), row[1].string(), row[2].integer()});
+    }
+    EXPECT_EQ(contents, expected) << "version " << version;
+  }
+  EXPECT_EQ(writer->index().size(), model.size());
+}
+
+TEST_F(UpsertWriterTest, AppendOnlyKeepsEveryChangeWithItsOperationAndLsn) {
+  std::string history_table = dir_ / "history";
+  auto schema = ParseSchema(R"json({"type":"struct","fields":[
+    {"name":"id","type":"long","nullable":false,"metadata":{}},
+    {"name":"s","type":"string","nullable":true,"metadata":{}},
+    {"name":"_freshet_op","type":"string","nullable":false,"metadata":{}},
+    {"name":"_freshet_lsn","type":"long","nullable":false,"metadata":{}}]})json");
+  ASSERT_TRUE(schema.ok());
+  ASSERT_TRUE(CreateTable(fs_, history_table, {*schema}).ok());
+  auto writer = UpsertWriter::Open(fs_, *connection_, history_table, {{"id"}, true, {}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  RowChange insert = Change(ChangeOp::kInsert, {Value::Int(1), Value::String("a")});
+  insert.lsn = 100;
+  RowChange update = Change(ChangeOp::kUpdate, {Value::Int(1), Value::String("b")});
+  update.lsn = 200;
+  RowChange remove = Change(ChangeOp::kDelete, {}, {}, {Value::Int(1), Value::Null()});
+  remove.lsn = 300;
+  ASSERT_TRUE(writer->Apply({{insert, update}}).ok());
+  ASSERT_TRUE(writer->Apply({{remove}}).ok());
+  auto snapshot = Snapshot::Load(fs_, *connection_, history_table);
+  ASSERT_TRUE(snapshot.ok());
+  auto result =
+      connection_->Query("SELECT id, coalesce(s, '-'), _freshet_op, _freshet_lsn FROM (" +
+                         *ScanSql(fs_, *connection_, *snapshot) + ") ORDER BY _freshet_lsn");
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->rows.size(), 3u);
+  EXPECT_EQ(result->rows[0][1].string(), "a");
+  EXPECT_EQ(result->rows[0][2].string(), "insert");
+  EXPECT_EQ(result->rows[1][1].string(), "b");
+  EXPECT_EQ(result->rows[1][2].string(), "update");
+  EXPECT_EQ(result->rows[2][1].string(), "-");
+  EXPECT_EQ(result->rows[2][2].string(), "delete");
+  EXPECT_EQ(result->rows[2][3].integer(), 300);
+  // A table without the two columns is refused.
+  EXPECT_TRUE(UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, true, {}})
+                  .status()
+                  .Is(Code::kInvalidArgument));
 }
 
 TEST(ValueSqlLiteralTest, RendersValues) {
