@@ -12,6 +12,7 @@
 #include "engine/database.h"
 #include "lake/export.h"
 #include "lake/fs/file_system.h"
+#include "lake/optimize.h"
 #include "lake/scan.h"
 #include "lake/snapshot.h"
 #include "lake/vacuum.h"
@@ -186,6 +187,20 @@ Status History(const TableArgs& args) {
   return WriteOutput(std::nullopt, text);
 }
 
+Status Optimize(const TableArgs& args) {
+  lake::LocalFileSystem fs;
+  FRESHET_ASSIGN_OR_RETURN(Session session, OpenSession());
+  FRESHET_ASSIGN_OR_RETURN(auto result, lake::Optimize(fs, session.connection, args.path));
+  if (result.files_removed == 0) {
+    return WriteOutput(std::nullopt,
+                       fmt::format("nothing to optimize at version {}\n", result.version));
+  }
+  return WriteOutput(
+      std::nullopt, fmt::format("version {}: {} files rewritten into {}, {} deleted rows dropped\n",
+                                result.version, result.files_removed, result.files_added,
+                                result.deleted_rows_dropped));
+}
+
 Status Vacuum(const TableArgs& args) {
   lake::LocalFileSystem fs;
   FRESHET_ASSIGN_OR_RETURN(Session session, OpenSession());
@@ -244,6 +259,10 @@ CLI::App* AddTableCommand(CLI::App& app, TableArgs& args) {
                    "time zone of timestamp partition values written without one")
       ->capture_default_str();
 
+  CLI::App* optimize = table->add_subcommand(
+      "optimize", "Compact small files and files with deleted rows (about 128 MB each)");
+  optimize->add_option("path", args.path, "folder of the Delta table")->required();
+
   CLI::App* vacuum = table->add_subcommand(
       "vacuum", "Delete files that no version inside the retention period needs");
   vacuum->add_option("path", args.path, "folder of the Delta table")->required();
@@ -258,6 +277,7 @@ int RunTable(const CLI::App& table, const TableArgs& args) {
   if (table.got_subcommand("info")) return Report("info", Info(args));
   if (table.got_subcommand("history")) return Report("history", History(args));
   if (table.got_subcommand("export")) return Report("export", Export(args));
+  if (table.got_subcommand("optimize")) return Report("optimize", Optimize(args));
   if (table.got_subcommand("vacuum")) return Report("vacuum", Vacuum(args));
   return 2;
 }

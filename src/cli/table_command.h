@@ -1,7 +1,7 @@
 #pragma once
 
-// `freshet table info|history|export|vacuum PATH`: look inside a Delta table, or remove the
-// files no retained version needs. Exit code 0 on
+// `freshet table info|history|export|optimize|vacuum PATH`: look inside a Delta table,
+// compact it, or remove the files no retained version needs. Exit code 0 on
 // success, 1 when the table cannot be read (the message names the file at fault), 2 for bad
 // arguments.
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "lake/optimize.h"
 #include "lake/scan.h"
 #include "lake/test_util.h"
 
@@ -179,6 +180,20 @@ TEST_F(UpsertWriterTest, RandomChangesMatchTheModelAtEveryVersion) {
     history[*version] = model;
     ASSERT_EQ(writer->index().size(), model.size());
     ASSERT_EQ(Contents(), model) << "version " << *version;
+    if (batch_idx % 6 == 5) {  // compaction in between never changes contents
+      auto optimized = Optimize(fs_, *connection_, table_);
+      ASSERT_TRUE(optimized.ok()) << optimized.status();
+      ASSERT_EQ(optimized->version, *version + 1);
+      EXPECT_GT(optimized->files_removed, 1);
+      history[optimized->version] = model;
+      ASSERT_EQ(Contents(), model) << "optimized version " << optimized->version;
+      auto snapshot = Snapshot::Load(fs_, *connection_, table_);
+      ASSERT_TRUE(snapshot.ok());
+      ASSERT_EQ(snapshot->files().size(), 1u);
+      EXPECT_FALSE(snapshot->files()[0].deletion_vector.has_value());
+      EXPECT_FALSE(snapshot->files()[0].data_change);
+      EXPECT_EQ(snapshot->commit_info()->operation, "OPTIMIZE");
+    }
   }
   for (const auto& [version, expected] : history) {
     EXPECT_EQ(Contents(version), expected) << "version " << version;
@@ -192,6 +207,14 @@ TEST_F(UpsertWriterTest, RandomChangesMatchTheModelAtEveryVersion) {
   int with_dv = 0;
   for (const AddFile& add : snapshot->files()) with_dv += add.deletion_vector ? 1 : 0;
   EXPECT_GT(with_dv, 0);
+  // A table with nothing to compact is left alone.
+  auto once = Optimize(fs_, *connection_, table_);
+  ASSERT_TRUE(once.ok());
+  auto twice = Optimize(fs_, *connection_, table_);
+  ASSERT_TRUE(twice.ok());
+  EXPECT_EQ(twice->version, once->version);
+  EXPECT_EQ(twice->files_removed, 0);
+  EXPECT_EQ(Contents(), model);
 }
 
 // A table without key whose identity is the whole row: duplicates stay duplicates, and an
