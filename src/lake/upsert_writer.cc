@@ -201,7 +201,39 @@ Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats)
   } else {
     FRESHET_RETURN_IF_ERROR(PlanKeyed(batch, snapshot, plan));
   }
-  return CommitPlan(txn, plan, stats);
+  FRESHET_ASSIGN_OR_RETURN(Version version, CommitPlan(txn, plan, stats));
+  if (!options_.append_only) FRESHET_RETURN_IF_ERROR(MaybeCompact(stats));
+  return version;
+}
+
+Status UpsertWriter::MaybeCompact(ApplyStats* stats) {
+  if (options_.compact_file_count <= 0 && options_.compact_deleted_share <= 0) {
+    return Status::Ok();
+  }
+  FRESHET_ASSIGN_OR_RETURN(Snapshot snapshot, Snapshot::Load(*fs_, *connection_, table_path_));
+  int64_t records = 0;
+  int64_t deleted = 0;
+  for (const AddFile& add : snapshot.files()) {
+    records += add.NumRecords().value_or(0);
+    if (add.deletion_vector) deleted += add.deletion_vector->cardinality;
+  }
+  bool too_many_files = options_.compact_file_count > 0 &&
+                        static_cast<int64_t>(snapshot.files().size()) > options_.compact_file_count;
+  bool too_many_deleted =
+      options_.compact_deleted_share > 0 && records > 0 &&
+      static_cast<double>(deleted) > options_.compact_deleted_share * static_cast<double>(records);
+  if (!too_many_files && !too_many_deleted) return Status::Ok();
+  OptimizeOptions optimize = options_.optimize;
+  optimize.writer = options_.writer;
+  FRESHET_ASSIGN_OR_RETURN(OptimizeResult result,
+                           Optimize(*fs_, *connection_, table_path_, optimize));
+  if (result.files_removed == 0) return Status::Ok();
+  // Rows moved: the index is rebuilt from the compacted version.
+  FRESHET_ASSIGN_OR_RETURN(Snapshot compacted,
+                           Snapshot::Load(*fs_, *connection_, table_path_, result.version));
+  FRESHET_RETURN_IF_ERROR(Rebuild(compacted));
+  if (stats != nullptr) stats->compacted_version = result.version;
+  return Status::Ok();
 }
 
 void UpsertWriter::PlanAppendOnly(const ChangeBatch& batch, const Snapshot& snapshot,

@@ -24,6 +24,7 @@
 #include "lake/change_batch.h"
 #include "lake/fs/file_system.h"
 #include "lake/key_index.h"
+#include "lake/optimize.h"
 #include "lake/snapshot.h"
 #include "lake/table_writer.h"
 
@@ -44,11 +45,18 @@ struct UpsertOptions {
   // hold the table's other columns, in order.
   bool append_only = false;
   WriterOptions writer;
+  // Automatic compaction (Optimize) after a commit that leaves the table with more than
+  // `compact_file_count` files, or more than `compact_deleted_share` of its rows deleted by
+  // deletion vectors. 0 disables a threshold.
+  int64_t compact_file_count = 200;
+  double compact_deleted_share = 0.3;
+  OptimizeOptions optimize;
 };
 
 struct ApplyStats {
   int64_t rows_written = 0;
-  int64_t rows_deleted = 0;  // row versions marked in deletion vectors
+  int64_t rows_deleted = 0;        // row versions marked in deletion vectors
+  Version compacted_version = -1;  // the version automatic compaction wrote, if it ran
 };
 
 class UpsertWriter {
@@ -58,8 +66,8 @@ class UpsertWriter {
                                    const std::string& table_path, UpsertOptions options);
 
   // Applies `batch` as one commit ("MERGE"); returns the version written (the current version
-  // when the batch changes nothing). InvalidArgument for a change whose row width does not
-  // match the table.
+  // when the batch changes nothing). Automatic compaction may follow as a separate commit.
+  // InvalidArgument for a change whose row width does not match the table.
   Result<Version> Apply(const ChangeBatch& batch, ApplyStats* stats = nullptr);
 
   const KeyIndex& index() const { return index_; }
@@ -86,6 +94,7 @@ class UpsertWriter {
   Result<std::map<std::pair<uint32_t, uint32_t>, engine::Row>> ReadRows(
       const Snapshot& snapshot, const std::set<std::pair<uint32_t, uint32_t>>& locations);
   Result<Version> CommitPlan(Transaction& txn, Plan& plan, ApplyStats* stats);
+  Status MaybeCompact(ApplyStats* stats);
 
   FileSystem* fs_;
   engine::Connection* connection_;

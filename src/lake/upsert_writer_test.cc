@@ -132,7 +132,10 @@ TEST_F(UpsertWriterTest, UnchangedValuesComeFromTheCurrentVersion) {
 // Random inserts, updates (some changing the key, some leaving `s` unchanged) and deletes in
 // random batch sizes, checked against a model at every version, time travel included.
 TEST_F(UpsertWriterTest, RandomChangesMatchTheModelAtEveryVersion) {
-  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
+  UpsertOptions options{{"id"}, false, {}};
+  options.compact_file_count = 0;
+  options.compact_deleted_share = 0;
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, options);
   ASSERT_TRUE(writer.ok());
   std::mt19937_64 random(11);
   Model model;
@@ -312,6 +315,39 @@ TEST_F(UpsertWriterTest, AppendOnlyKeepsEveryChangeWithItsOperationAndLsn) {
   EXPECT_TRUE(UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, true, {}})
                   .status()
                   .Is(Code::kInvalidArgument));
+}
+
+TEST_F(UpsertWriterTest, CompactsAutomaticallyPastTheThresholds) {
+  UpsertOptions options{{"id"}, false, {}};
+  options.compact_file_count = 3;
+  options.compact_deleted_share = 0;
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, options);
+  ASSERT_TRUE(writer.ok());
+  Model model;
+  Version compacted = -1;
+  for (int64_t batch_idx = 0; batch_idx < 4; ++batch_idx) {
+    ApplyStats stats;
+    ASSERT_TRUE(writer->Apply({{Insert(batch_idx, "x", batch_idx)}}, &stats).ok());
+    model[batch_idx] = {"x", batch_idx};
+    if (stats.compacted_version >= 0) compacted = stats.compacted_version;
+  }
+  EXPECT_EQ(compacted, 5);  // four inserts made four files; compaction followed the fourth
+  EXPECT_EQ(Contents(), model);
+  // Deleted share: one of two rows deleted is more than 30%.
+  options.compact_file_count = 0;
+  options.compact_deleted_share = 0.3;
+  auto second = UpsertWriter::Open(fs_, *connection_, table_, options);
+  ASSERT_TRUE(second.ok());
+  ApplyStats stats;
+  ASSERT_TRUE(second->Apply({{Delete(0), Delete(1)}}, &stats).ok());
+  model.erase(0);
+  model.erase(1);
+  EXPECT_EQ(stats.compacted_version, 7);
+  EXPECT_EQ(Contents(), model);
+  ASSERT_TRUE(second->Apply({{Update(2, "y", 2)}}).ok());
+  model[2] = {"y", 2};
+  EXPECT_EQ(Contents(), model);
+  EXPECT_EQ(second->index().size(), model.size());
 }
 
 TEST(ValueSqlLiteralTest, RendersValues) {
