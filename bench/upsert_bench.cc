@@ -3,7 +3,7 @@
 // then applies CHANGES changes in batches of BATCH (70% update, 20% insert, 10% delete of
 // random keys). As the baseline, the same change rows go to an append-only table (plain
 // appends, no lookups or deletion vectors). Reports changes/s of both and their ratio, file
-// count and scan time after the run, KeyIndex bytes per row and peak RSS.
+// count and scan time before and after an optimize, KeyIndex bytes per row and peak RSS.
 //
 //   build/bench/upsert_bench [ROWS] [CHANGES] [BATCH] [RESULT.json]
 
@@ -23,6 +23,7 @@
 
 #include "engine/database.h"
 #include "lake/fs/file_system.h"
+#include "lake/optimize.h"
 #include "lake/scan.h"
 #include "lake/table_writer.h"
 #include "lake/upsert_writer.h"
@@ -148,17 +149,33 @@ int main(int argc, char** argv) {
     append_s += Seconds(append_start);
   }
 
-  auto snapshot = lake::Snapshot::Load(fs, *connection, table);
-  if (!snapshot.ok()) return Fail(snapshot.status());
-  auto sql = lake::ScanSql(fs, *connection, *snapshot);
-  if (!sql.ok()) return Fail(sql.status());
-  auto scan_start = Clock::now();
-  auto counted = connection->Query("SELECT count(*), sum(n) FROM (" + *sql + ")");
-  if (!counted.ok()) return Fail(counted.status());
-  double scan_s = Seconds(scan_start);
-  int64_t live_rows = counted->rows[0][0].integer();
-  if (live_rows != static_cast<int64_t>(live.size())) {
-    return Fail(Status::Internal("table has {} rows, expected {}", live_rows, live.size()));
+  // Scan time and file count before and after an optimize.
+  struct ScanFigures {
+    int64_t files = 0;
+    int64_t rows = 0;
+    double seconds = 0;
+  };
+  auto scan = [&]() -> freshet::Result<ScanFigures> {
+    FRESHET_ASSIGN_OR_RETURN(auto snapshot, lake::Snapshot::Load(fs, *connection, table));
+    FRESHET_ASSIGN_OR_RETURN(std::string sql, lake::ScanSql(fs, *connection, snapshot));
+    auto scan_start = Clock::now();
+    FRESHET_ASSIGN_OR_RETURN(auto counted,
+                             connection->Query("SELECT count(*), sum(n) FROM (" + sql + ")"));
+    return ScanFigures{static_cast<int64_t>(snapshot.files().size()), counted.rows[0][0].integer(),
+                       Seconds(scan_start)};
+  };
+  auto before = scan();
+  if (!before.ok()) return Fail(before.status());
+  auto optimize_start = Clock::now();
+  auto optimized = lake::Optimize(fs, *connection, table);
+  if (!optimized.ok()) return Fail(optimized.status());
+  double optimize_s = Seconds(optimize_start);
+  auto after = scan();
+  if (!after.ok()) return Fail(after.status());
+  int64_t live_rows = before->rows;
+  if (live_rows != static_cast<int64_t>(live.size()) || after->rows != live_rows) {
+    return Fail(Status::Internal("table has {} rows ({} after optimize), expected {}", live_rows,
+                                 after->rows, live.size()));
   }
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -176,11 +193,13 @@ int main(int argc, char** argv) {
       {"upsert_changes_per_s", static_cast<double>(changes) / upsert_s},
       {"append_changes_per_s", static_cast<double>(changes) / append_s},
       {"upsert_to_append_ratio", append_s / upsert_s},
-      {"files_after", snapshot->files().size()},
-      {"scan_s_after", scan_s},
+      {"files_before_optimize", before->files},
+      {"scan_s_before_optimize", before->seconds},
+      {"optimize_s", optimize_s},
+      {"files_after_optimize", after->files},
+      {"scan_s_after_optimize", after->seconds},
       {"live_rows", live_rows},
       {"peak_rss_mb", static_cast<double>(usage.ru_maxrss) / 1024.0},
-      {"optimize", "not implemented yet"},
   };
   std::ofstream(output) << result.dump(2) << "\n";
   fmt::print("{}\n", result.dump(2));
