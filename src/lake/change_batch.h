@@ -4,8 +4,8 @@
 // them to UpsertWriter::Apply. Values are DuckDB-typed (engine::Value) in the table's column
 // order and of the kinds a scan of the table returns (a `long` column holds Value::Kind::kInt,
 // a `string` column kString, ...), so lake/ needs nothing from the source's own types: a
-// PostgreSQL change (pg::Change) maps insert/update/delete onto ChangeOp, its new tuple onto
-// `row`, unchanged TOAST cells onto `unchanged`, and an old tuple of kind key or full onto
+// PostgreSQL change (pg::Change) maps insert/update/delete/truncate onto ChangeOp, its new tuple
+// onto `row`, unchanged TOAST cells onto `unchanged`, and an old tuple of kind key or full onto
 // `old_row`.
 
 #include <cstdint>
@@ -15,7 +15,8 @@
 
 namespace freshet::lake {
 
-enum class ChangeOp : uint8_t { kInsert, kUpdate, kDelete };
+// kTruncate empties the table (its rows and old row are empty).
+enum class ChangeOp : uint8_t { kInsert, kUpdate, kDelete, kTruncate };
 
 struct RowChange {
   ChangeOp op = ChangeOp::kInsert;

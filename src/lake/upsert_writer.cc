@@ -167,6 +167,7 @@ std::string UpsertWriter::KeyOf(const Row& row) const {
 Status UpsertWriter::Validate(const ChangeBatch& batch, size_t width) const {
   for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
     const RowChange& change = batch.changes[change_idx];
+    if (change.op == ChangeOp::kTruncate) continue;
     bool needs_row = change.op != ChangeOp::kDelete;
     if (needs_row && change.row.size() != width) {
       return Status::InvalidArgument("change {} has {} values for {} columns of {}", change_idx,
@@ -196,10 +197,27 @@ Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats)
   Plan plan;
   if (options_.append_only) {
     PlanAppendOnly(batch, snapshot, plan);
-  } else if (options_.key_columns.empty()) {
-    FRESHET_RETURN_IF_ERROR(PlanFullIdentity(batch, snapshot, plan));
+    return CommitPlan(txn, plan, stats);
+  }
+  // A truncate empties the table: the commit removes every file, and only the changes after
+  // the last truncate count.
+  auto last_truncate =
+      std::find_if(batch.changes.rbegin(), batch.changes.rend(),
+                   [](const RowChange& change) { return change.op == ChangeOp::kTruncate; });
+  ChangeBatch rest;
+  const ChangeBatch* changes = &batch;
+  if (last_truncate != batch.changes.rend()) {
+    rest.changes.assign(last_truncate.base(), batch.changes.end());
+    changes = &rest;
+    plan.truncate = true;
+    for (const AddFile& add : snapshot.files()) FRESHET_RETURN_IF_ERROR(txn.Remove(add.path));
+    index_ = KeyIndex();  // the table is empty for the rest of the batch
+    version_ = -1;        // rebuilt on the next batch unless this commit lands
+  }
+  if (options_.key_columns.empty()) {
+    FRESHET_RETURN_IF_ERROR(PlanFullIdentity(*changes, snapshot, plan));
   } else {
-    FRESHET_RETURN_IF_ERROR(PlanKeyed(batch, snapshot, plan));
+    FRESHET_RETURN_IF_ERROR(PlanKeyed(*changes, snapshot, plan));
   }
   FRESHET_ASSIGN_OR_RETURN(Version version, CommitPlan(txn, plan, stats));
   if (!options_.append_only) FRESHET_RETURN_IF_ERROR(MaybeCompact(stats));
@@ -242,7 +260,7 @@ void UpsertWriter::PlanAppendOnly(const ChangeBatch& batch, const Snapshot& snap
   for (const RowChange& change : batch.changes) {
     const Row& source = change.op == ChangeOp::kDelete ? change.old_row : change.row;
     Row row(fields.size());
-    for (size_t column = 0; column < data_columns_.size(); ++column) {
+    for (size_t column = 0; column < data_columns_.size() && column < source.size(); ++column) {
       bool unchanged = column < change.unchanged.size() && change.unchanged[column];
       // An unchanged value is not in the change; the history keeps it as NULL.
       row[data_columns_[column]] = unchanged ? Value::Null() : source[column];
@@ -251,7 +269,8 @@ void UpsertWriter::PlanAppendOnly(const ChangeBatch& batch, const Snapshot& snap
       if (fields[position].name == kChangeOpColumn) {
         row[position] = Value::String(change.op == ChangeOp::kInsert   ? "insert"
                                       : change.op == ChangeOp::kUpdate ? "update"
-                                                                       : "delete");
+                                      : change.op == ChangeOp::kDelete ? "delete"
+                                                                       : "truncate");
       } else if (fields[position].name == kChangeLsnColumn) {
         row[position] = Value::Int(static_cast<int64_t>(change.lsn));
       }
@@ -439,7 +458,7 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
   const Snapshot& snapshot = txn.read_snapshot();
   const auto& fields = snapshot.schema().fields;
   ApplyStats local;
-  if (plan.rows.empty() && plan.deleted.empty()) {
+  if (plan.rows.empty() && plan.deleted.empty() && !plan.truncate) {
     if (stats != nullptr) *stats = local;
     return version_;
   }
@@ -485,7 +504,9 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
     local.rows_deleted += static_cast<int64_t>(positions.size());
   }
   local.rows_written = static_cast<int64_t>(plan.rows.size());
-  FRESHET_ASSIGN_OR_RETURN(Version version, txn.Commit(options_.append_only ? "WRITE" : "MERGE"));
+  FRESHET_ASSIGN_OR_RETURN(Version version, txn.Commit(options_.append_only ? "WRITE"
+                                                       : plan.truncate      ? "TRUNCATE"
+                                                                            : "MERGE"));
 
   if (options_.append_only) {
     version_ = version;

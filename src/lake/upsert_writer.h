@@ -84,6 +84,7 @@ class UpsertWriter {
   struct Plan {
     std::vector<engine::Row> rows;
     std::vector<std::pair<std::string, RowLocation>> deleted;
+    bool truncate = false;  // every file of the read snapshot is removed
   };
   Status Rebuild(const Snapshot& snapshot);
   std::string KeyOf(const engine::Row& row) const;

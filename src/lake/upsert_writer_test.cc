@@ -350,6 +350,24 @@ TEST_F(UpsertWriterTest, CompactsAutomaticallyPastTheThresholds) {
   EXPECT_EQ(second->index().size(), model.size());
 }
 
+TEST_F(UpsertWriterTest, TruncateEmptiesTheTableForTheRestOfTheBatch) {
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE(writer->Apply({{Insert(1, "a", 1), Insert(2, "b", 2)}}).ok());
+  RowChange truncate;
+  truncate.op = ChangeOp::kTruncate;
+  auto version =
+      writer->Apply({{Insert(3, "c", 3), truncate, Insert(4, "d", 4), Update(4, "e", 5)}});
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(Contents(), (Model{{4, {"e", 5}}}));
+  EXPECT_EQ(Contents(*version - 1), (Model{{1, {"a", 1}}, {2, {"b", 2}}}));
+  EXPECT_EQ(writer->index().size(), 1u);
+  ASSERT_TRUE(writer->Apply({{Delete(4), Insert(1, "z", 0)}}).ok());
+  EXPECT_EQ(Contents(), (Model{{1, {"z", 0}}}));
+  ASSERT_TRUE(writer->Apply({{truncate}}).ok());
+  EXPECT_EQ(Contents(), Model{});
+}
+
 TEST(ValueSqlLiteralTest, RendersValues) {
   EXPECT_EQ(ValueSqlLiteral(Value::Null()), "NULL");
   EXPECT_EQ(ValueSqlLiteral(Value::String("it's")), "'it''s'");
