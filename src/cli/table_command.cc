@@ -12,8 +12,10 @@
 #include "engine/database.h"
 #include "lake/export.h"
 #include "lake/fs/file_system.h"
+#include "lake/optimize.h"
 #include "lake/scan.h"
 #include "lake/snapshot.h"
+#include "lake/vacuum.h"
 
 namespace freshet::cli {
 namespace {
@@ -185,6 +187,38 @@ Status History(const TableArgs& args) {
   return WriteOutput(std::nullopt, text);
 }
 
+Status Optimize(const TableArgs& args) {
+  lake::LocalFileSystem fs;
+  FRESHET_ASSIGN_OR_RETURN(Session session, OpenSession());
+  FRESHET_ASSIGN_OR_RETURN(auto result, lake::Optimize(fs, session.connection, args.path));
+  if (result.files_removed == 0) {
+    return WriteOutput(std::nullopt,
+                       fmt::format("nothing to optimize at version {}\n", result.version));
+  }
+  return WriteOutput(
+      std::nullopt, fmt::format("version {}: {} files rewritten into {}, {} deleted rows dropped\n",
+                                result.version, result.files_removed, result.files_added,
+                                result.deleted_rows_dropped));
+}
+
+Status Vacuum(const TableArgs& args) {
+  lake::LocalFileSystem fs;
+  FRESHET_ASSIGN_OR_RETURN(Session session, OpenSession());
+  lake::VacuumOptions options;
+  options.retain_hours = args.retain_hours;
+  options.dry_run = args.dry_run;
+  FRESHET_ASSIGN_OR_RETURN(auto result, lake::Vacuum(fs, session.connection, args.path, options));
+  std::string text;
+  for (const std::string& path : result.deleted) {
+    text += fmt::format("{} {}\n", args.dry_run ? "would delete" : "deleted", path);
+  }
+  text += fmt::format("{} files, {} bytes {}; {} files kept; versions from {} stay readable\n",
+                      result.deleted.size(), result.deleted_bytes,
+                      args.dry_run ? "to delete (dry run)" : "deleted", result.kept_files,
+                      result.oldest_retained_version);
+  return WriteOutput(std::nullopt, text);
+}
+
 int Report(const char* command, const Status& status) {
   if (status.ok()) return 0;
   fmt::print(stderr, "freshet table {}: {}\n", command, status.message());
@@ -224,6 +258,18 @@ CLI::App* AddTableCommand(CLI::App& app, TableArgs& args) {
       ->add_option("--partition-time-zone", args.partition_time_zone,
                    "time zone of timestamp partition values written without one")
       ->capture_default_str();
+
+  CLI::App* optimize = table->add_subcommand(
+      "optimize", "Compact small files and files with deleted rows (about 128 MB each)");
+  optimize->add_option("path", args.path, "folder of the Delta table")->required();
+
+  CLI::App* vacuum = table->add_subcommand(
+      "vacuum", "Delete files that no version inside the retention period needs");
+  vacuum->add_option("path", args.path, "folder of the Delta table")->required();
+  vacuum->add_option("--retain", args.retain_hours, "retention in hours")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  vacuum->add_flag("--dry-run", args.dry_run, "list the files without deleting them");
   return table;
 }
 
@@ -231,6 +277,8 @@ int RunTable(const CLI::App& table, const TableArgs& args) {
   if (table.got_subcommand("info")) return Report("info", Info(args));
   if (table.got_subcommand("history")) return Report("history", History(args));
   if (table.got_subcommand("export")) return Report("export", Export(args));
+  if (table.got_subcommand("optimize")) return Report("optimize", Optimize(args));
+  if (table.got_subcommand("vacuum")) return Report("vacuum", Vacuum(args));
   return 2;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
-// `freshet table info|history|export PATH`: look inside a Delta table. Exit code 0 on
+// `freshet table info|history|export|optimize|vacuum PATH`: look inside a Delta table,
+// compact it, or remove the files no retained version needs. Exit code 0 on
 // success, 1 when the table cannot be read (the message names the file at fault), 2 for bad
 // arguments.
 
@@ -22,6 +23,8 @@ struct TableArgs {
   std::optional<std::string> output;
   std::string partition_time_zone = "UTC";
   bool json = false;
+  int64_t retain_hours = 7 * 24;  // vacuum
+  bool dry_run = false;           // vacuum
 };
 
 // Adds the `table` subcommand group to `app`; `args` must outlive `app`.

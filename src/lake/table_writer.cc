@@ -555,6 +555,11 @@ void Transaction::MaybeCheckpoint(Version version) {
   if (!cleaned.ok()) checkpoint_status_ = cleaned.status().WithContext("log cleanup");
 }
 
+void Transaction::MarkNoDataChange() {
+  for (AddFile& add : adds_) add.data_change = false;
+  for (RemoveFile& remove : removes_) remove.data_change = false;
+}
+
 Result<Version> Transaction::Commit(const std::string& operation) {
   if (committed_) return Status::InvalidArgument("the transaction was already committed");
   if (!removes_.empty() && snapshot_.Configuration("delta.appendOnly") == "true") {

@@ -75,6 +75,9 @@ class Transaction {
   // DV file holding these rows and any already deleted, and stages remove + add of the file
   // with the new descriptor (or a plain remove when no row is left).
   Status DeleteRows(const std::string& path, const std::vector<uint64_t>& rows);
+  // Marks every staged add and remove dataChange=false: the commit only rearranges rows
+  // (compaction), so change-feed readers skip it.
+  void MarkNoDataChange();
   // Records txn{app_id, version} in the commit.
   void SetAppTransaction(const std::string& app_id, int64_t version);
 

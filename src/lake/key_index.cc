@@ -1,0 +1,352 @@
+#include "lake/key_index.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "common/sql_quote.h"
+#include "lake/deletion_vector.h"
+#include "lake/paths.h"
+
+namespace freshet::lake {
+namespace {
+
+using engine::Value;
+
+void AppendFixed(uint64_t value, std::string& out) {
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+  out.append(bytes, 8);
+}
+
+void AppendBytes(std::string_view bytes, std::string& out) {
+  AppendFixed(bytes.size(), out);
+  out.append(bytes);
+}
+
+uint64_t Mix(uint64_t x) {
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93ULL;
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93ULL;
+  x ^= x >> 32;
+  return x;
+}
+
+// The key columns of `snapshot` as SQL expressions over a data file, cast to the table types.
+Result<std::string> KeyColumnsSql(const Snapshot& snapshot,
+                                  const std::vector<std::string>& key_columns) {
+  if (key_columns.empty()) return Status::InvalidArgument("a key needs at least one column");
+  const auto& partitions = snapshot.metadata().partition_columns;
+  std::string sql;
+  for (const std::string& name : key_columns) {
+    auto field = std::find_if(snapshot.schema().fields.begin(), snapshot.schema().fields.end(),
+                              [&](const StructField& f) { return f.name == name; });
+    if (field == snapshot.schema().fields.end()) {
+      return Status::NotFound("key column {} is not in the schema of {}", name,
+                              snapshot.table_path());
+    }
+    if (std::find(partitions.begin(), partitions.end(), name) != partitions.end()) {
+      return Status::NotSupported("key column {} of {} is a partition column", name,
+                                  snapshot.table_path());
+    }
+    sql += fmt::format("{}CAST({} AS {})", sql.empty() ? "" : ", ",
+                       QuoteIdentifier(field->PhysicalName(snapshot.column_mapping_mode())),
+                       field->type.DuckDbType());
+  }
+  return sql;
+}
+
+}  // namespace
+
+void AppendKeyValue(const Value& value, std::string& out) {
+  out.push_back(static_cast<char>(value.kind));
+  switch (value.kind) {
+    case Value::Kind::kNull:
+      return;
+    case Value::Kind::kBool:
+    case Value::Kind::kInt:
+    case Value::Kind::kDate:
+    case Value::Kind::kTime:
+    case Value::Kind::kTimestamp:
+    case Value::Kind::kTimestampTz:
+      AppendFixed(static_cast<uint64_t>(value.integer()), out);
+      return;
+    case Value::Kind::kUInt:
+      AppendFixed(value.unsigned_integer(), out);
+      return;
+    case Value::Kind::kDouble: {
+      double real = value.real();
+      if (std::isnan(real)) real = std::numeric_limits<double>::quiet_NaN();
+      if (real == 0) real = 0;  // -0.0 and 0.0 are one key, as in SQL equality
+      AppendFixed(std::bit_cast<uint64_t>(real), out);
+      return;
+    }
+    case Value::Kind::kString:
+    case Value::Kind::kBlob:
+      AppendBytes(value.string(), out);
+      return;
+    case Value::Kind::kDecimal:
+    case Value::Kind::kHugeInt: {
+      const auto& decimal = value.decimal();
+      auto unscaled = static_cast<engine::UInt128>(decimal.unscaled);
+      AppendFixed(static_cast<uint64_t>(unscaled), out);
+      AppendFixed(static_cast<uint64_t>(unscaled >> 64), out);
+      out.push_back(static_cast<char>(decimal.scale));
+      return;
+    }
+    case Value::Kind::kList:
+      AppendFixed(value.list().size(), out);
+      for (const Value& element : value.list()) AppendKeyValue(element, out);
+      return;
+    case Value::Kind::kStruct:
+    case Value::Kind::kMap:
+      AppendFixed(value.fields().size(), out);
+      for (const auto& [name, field] : value.fields()) {
+        AppendBytes(name, out);
+        AppendKeyValue(field, out);
+      }
+      return;
+  }
+}
+
+std::string EncodeKey(const std::vector<Value>& values) {
+  std::string out;
+  for (const Value& value : values) AppendKeyValue(value, out);
+  return out;
+}
+
+uint64_t HashKey(std::string_view encoded) {
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ (encoded.size() * 0xff51afd7ed558ccdULL);
+  size_t pos = 0;
+  for (; pos + 8 <= encoded.size(); pos += 8) {
+    uint64_t word;
+    std::memcpy(&word, encoded.data() + pos, 8);
+    h = Mix(h ^ word) + 0x632be59bd9b4e019ULL;
+  }
+  uint64_t tail = 0;
+  if (pos < encoded.size()) std::memcpy(&tail, encoded.data() + pos, encoded.size() - pos);
+  return Mix(h ^ tail ^ (uint64_t{encoded.size() - pos} << 56));
+}
+
+KeyIndex::KeyIndex(HashFunction hash) : hash_(hash), slots_(16) {}
+
+uint32_t KeyIndex::InternFile(const std::string& path) {
+  auto [it, inserted] = file_ids_.emplace(path, static_cast<uint32_t>(files_.size()));
+  if (inserted) files_.push_back(path);
+  return it->second;
+}
+
+std::optional<uint32_t> KeyIndex::FileId(const std::string& path) const {
+  auto it = file_ids_.find(path);
+  if (it == file_ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+size_t KeyIndex::Home(uint64_t hash) const {
+  // Multiply-shift range reduction: any capacity, not only powers of two.
+  return static_cast<size_t>((static_cast<engine::UInt128>(Mix(hash)) * slots_.size()) >> 64);
+}
+
+void KeyIndex::Grow() {
+  std::vector<Entry> old = std::move(slots_);
+  slots_.assign(old.size() + old.size() / 2, Entry{});
+  for (const Entry& entry : old) {
+    if (entry.file == kEmpty) continue;
+    size_t slot = Home(entry.hash);
+    while (slots_[slot].file != kEmpty) slot = slot + 1 == slots_.size() ? 0 : slot + 1;
+    slots_[slot] = entry;
+  }
+}
+
+void KeyIndex::Insert(std::string_view key, RowLocation location) {
+  if ((size_ + 1) * 5 > slots_.size() * 4) Grow();
+  uint64_t hash = hash_(key);
+  size_t slot = Home(hash);
+  while (slots_[slot].file != kEmpty) slot = slot + 1 == slots_.size() ? 0 : slot + 1;
+  slots_[slot] = Entry{hash, location.file, location.row};
+  ++size_;
+}
+
+void KeyIndex::EraseSlot(size_t slot) {
+  // Backward-shift deletion: moves later entries of the probe run into the hole so that
+  // lookups never need tombstones.
+  size_t capacity = slots_.size();
+  size_t hole = slot;
+  size_t next = hole;
+  while (true) {
+    next = next + 1 == capacity ? 0 : next + 1;
+    const Entry& entry = slots_[next];
+    if (entry.file == kEmpty) break;
+    size_t home = Home(entry.hash);
+    // The entry may move into the hole when the hole lies on its probe path (home..next).
+    if ((next + capacity - home) % capacity >= (next + capacity - hole) % capacity) {
+      slots_[hole] = entry;
+      hole = next;
+    }
+  }
+  slots_[hole] = Entry{};
+  --size_;
+}
+
+bool KeyIndex::Erase(std::string_view key, RowLocation location) {
+  uint64_t hash = hash_(key);
+  for (size_t slot = Home(hash); slots_[slot].file != kEmpty;
+       slot = slot + 1 == slots_.size() ? 0 : slot + 1) {
+    const Entry& entry = slots_[slot];
+    if (entry.hash == hash && entry.file == location.file && entry.row == location.row) {
+      EraseSlot(slot);
+      return true;
+    }
+  }
+  return false;
+}
+
+size_t KeyIndex::EraseFile(uint32_t file) {
+  size_t erased = 0;
+  for (size_t slot = 0; slot < slots_.size();) {
+    if (slots_[slot].file == file) {
+      EraseSlot(slot);  // may shift another entry of this file into `slot`: look again
+      ++erased;
+    } else {
+      ++slot;
+    }
+  }
+  return erased;
+}
+
+std::vector<RowLocation> KeyIndex::Candidates(std::string_view key) const {
+  std::vector<RowLocation> out;
+  uint64_t hash = hash_(key);
+  for (size_t slot = Home(hash); slots_[slot].file != kEmpty;
+       slot = slot + 1 == slots_.size() ? 0 : slot + 1) {
+    if (slots_[slot].hash == hash) out.push_back({slots_[slot].file, slots_[slot].row});
+  }
+  return out;
+}
+
+Result<std::vector<std::vector<RowLocation>>> KeyIndex::FindAll(
+    const std::vector<std::string>& keys, const KeyReader& reader) const {
+  std::vector<std::vector<RowLocation>> candidates(keys.size());
+  std::vector<RowLocation> wanted;
+  for (size_t key_idx = 0; key_idx < keys.size(); ++key_idx) {
+    candidates[key_idx] = Candidates(keys[key_idx]);
+    wanted.insert(wanted.end(), candidates[key_idx].begin(), candidates[key_idx].end());
+  }
+  std::vector<std::vector<RowLocation>> out(keys.size());
+  if (wanted.empty()) return out;
+  FRESHET_ASSIGN_OR_RETURN(std::vector<std::string> stored, reader(wanted));
+  if (stored.size() != wanted.size()) {
+    return Status::Internal("key reader returned {} keys for {} locations", stored.size(),
+                            wanted.size());
+  }
+  size_t pos = 0;
+  for (size_t key_idx = 0; key_idx < keys.size(); ++key_idx) {
+    for (const RowLocation& location : candidates[key_idx]) {
+      if (stored[pos++] == keys[key_idx]) out[key_idx].push_back(location);
+    }
+  }
+  return out;
+}
+
+Result<std::vector<std::optional<RowLocation>>> KeyIndex::Find(const std::vector<std::string>& keys,
+                                                               const KeyReader& reader) const {
+  FRESHET_ASSIGN_OR_RETURN(auto all, FindAll(keys, reader));
+  std::vector<std::optional<RowLocation>> out(keys.size());
+  for (size_t key_idx = 0; key_idx < keys.size(); ++key_idx) {
+    if (!all[key_idx].empty()) out[key_idx] = all[key_idx].front();
+  }
+  return out;
+}
+
+size_t KeyIndex::MemoryBytes() const {
+  size_t bytes = slots_.capacity() * sizeof(Entry);
+  for (const std::string& file : files_) bytes += sizeof(std::string) + file.capacity() * 2 + 48;
+  return bytes;
+}
+
+Status IndexDataFile(FileSystem& fs, engine::Connection& connection, const Snapshot& snapshot,
+                     const AddFile& add, const std::vector<std::string>& key_columns,
+                     KeyIndex& index) {
+  FRESHET_ASSIGN_OR_RETURN(std::string columns, KeyColumnsSql(snapshot, key_columns));
+  FRESHET_ASSIGN_OR_RETURN(std::string path, ResolveDataPath(snapshot.table_path(), add.path));
+  std::vector<uint64_t> deleted;
+  if (add.deletion_vector) {
+    auto rows = LoadDeletionVector(fs, snapshot.table_path(), *add.deletion_vector);
+    if (!rows.ok()) return rows.status().WithContext("deletion vector of " + path);
+    deleted = std::move(rows).value();
+  }
+  auto result = connection.Query(
+      fmt::format("SELECT file_row_number, {} FROM read_parquet({}, file_row_number = true)",
+                  columns, QuoteLiteral(path)));
+  if (!result.ok()) return result.status().WithContext("key columns of " + path);
+  uint32_t file = index.InternFile(add.path);
+  std::string key;
+  for (const engine::Row& row : result->rows) {
+    auto position = static_cast<uint64_t>(row[0].integer());
+    if (position > UINT32_MAX - 1) return Status::NotSupported("{} has more than 2^32 rows", path);
+    if (std::binary_search(deleted.begin(), deleted.end(), position)) continue;
+    key.clear();
+    for (size_t column = 1; column < row.size(); ++column) AppendKeyValue(row[column], key);
+    index.Insert(key, RowLocation{file, static_cast<uint32_t>(position)});
+  }
+  return Status::Ok();
+}
+
+Result<KeyIndex> BuildKeyIndex(FileSystem& fs, engine::Connection& connection,
+                               const Snapshot& snapshot,
+                               const std::vector<std::string>& key_columns,
+                               KeyIndex::HashFunction hash) {
+  FRESHET_RETURN_IF_ERROR(KeyColumnsSql(snapshot, key_columns).status());
+  KeyIndex index(hash);
+  for (const AddFile& add : snapshot.files()) {
+    FRESHET_RETURN_IF_ERROR(IndexDataFile(fs, connection, snapshot, add, key_columns, index));
+  }
+  return index;
+}
+
+KeyIndex::KeyReader DataFileKeyReader(engine::Connection& connection, const Snapshot& snapshot,
+                                      const KeyIndex& index,
+                                      const std::vector<std::string>& key_columns) {
+  return [&connection, &snapshot, &index, key_columns](
+             const std::vector<RowLocation>& locations) -> Result<std::vector<std::string>> {
+    FRESHET_ASSIGN_OR_RETURN(std::string columns, KeyColumnsSql(snapshot, key_columns));
+    std::map<uint32_t, std::set<uint32_t>> by_file;
+    for (const RowLocation& location : locations) by_file[location.file].insert(location.row);
+    std::map<std::pair<uint32_t, uint32_t>, std::string> keys;
+    for (const auto& [file, rows] : by_file) {
+      FRESHET_ASSIGN_OR_RETURN(std::string path,
+                               ResolveDataPath(snapshot.table_path(), index.FilePath(file)));
+      std::string list;
+      for (uint32_t row : rows) list += (list.empty() ? "" : ",") + std::to_string(row);
+      auto result = connection.Query(fmt::format(
+          "SELECT file_row_number, {} FROM read_parquet({}, file_row_number = true) WHERE "
+          "file_row_number IN ({})",
+          columns, QuoteLiteral(path), list));
+      if (!result.ok()) return result.status().WithContext("key columns of " + path);
+      for (const engine::Row& row : result->rows) {
+        std::string key;
+        for (size_t column = 1; column < row.size(); ++column) AppendKeyValue(row[column], key);
+        keys[{file, static_cast<uint32_t>(row[0].integer())}] = std::move(key);
+      }
+    }
+    std::vector<std::string> out;
+    out.reserve(locations.size());
+    for (const RowLocation& location : locations) {
+      auto it = keys.find({location.file, location.row});
+      if (it == keys.end()) {
+        return Status::Corruption("{} has no row {}", index.FilePath(location.file), location.row);
+      }
+      out.push_back(it->second);
+    }
+    return out;
+  };
+}
+
+}  // namespace freshet::lake

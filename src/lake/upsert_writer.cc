@@ -1,0 +1,530 @@
+#include "lake/upsert_writer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "common/sql_quote.h"
+#include "lake/paths.h"
+
+namespace freshet::lake {
+namespace {
+
+using engine::Row;
+using engine::Value;
+
+std::string Int128Text(engine::Int128 value) {
+  bool negative = value < 0;
+  auto magnitude =
+      negative ? -static_cast<engine::UInt128>(value) : static_cast<engine::UInt128>(value);
+  std::string digits;
+  do {
+    digits.push_back(static_cast<char>('0' + static_cast<int>(magnitude % 10)));
+    magnitude /= 10;
+  } while (magnitude != 0);
+  if (negative) digits.push_back('-');
+  std::reverse(digits.begin(), digits.end());
+  return digits;
+}
+
+std::string DecimalText(const engine::Decimal& decimal) {
+  std::string digits = Int128Text(decimal.unscaled);
+  if (decimal.scale == 0) return digits;
+  bool negative = !digits.empty() && digits[0] == '-';
+  if (negative) digits.erase(0, 1);
+  if (digits.size() <= decimal.scale) digits.insert(0, decimal.scale - digits.size() + 1, '0');
+  digits.insert(digits.size() - decimal.scale, ".");
+  return (negative ? "-" : "") + digits;
+}
+
+// One key's state while a batch is simulated.
+struct KeyState {
+  std::optional<RowLocation> lake;  // its live row in the table before the batch
+  bool lake_replaced = false;       // the batch deleted or replaced that row version
+  std::optional<Row> current;       // the batch's version (when lake_replaced or new)
+};
+
+}  // namespace
+
+std::string ValueSqlLiteral(const Value& value) {
+  switch (value.kind) {
+    case Value::Kind::kNull:
+      return "NULL";
+    case Value::Kind::kBool:
+      return value.integer() != 0 ? "true" : "false";
+    case Value::Kind::kInt:
+      return std::to_string(value.integer());
+    case Value::Kind::kUInt:
+      return std::to_string(value.unsigned_integer());
+    case Value::Kind::kDouble: {
+      double real = value.real();
+      if (std::isnan(real)) return "'nan'::DOUBLE";
+      if (std::isinf(real)) return real > 0 ? "'inf'::DOUBLE" : "'-inf'::DOUBLE";
+      return fmt::format("{}::DOUBLE", real);
+    }
+    case Value::Kind::kString:
+      return QuoteLiteral(value.string());
+    case Value::Kind::kBlob: {
+      std::string hex;
+      for (unsigned char byte : value.string()) hex += fmt::format("{:02x}", byte);
+      return fmt::format("from_hex('{}')", hex);
+    }
+    case Value::Kind::kDate:
+      return fmt::format("(DATE '1970-01-01' + {}::INTEGER)", value.integer());
+    case Value::Kind::kTime:
+      return fmt::format("(TIME '00:00:00' + to_microseconds({}))", value.integer());
+    case Value::Kind::kTimestamp:
+      return fmt::format("(TIMESTAMP '1970-01-01 00:00:00' + to_microseconds({}))",
+                         value.integer());
+    case Value::Kind::kTimestampTz:
+      return fmt::format("(TIMESTAMPTZ '1970-01-01 00:00:00+00' + to_microseconds({}))",
+                         value.integer());
+    case Value::Kind::kDecimal:
+      return fmt::format("'{}'", DecimalText(value.decimal()));
+    case Value::Kind::kHugeInt:
+      return fmt::format("{}::HUGEINT", Int128Text(value.decimal().unscaled));
+    case Value::Kind::kList: {
+      std::string out;
+      for (const Value& element : value.list()) {
+        out += (out.empty() ? "" : ", ") + ValueSqlLiteral(element);
+      }
+      return "[" + out + "]";
+    }
+    case Value::Kind::kStruct: {
+      std::string out;
+      for (const auto& [name, field] : value.fields()) {
+        out += fmt::format("{}{}: {}", out.empty() ? "" : ", ", QuoteLiteral(name),
+                           ValueSqlLiteral(field));
+      }
+      return "{" + out + "}";
+    }
+    case Value::Kind::kMap: {
+      std::string out;
+      for (const auto& [name, field] : value.fields()) {
+        out += fmt::format("{}{}: {}", out.empty() ? "" : ", ", QuoteLiteral(name),
+                           ValueSqlLiteral(field));
+      }
+      return "MAP {" + out + "}";
+    }
+  }
+  return "NULL";
+}
+
+Result<UpsertWriter> UpsertWriter::Open(FileSystem& fs, engine::Connection& connection,
+                                        const std::string& table_path, UpsertOptions options) {
+  UpsertWriter writer(fs, connection, table_path, std::move(options));
+  FRESHET_ASSIGN_OR_RETURN(Snapshot snapshot, Snapshot::Load(fs, connection, table_path));
+  FRESHET_RETURN_IF_ERROR(writer.Rebuild(snapshot));
+  return writer;
+}
+
+Status UpsertWriter::Rebuild(const Snapshot& snapshot) {
+  const auto& fields = snapshot.schema().fields;
+  version_ = snapshot.version();
+  data_columns_.clear();
+  for (size_t position = 0; position < fields.size(); ++position) {
+    const std::string& name = fields[position].name;
+    if (options_.append_only && (name == kChangeOpColumn || name == kChangeLsnColumn)) continue;
+    data_columns_.push_back(position);
+  }
+  if (options_.append_only) {
+    for (const char* column : {kChangeOpColumn, kChangeLsnColumn}) {
+      if (snapshot.schema().Find(column) == nullptr) {
+        return Status::InvalidArgument("append-only table {} has no column {}", table_path_,
+                                       column);
+      }
+    }
+    return Status::Ok();
+  }
+  key_positions_.clear();
+  index_columns_ = options_.key_columns;
+  if (index_columns_.empty()) {  // the whole row is the identity
+    for (const StructField& field : fields) index_columns_.push_back(field.name);
+  }
+  for (const std::string& column : index_columns_) {
+    auto it = std::find_if(fields.begin(), fields.end(),
+                           [&](const StructField& field) { return field.name == column; });
+    if (it == fields.end()) {
+      return Status::NotFound("key column {} is not in the schema of {}", column, table_path_);
+    }
+    key_positions_.push_back(static_cast<size_t>(it - fields.begin()));
+  }
+  FRESHET_ASSIGN_OR_RETURN(index_, BuildKeyIndex(*fs_, *connection_, snapshot, index_columns_));
+  return Status::Ok();
+}
+
+std::string UpsertWriter::KeyOf(const Row& row) const {
+  std::string key;
+  for (size_t position : key_positions_) AppendKeyValue(row[position], key);
+  return key;
+}
+
+Status UpsertWriter::Validate(const ChangeBatch& batch, size_t width) const {
+  for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
+    const RowChange& change = batch.changes[change_idx];
+    if (change.op == ChangeOp::kTruncate) continue;
+    bool needs_row = change.op != ChangeOp::kDelete;
+    if (needs_row && change.row.size() != width) {
+      return Status::InvalidArgument("change {} has {} values for {} columns of {}", change_idx,
+                                     change.row.size(), width, table_path_);
+    }
+    if (!change.old_row.empty() && change.old_row.size() != width) {
+      return Status::InvalidArgument("change {} has an old row of {} values for {} columns",
+                                     change_idx, change.old_row.size(), width);
+    }
+    if (!change.unchanged.empty() && change.unchanged.size() != change.row.size()) {
+      return Status::InvalidArgument("change {} has {} unchanged flags for {} values", change_idx,
+                                     change.unchanged.size(), change.row.size());
+    }
+    if (!needs_row && change.old_row.empty()) {
+      return Status::InvalidArgument("delete {} carries no old row", change_idx);
+    }
+  }
+  return Status::Ok();
+}
+
+Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats) {
+  FRESHET_ASSIGN_OR_RETURN(Transaction txn,
+                           Transaction::Begin(*fs_, *connection_, table_path_, options_.writer));
+  const Snapshot& snapshot = txn.read_snapshot();
+  if (snapshot.version() != version_) FRESHET_RETURN_IF_ERROR(Rebuild(snapshot));
+  FRESHET_RETURN_IF_ERROR(Validate(batch, data_columns_.size()));
+  Plan plan;
+  if (options_.append_only) {
+    PlanAppendOnly(batch, snapshot, plan);
+    return CommitPlan(txn, plan, stats);
+  }
+  // A truncate empties the table: the commit removes every file, and only the changes after
+  // the last truncate count.
+  auto last_truncate =
+      std::find_if(batch.changes.rbegin(), batch.changes.rend(),
+                   [](const RowChange& change) { return change.op == ChangeOp::kTruncate; });
+  ChangeBatch rest;
+  const ChangeBatch* changes = &batch;
+  if (last_truncate != batch.changes.rend()) {
+    rest.changes.assign(last_truncate.base(), batch.changes.end());
+    changes = &rest;
+    plan.truncate = true;
+    for (const AddFile& add : snapshot.files()) FRESHET_RETURN_IF_ERROR(txn.Remove(add.path));
+    index_ = KeyIndex();  // the table is empty for the rest of the batch
+    version_ = -1;        // rebuilt on the next batch unless this commit lands
+  }
+  if (options_.key_columns.empty()) {
+    FRESHET_RETURN_IF_ERROR(PlanFullIdentity(*changes, snapshot, plan));
+  } else {
+    FRESHET_RETURN_IF_ERROR(PlanKeyed(*changes, snapshot, plan));
+  }
+  FRESHET_ASSIGN_OR_RETURN(Version version, CommitPlan(txn, plan, stats));
+  if (!options_.append_only) FRESHET_RETURN_IF_ERROR(MaybeCompact(stats));
+  return version;
+}
+
+Status UpsertWriter::MaybeCompact(ApplyStats* stats) {
+  if (options_.compact_file_count <= 0 && options_.compact_deleted_share <= 0) {
+    return Status::Ok();
+  }
+  FRESHET_ASSIGN_OR_RETURN(Snapshot snapshot, Snapshot::Load(*fs_, *connection_, table_path_));
+  int64_t records = 0;
+  int64_t deleted = 0;
+  for (const AddFile& add : snapshot.files()) {
+    records += add.NumRecords().value_or(0);
+    if (add.deletion_vector) deleted += add.deletion_vector->cardinality;
+  }
+  bool too_many_files = options_.compact_file_count > 0 &&
+                        static_cast<int64_t>(snapshot.files().size()) > options_.compact_file_count;
+  bool too_many_deleted =
+      options_.compact_deleted_share > 0 && records > 0 &&
+      static_cast<double>(deleted) > options_.compact_deleted_share * static_cast<double>(records);
+  if (!too_many_files && !too_many_deleted) return Status::Ok();
+  OptimizeOptions optimize = options_.optimize;
+  optimize.writer = options_.writer;
+  FRESHET_ASSIGN_OR_RETURN(OptimizeResult result,
+                           Optimize(*fs_, *connection_, table_path_, optimize));
+  if (result.files_removed == 0) return Status::Ok();
+  // Rows moved: the index is rebuilt from the compacted version.
+  FRESHET_ASSIGN_OR_RETURN(Snapshot compacted,
+                           Snapshot::Load(*fs_, *connection_, table_path_, result.version));
+  FRESHET_RETURN_IF_ERROR(Rebuild(compacted));
+  if (stats != nullptr) stats->compacted_version = result.version;
+  return Status::Ok();
+}
+
+void UpsertWriter::PlanAppendOnly(const ChangeBatch& batch, const Snapshot& snapshot,
+                                  Plan& plan) const {
+  const auto& fields = snapshot.schema().fields;
+  for (const RowChange& change : batch.changes) {
+    const Row& source = change.op == ChangeOp::kDelete ? change.old_row : change.row;
+    Row row(fields.size());
+    for (size_t column = 0; column < data_columns_.size() && column < source.size(); ++column) {
+      bool unchanged = column < change.unchanged.size() && change.unchanged[column];
+      // An unchanged value is not in the change; the history keeps it as NULL.
+      row[data_columns_[column]] = unchanged ? Value::Null() : source[column];
+    }
+    for (size_t position = 0; position < fields.size(); ++position) {
+      if (fields[position].name == kChangeOpColumn) {
+        row[position] = Value::String(change.op == ChangeOp::kInsert   ? "insert"
+                                      : change.op == ChangeOp::kUpdate ? "update"
+                                      : change.op == ChangeOp::kDelete ? "delete"
+                                                                       : "truncate");
+      } else if (fields[position].name == kChangeLsnColumn) {
+        row[position] = Value::Int(static_cast<int64_t>(change.lsn));
+      }
+    }
+    plan.rows.push_back(std::move(row));
+  }
+}
+
+Result<std::map<std::pair<uint32_t, uint32_t>, Row>> UpsertWriter::ReadRows(
+    const Snapshot& snapshot, const std::set<std::pair<uint32_t, uint32_t>>& locations) {
+  std::map<std::pair<uint32_t, uint32_t>, Row> out;
+  if (locations.empty()) return out;
+  std::string columns;
+  for (const StructField& field : snapshot.schema().fields) {
+    columns += fmt::format(", CAST({} AS {})",
+                           QuoteIdentifier(field.PhysicalName(snapshot.column_mapping_mode())),
+                           field.type.DuckDbType());
+  }
+  std::map<uint32_t, std::string> rows_by_file;
+  for (const auto& [file, row] : locations) {
+    std::string& list = rows_by_file[file];
+    list += (list.empty() ? "" : ",") + std::to_string(row);
+  }
+  for (const auto& [file, list] : rows_by_file) {
+    FRESHET_ASSIGN_OR_RETURN(std::string path, ResolveDataPath(table_path_, index_.FilePath(file)));
+    auto result = connection_->Query(
+        fmt::format("SELECT file_row_number{} FROM read_parquet({}, file_row_number = true) WHERE "
+                    "file_row_number IN ({})",
+                    columns, QuoteLiteral(path), list));
+    if (!result.ok()) return result.status().WithContext("current rows of " + path);
+    for (Row& row : result->rows) {
+      auto position = static_cast<uint32_t>(row[0].integer());
+      row.erase(row.begin());
+      out[{file, position}] = std::move(row);
+    }
+  }
+  return out;
+}
+
+Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapshot, Plan& plan) {
+  const auto& fields = snapshot.schema().fields;
+  // The keys each change touches: before (old_row, else row) and after (row).
+  std::vector<std::string> old_keys(batch.changes.size());
+  std::vector<std::string> new_keys(batch.changes.size());
+  std::unordered_map<std::string, KeyState> states;
+  std::vector<std::string> order;  // keys in first-touch order
+  auto touch = [&](const std::string& key) {
+    if (states.emplace(key, KeyState{}).second) order.push_back(key);
+  };
+  for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
+    const RowChange& change = batch.changes[change_idx];
+    bool has_row = change.op != ChangeOp::kDelete;
+    if (has_row) new_keys[change_idx] = KeyOf(change.row);
+    old_keys[change_idx] = change.old_row.empty() ? new_keys[change_idx] : KeyOf(change.old_row);
+    touch(old_keys[change_idx]);
+    if (has_row) touch(new_keys[change_idx]);
+  }
+
+  // Where each touched key lives now (exact: candidates are checked against the files).
+  FRESHET_ASSIGN_OR_RETURN(
+      auto found,
+      index_.Find(order, DataFileKeyReader(*connection_, snapshot, index_, index_columns_)));
+  for (size_t key_idx = 0; key_idx < order.size(); ++key_idx) {
+    states[order[key_idx]].lake = found[key_idx];
+  }
+
+  // Lake rows needed to fill unchanged values, read in one query per file.
+  std::set<std::pair<uint32_t, uint32_t>> fill_locations;
+  for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
+    const RowChange& change = batch.changes[change_idx];
+    if (std::find(change.unchanged.begin(), change.unchanged.end(), true) ==
+        change.unchanged.end()) {
+      continue;
+    }
+    const KeyState& state = states[old_keys[change_idx]];
+    if (state.lake) fill_locations.insert({state.lake->file, state.lake->row});
+  }
+  FRESHET_ASSIGN_OR_RETURN(auto lake_rows, ReadRows(snapshot, fill_locations));
+
+  // Replay the batch in order; the last change to a key wins.
+  for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
+    const RowChange& change = batch.changes[change_idx];
+    KeyState& old_state = states[old_keys[change_idx]];
+    const Row* base = nullptr;  // the key's current version, for unchanged values
+    if (old_state.lake_replaced) {
+      if (old_state.current) base = &*old_state.current;
+    } else if (old_state.lake) {
+      auto it = lake_rows.find({old_state.lake->file, old_state.lake->row});
+      if (it != lake_rows.end()) base = &it->second;
+    }
+    Row row;
+    if (change.op != ChangeOp::kDelete) {
+      row = change.row;
+      for (size_t column = 0; column < change.unchanged.size(); ++column) {
+        if (!change.unchanged[column]) continue;
+        if (base == nullptr) {
+          return Status::InvalidArgument(
+              "change {} leaves column {} unchanged but its row has no current version in {}",
+              change_idx, fields[column].name, table_path_);
+        }
+        row[column] = (*base)[column];
+      }
+    }
+    if (change.op == ChangeOp::kDelete || old_keys[change_idx] != new_keys[change_idx]) {
+      old_state.lake_replaced = true;
+      old_state.current.reset();
+    }
+    if (change.op != ChangeOp::kDelete) {
+      KeyState& new_state = states[new_keys[change_idx]];
+      new_state.lake_replaced = true;
+      new_state.current = std::move(row);
+    }
+  }
+
+  for (const std::string& key : order) {
+    KeyState& state = states[key];
+    if (!state.lake_replaced) continue;
+    if (state.lake) plan.deleted.emplace_back(key, *state.lake);
+    if (state.current) plan.rows.push_back(std::move(*state.current));
+  }
+  return Status::Ok();
+}
+
+Status UpsertWriter::PlanFullIdentity(const ChangeBatch& batch, const Snapshot& snapshot,
+                                      Plan& plan) {
+  // Each key (the whole row) has a multiset of live rows: those in the table and those this
+  // batch added. An update or delete removes one row equal to its old image, preferring one
+  // the batch added (same result, fewer deletion-vector entries).
+  std::vector<std::string> keys;
+  std::unordered_map<std::string, size_t> key_ids;
+  auto id_of = [&](const std::string& key) {
+    auto [it, inserted] = key_ids.emplace(key, keys.size());
+    if (inserted) keys.push_back(key);
+    return it->second;
+  };
+  std::vector<size_t> old_ids(batch.changes.size(), SIZE_MAX);
+  for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
+    const RowChange& change = batch.changes[change_idx];
+    if (change.op == ChangeOp::kInsert) continue;
+    const Row& old_row = change.old_row.empty() ? change.row : change.old_row;
+    old_ids[change_idx] = id_of(KeyOf(old_row));
+  }
+  FRESHET_ASSIGN_OR_RETURN(
+      auto lake,
+      index_.FindAll(keys, DataFileKeyReader(*connection_, snapshot, index_, index_columns_)));
+  std::vector<std::vector<size_t>> pending(keys.size());  // indexes into added rows
+  std::vector<Row> added;
+  std::vector<bool> alive;
+  auto add = [&](Row row) {
+    std::string key = KeyOf(row);
+    auto it = key_ids.find(key);
+    if (it != key_ids.end()) pending[it->second].push_back(added.size());
+    added.push_back(std::move(row));
+    alive.push_back(true);
+  };
+  for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
+    const RowChange& change = batch.changes[change_idx];
+    if (change.op != ChangeOp::kInsert) {
+      size_t id = old_ids[change_idx];
+      if (!pending[id].empty()) {
+        alive[pending[id].back()] = false;
+        pending[id].pop_back();
+      } else if (!lake[id].empty()) {
+        plan.deleted.emplace_back(keys[id], lake[id].back());
+        lake[id].pop_back();
+      }
+      // A row that is not there: the table already lacks it (a replayed change); skip.
+    }
+    if (change.op != ChangeOp::kDelete) {
+      Row row = change.row;
+      const Row& old_row = change.old_row.empty() ? change.row : change.old_row;
+      for (size_t column = 0; column < change.unchanged.size(); ++column) {
+        if (change.unchanged[column]) row[column] = old_row[column];
+      }
+      add(std::move(row));
+    }
+  }
+  for (size_t row_idx = 0; row_idx < added.size(); ++row_idx) {
+    if (alive[row_idx]) plan.rows.push_back(std::move(added[row_idx]));
+  }
+  return Status::Ok();
+}
+
+Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStats* stats) {
+  const Snapshot& snapshot = txn.read_snapshot();
+  const auto& fields = snapshot.schema().fields;
+  ApplyStats local;
+  if (plan.rows.empty() && plan.deleted.empty() && !plan.truncate) {
+    if (stats != nullptr) *stats = local;
+    return version_;
+  }
+  std::vector<AddFile> added;
+  if (!plan.rows.empty()) {
+    std::string columns;
+    for (const StructField& field : fields) {
+      columns += fmt::format("{}{} {}", columns.empty() ? "" : ", ", QuoteIdentifier(field.name),
+                             field.type.DuckDbType());
+    }
+    const std::string staging = "freshet_upsert_rows";
+    FRESHET_RETURN_IF_ERROR(connection_->Execute(
+        fmt::format("CREATE OR REPLACE TEMP TABLE {} ({})", staging, columns)));
+    constexpr size_t kRowsPerInsert = 1000;
+    for (size_t start = 0; start < plan.rows.size(); start += kRowsPerInsert) {
+      std::string values;
+      for (size_t row_idx = start; row_idx < std::min(plan.rows.size(), start + kRowsPerInsert);
+           ++row_idx) {
+        std::string tuple;
+        for (size_t column = 0; column < fields.size(); ++column) {
+          tuple += fmt::format("{}CAST({} AS {})", column == 0 ? "" : ", ",
+                               ValueSqlLiteral(plan.rows[row_idx][column]),
+                               fields[column].type.DuckDbType());
+        }
+        values += (values.empty() ? "(" : ", (") + tuple + ")";
+      }
+      FRESHET_RETURN_IF_ERROR(
+          connection_->Execute(fmt::format("INSERT INTO {} VALUES {}", staging, values)));
+    }
+    auto appended = txn.Append("SELECT * FROM " + staging);
+    Status dropped = connection_->Execute("DROP TABLE IF EXISTS " + staging);
+    if (!appended.ok()) return appended.status();
+    FRESHET_RETURN_IF_ERROR(dropped);
+    added = std::move(appended).value();
+  }
+  std::map<uint32_t, std::vector<uint64_t>> deletions;  // file id -> rows
+  for (const auto& [key, location] : plan.deleted) {
+    deletions[location.file].push_back(location.row);
+  }
+  for (auto& [file, positions] : deletions) {
+    std::sort(positions.begin(), positions.end());
+    FRESHET_RETURN_IF_ERROR(txn.DeleteRows(index_.FilePath(file), positions));
+    local.rows_deleted += static_cast<int64_t>(positions.size());
+  }
+  local.rows_written = static_cast<int64_t>(plan.rows.size());
+  FRESHET_ASSIGN_OR_RETURN(Version version, txn.Commit(options_.append_only ? "WRITE"
+                                                       : plan.truncate      ? "TRUNCATE"
+                                                                            : "MERGE"));
+
+  if (options_.append_only) {
+    version_ = version;
+  } else if (version != snapshot.version() + 1) {
+    // Other writers committed first: their changes are not in the index.
+    FRESHET_ASSIGN_OR_RETURN(Snapshot latest,
+                             Snapshot::Load(*fs_, *connection_, table_path_, version));
+    FRESHET_RETURN_IF_ERROR(Rebuild(latest));
+  } else {
+    for (const auto& [key, location] : plan.deleted) index_.Erase(key, location);
+    for (const AddFile& file : added) {
+      FRESHET_RETURN_IF_ERROR(
+          IndexDataFile(*fs_, *connection_, snapshot, file, index_columns_, index_));
+    }
+    version_ = version;
+  }
+  if (stats != nullptr) *stats = local;
+  return version;
+}
+
+}  // namespace freshet::lake

@@ -1,0 +1,115 @@
+#pragma once
+
+// UpsertWriter: applies change batches to a keyed Delta table by merge-on-read. Each batch
+// becomes one commit: the newest version of every key the batch leaves alive is written to a
+// new data file, and every row version the batch replaces or deletes is marked in its file's
+// deletion vector (merged with the vector the file already has). Inside a batch the last
+// change to a key wins; an update that changes the key deletes the old key's row. An insert of
+// a live key replaces it and an update of an absent key inserts it (upsert), so replaying a
+// batch after a crash converges. Values marked unchanged are taken from the row's current
+// version: earlier in the batch, else the table.
+//
+// The writer keeps a KeyIndex of the table, built when it opens and updated by its commits;
+// when another writer committed in between, the index is rebuilt from the newer snapshot.
+// Not thread-safe; one UpsertWriter per table.
+
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "engine/database.h"
+#include "lake/change_batch.h"
+#include "lake/fs/file_system.h"
+#include "lake/key_index.h"
+#include "lake/optimize.h"
+#include "lake/snapshot.h"
+#include "lake/table_writer.h"
+
+namespace freshet::lake {
+
+// Columns of an append-only table that hold each change's operation ("insert", "update",
+// "delete") and LSN.
+inline constexpr const char* kChangeOpColumn = "_freshet_op";
+inline constexpr const char* kChangeLsnColumn = "_freshet_lsn";
+
+struct UpsertOptions {
+  // The primary key (or replica identity index) columns. Empty: the whole row is the identity
+  // (REPLICA IDENTITY FULL without a key): an update or delete removes one live row equal to
+  // its old image, and duplicate rows stay duplicates.
+  std::vector<std::string> key_columns;
+  // Append every change as a row (its new row, or the old row of a delete; unchanged values
+  // NULL) with kChangeOpColumn and kChangeLsnColumn, keeping the full history. Change rows
+  // hold the table's other columns, in order.
+  bool append_only = false;
+  WriterOptions writer;
+  // Automatic compaction (Optimize) after a commit that leaves the table with more than
+  // `compact_file_count` files, or more than `compact_deleted_share` of its rows deleted by
+  // deletion vectors. 0 disables a threshold.
+  int64_t compact_file_count = 200;
+  double compact_deleted_share = 0.3;
+  OptimizeOptions optimize;
+};
+
+struct ApplyStats {
+  int64_t rows_written = 0;
+  int64_t rows_deleted = 0;        // row versions marked in deletion vectors
+  Version compacted_version = -1;  // the version automatic compaction wrote, if it ran
+};
+
+class UpsertWriter {
+ public:
+  // Opens the latest snapshot of the table and builds its KeyIndex.
+  static Result<UpsertWriter> Open(FileSystem& fs, engine::Connection& connection,
+                                   const std::string& table_path, UpsertOptions options);
+
+  // Applies `batch` as one commit ("MERGE"); returns the version written (the current version
+  // when the batch changes nothing). Automatic compaction may follow as a separate commit.
+  // InvalidArgument for a change whose row width does not match the table.
+  Result<Version> Apply(const ChangeBatch& batch, ApplyStats* stats = nullptr);
+
+  const KeyIndex& index() const { return index_; }
+  Version version() const { return version_; }
+
+ private:
+  UpsertWriter(FileSystem& fs, engine::Connection& connection, std::string table_path,
+               UpsertOptions options)
+      : fs_(&fs),
+        connection_(&connection),
+        table_path_(std::move(table_path)),
+        options_(std::move(options)) {}
+  // What a batch does: rows to write, and (key, location) of the row versions it deletes.
+  struct Plan {
+    std::vector<engine::Row> rows;
+    std::vector<std::pair<std::string, RowLocation>> deleted;
+    bool truncate = false;  // every file of the read snapshot is removed
+  };
+  Status Rebuild(const Snapshot& snapshot);
+  std::string KeyOf(const engine::Row& row) const;
+  Status Validate(const ChangeBatch& batch, size_t width) const;
+  void PlanAppendOnly(const ChangeBatch& batch, const Snapshot& snapshot, Plan& plan) const;
+  Status PlanKeyed(const ChangeBatch& batch, const Snapshot& snapshot, Plan& plan);
+  Status PlanFullIdentity(const ChangeBatch& batch, const Snapshot& snapshot, Plan& plan);
+  Result<std::map<std::pair<uint32_t, uint32_t>, engine::Row>> ReadRows(
+      const Snapshot& snapshot, const std::set<std::pair<uint32_t, uint32_t>>& locations);
+  Result<Version> CommitPlan(Transaction& txn, Plan& plan, ApplyStats* stats);
+  Status MaybeCompact(ApplyStats* stats);
+
+  FileSystem* fs_;
+  engine::Connection* connection_;
+  std::string table_path_;
+  UpsertOptions options_;
+  std::vector<std::string> index_columns_;  // key columns, or every column
+  std::vector<size_t> key_positions_;       // their indexes in the schema
+  std::vector<size_t> data_columns_;        // schema indexes of the change rows' values
+  KeyIndex index_;
+  Version version_ = -1;
+};
+
+// SQL literal of `value` (NULL, numbers, quoted text, from_hex blobs, lists, structs, maps,
+// dates and times from their epoch counts); the caller casts it to the column type.
+std::string ValueSqlLiteral(const engine::Value& value);
+
+}  // namespace freshet::lake

@@ -1,0 +1,380 @@
+#include "lake/upsert_writer.h"
+
+#include <map>
+#include <random>
+#include <set>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "lake/optimize.h"
+#include "lake/scan.h"
+#include "lake/test_util.h"
+
+namespace freshet::lake {
+namespace {
+
+using engine::Value;
+
+// The model: id -> (s, n).
+using Model = std::map<int64_t, std::pair<std::string, int64_t>>;
+
+Schema KeyedSchema() {
+  return *ParseSchema(R"json({"type":"struct","fields":[
+    {"name":"id","type":"long","nullable":false,"metadata":{}},
+    {"name":"s","type":"string","nullable":true,"metadata":{}},
+    {"name":"n","type":"long","nullable":true,"metadata":{}}]})json");
+}
+
+RowChange Change(ChangeOp op, std::vector<Value> row, std::vector<bool> unchanged = {},
+                 std::vector<Value> old_row = {}) {
+  RowChange change;
+  change.op = op;
+  change.row = std::move(row);
+  change.unchanged = std::move(unchanged);
+  change.old_row = std::move(old_row);
+  return change;
+}
+RowChange Insert(int64_t id, const std::string& s, int64_t n) {
+  return Change(ChangeOp::kInsert, {Value::Int(id), Value::String(s), Value::Int(n)});
+}
+RowChange Update(int64_t id, const std::string& s, int64_t n) {
+  return Change(ChangeOp::kUpdate, {Value::Int(id), Value::String(s), Value::Int(n)});
+}
+// An update that leaves `s` unchanged.
+RowChange UpdateN(int64_t id, int64_t n) {
+  return Change(ChangeOp::kUpdate, {Value::Int(id), Value::Null(), Value::Int(n)},
+                {false, true, false});
+}
+RowChange Delete(int64_t id) {
+  return Change(ChangeOp::kDelete, {}, {}, {Value::Int(id), Value::Null(), Value::Null()});
+}
+
+class UpsertWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = engine::Database::Open("");
+    ASSERT_TRUE(db.ok()) << db.status();
+    database_.emplace(std::move(db).value());
+    auto connection = database_->Connect();
+    ASSERT_TRUE(connection.ok());
+    connection_.emplace(std::move(connection).value());
+    table_ = dir_ / "table";
+    ASSERT_TRUE(CreateTable(fs_, table_, {KeyedSchema()}).ok());
+  }
+
+  // The table's contents at `version`, as a model.
+  Model Contents(std::optional<Version> version = std::nullopt) {
+    Model out;
+    auto snapshot = Snapshot::Load(fs_, *connection_, table_, version);
+    EXPECT_TRUE(snapshot.ok()) << snapshot.status();
+    if (!snapshot.ok()) return out;
+    auto sql = ScanSql(fs_, *connection_, *snapshot);
+    EXPECT_TRUE(sql.ok()) << sql.status();
+    auto result = connection_->Query("SELECT id, s, n FROM (" + *sql + ")");
+    EXPECT_TRUE(result.ok()) << result.status();
+    for (const auto& row : result->rows) {
+      bool fresh =
+          out.emplace(row[0].integer(), std::make_pair(row[1].string(), row[2].integer())).second;
+      EXPECT_TRUE(fresh) << "duplicate key " << row[0].integer();
+    }
+    return out;
+  }
+
+  testing::ScratchDir dir_;
+  LocalFileSystem fs_;
+  std::optional<engine::Database> database_;
+  std::optional<engine::Connection> connection_;
+  std::string table_;
+};
+
+TEST_F(UpsertWriterTest, SeveralChangesToOneKeyInOneBatchLastWins) {
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ChangeBatch first{{Insert(1, "a", 1), Insert(2, "b", 2), Insert(3, "c", 3)}};
+  ASSERT_EQ(*writer->Apply(first), 1);
+  RowChange update = Update(1, "a2", 10);
+  RowChange update_again = Update(1, "a3", 11);
+  // Key change: 2 becomes 20.
+  RowChange rekey = Change(ChangeOp::kUpdate, {Value::Int(20), Value::String("b"), Value::Int(2)},
+                           {}, {Value::Int(2), Value::Null(), Value::Null()});
+  ChangeBatch second{{update, Delete(3), Insert(3, "c-again", 30), update_again, rekey,
+                      Insert(4, "d", 4), Delete(4)}};
+  ApplyStats stats;
+  auto version = writer->Apply(second, &stats);
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(*version, 2);
+  EXPECT_EQ(stats.rows_deleted, 3);
+  EXPECT_EQ(stats.rows_written, 3);
+  EXPECT_EQ(Contents(), (Model{{1, {"a3", 11}}, {3, {"c-again", 30}}, {20, {"b", 2}}}));
+  EXPECT_EQ(Contents(1), (Model{{1, {"a", 1}}, {2, {"b", 2}}, {3, {"c", 3}}}));
+  EXPECT_EQ(writer->index().size(), 3u);
+  // A batch that changes nothing writes nothing.
+  EXPECT_EQ(*writer->Apply(ChangeBatch{{Delete(99)}}), 2);
+}
+
+TEST_F(UpsertWriterTest, UnchangedValuesComeFromTheCurrentVersion) {
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
+  ASSERT_TRUE(writer.ok());
+  std::string toasted(5000, 'x');
+  for (size_t i = 0; i < toasted.size(); i += 7) toasted[i] = static_cast<char>('a' + i % 26);
+  ASSERT_TRUE(writer->Apply({{Insert(1, toasted, 1)}}).ok());
+  RowChange update = UpdateN(1, 2);
+  ASSERT_TRUE(writer->Apply({{update}}).ok());
+  EXPECT_EQ(Contents(), (Model{{1, {toasted, 2}}}));
+  // Twice in one batch: the second fill takes the batch's own version.
+  ASSERT_TRUE(writer->Apply({{update, Update(1, "short", 3), UpdateN(1, 4)}}).ok());
+  EXPECT_EQ(Contents(), (Model{{1, {"short", 4}}}));
+  EXPECT_TRUE(writer->Apply({{UpdateN(9, 4)}}).status().Is(Code::kInvalidArgument));
+}
+
+// Random inserts, updates (some changing the key, some leaving `s` unchanged) and deletes in
+// random batch sizes, checked against a model at every version, time travel included.
+TEST_F(UpsertWriterTest, RandomChangesMatchTheModelAtEveryVersion) {
+  UpsertOptions options{{"id"}, false, {}};
+  options.compact_file_count = 0;
+  options.compact_deleted_share = 0;
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, options);
+  ASSERT_TRUE(writer.ok());
+  std::mt19937_64 random(11);
+  Model model;
+  std::map<Version, Model> history;
+  constexpr int kKeys = 400;
+  for (int batch_idx = 0; batch_idx < 25; ++batch_idx) {
+    ChangeBatch batch;
+    int size = 1 + static_cast<int>(random() % 300);
+    for (int change_idx = 0; change_idx < size; ++change_idx) {
+      int64_t id = static_cast<int64_t>(random() % kKeys);
+      auto it = model.find(id);
+      if (it == model.end()) {
+        std::string s = fmt::format("s{}-{}", id, random() % 1000);
+        auto n = static_cast<int64_t>(random() % 100000);
+        batch.changes.push_back(Insert(id, s, n));
+        model[id] = {s, n};
+      } else if (random() % 4 == 0) {
+        batch.changes.push_back(Delete(id));
+        model.erase(it);
+      } else {
+        auto n = static_cast<int64_t>(random() % 100000);
+        RowChange change = UpdateN(id, n);
+        std::string s = it->second.first;
+        if (random() % 3 != 0) {
+          s = fmt::format("u{}", random() % 1000);
+          change.row[1] = Value::String(s);
+          change.unchanged.clear();
+        }
+        int64_t new_id = id;
+        if (random() % 8 == 0) {
+          int64_t candidate = static_cast<int64_t>(random() % kKeys);
+          if (model.count(candidate) == 0) new_id = candidate;
+        }
+        if (new_id != id) {
+          change.row[0] = Value::Int(new_id);
+          change.old_row = {Value::Int(id), Value::Null(), Value::Null()};
+          model.erase(id);
+        }
+        model[new_id] = {s, n};
+        batch.changes.push_back(std::move(change));
+      }
+    }
+    auto version = writer->Apply(batch);
+    ASSERT_TRUE(version.ok()) << version.status();
+    history[*version] = model;
+    ASSERT_EQ(writer->index().size(), model.size());
+    ASSERT_EQ(Contents(), model) << "version " << *version;
+    if (batch_idx % 6 == 5) {  // compaction in between never changes contents
+      auto optimized = Optimize(fs_, *connection_, table_);
+      ASSERT_TRUE(optimized.ok()) << optimized.status();
+      ASSERT_EQ(optimized->version, *version + 1);
+      EXPECT_GT(optimized->files_removed, 1);
+      history[optimized->version] = model;
+      ASSERT_EQ(Contents(), model) << "optimized version " << optimized->version;
+      auto snapshot = Snapshot::Load(fs_, *connection_, table_);
+      ASSERT_TRUE(snapshot.ok());
+      ASSERT_EQ(snapshot->files().size(), 1u);
+      EXPECT_FALSE(snapshot->files()[0].deletion_vector.has_value());
+      EXPECT_FALSE(snapshot->files()[0].data_change);
+      EXPECT_EQ(snapshot->commit_info()->operation, "OPTIMIZE");
+    }
+  }
+  for (const auto& [version, expected] : history) {
+    EXPECT_EQ(Contents(version), expected) << "version " << version;
+  }
+  // A second writer opening the table builds the same index.
+  auto reopened = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ(reopened->index().size(), model.size());
+  auto snapshot = Snapshot::Load(fs_, *connection_, table_);
+  ASSERT_TRUE(snapshot.ok());
+  int with_dv = 0;
+  for (const AddFile& add : snapshot->files()) with_dv += add.deletion_vector ? 1 : 0;
+  EXPECT_GT(with_dv, 0);
+  // A table with nothing to compact is left alone.
+  auto once = Optimize(fs_, *connection_, table_);
+  ASSERT_TRUE(once.ok());
+  auto twice = Optimize(fs_, *connection_, table_);
+  ASSERT_TRUE(twice.ok());
+  EXPECT_EQ(twice->version, once->version);
+  EXPECT_EQ(twice->files_removed, 0);
+  EXPECT_EQ(Contents(), model);
+}
+
+// A table without key whose identity is the whole row: duplicates stay duplicates, and an
+// update or delete removes one of several equal rows.
+TEST_F(UpsertWriterTest, FullRowIdentityKeepsDuplicates) {
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{}, false, {}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  std::mt19937_64 random(5);
+  std::multiset<std::tuple<int64_t, std::string, int64_t>> model;
+  auto values = [](const std::tuple<int64_t, std::string, int64_t>& row) {
+    return std::vector<Value>{Value::Int(std::get<0>(row)), Value::String(std::get<1>(row)),
+                              Value::Int(std::get<2>(row))};
+  };
+  std::map<Version, std::multiset<std::tuple<int64_t, std::string, int64_t>>> history;
+  for (int batch_idx = 0; batch_idx < 12; ++batch_idx) {
+    ChangeBatch batch;
+    for (int change_idx = 0; change_idx < 60; ++change_idx) {
+      // Few distinct rows, so that duplicates are common.
+      std::tuple<int64_t, std::string, int64_t> row{static_cast<int64_t>(random() % 4), "x",
+                                                    static_cast<int64_t>(random() % 3)};
+      uint64_t op = model.empty() ? 0 : random() % 3;
+      if (op == 0) {
+        batch.changes.push_back(Change(ChangeOp::kInsert, values(row)));
+        model.insert(row);
+        continue;
+      }
+      auto victim = std::next(model.begin(), static_cast<long>(random() % model.size()));
+      auto old_row = *victim;
+      model.erase(victim);
+      if (op == 1) {
+        batch.changes.push_back(Change(ChangeOp::kDelete, {}, {}, values(old_row)));
+      } else {
+        // Leave `s` unchanged: it comes from the old image.
+        std::vector<Value> new_values = values(row);
+        new_values[1] = Value::Null();
+        batch.changes.push_back(
+            Change(ChangeOp::kUpdate, new_values, {false, true, false}, values(old_row)));
+        std::get<1>(row) = std::get<1>(old_row);
+        model.insert(row);
+      }
+    }
+    auto version = writer->Apply(batch);
+    ASSERT_TRUE(version.ok()) << version.status();
+    history[*version] = model;
+  }
+  for (const auto& [version, expected] : history) {
+    auto snapshot = Snapshot::Load(fs_, *connection_, table_, version);
+    ASSERT_TRUE(snapshot.ok());
+    auto result =
+        connection_->Query("SELECT id, s, n FROM (" + *ScanSql(fs_, *connection_, *snapshot) + ")");
+    ASSERT_TRUE(result.ok()) << result.status();
+    std::multiset<std::tuple<int64_t, std::string, int64_t>> contents;
+    for (const auto& row : result->rows) {
+      contents.insert({row[0].integer(), row[1].string(), row[2].integer()});
+    }
+    EXPECT_EQ(contents, expected) << "version " << version;
+  }
+  EXPECT_EQ(writer->index().size(), model.size());
+}
+
+TEST_F(UpsertWriterTest, AppendOnlyKeepsEveryChangeWithItsOperationAndLsn) {
+  std::string history_table = dir_ / "history";
+  auto schema = ParseSchema(R"json({"type":"struct","fields":[
+    {"name":"id","type":"long","nullable":false,"metadata":{}},
+    {"name":"s","type":"string","nullable":true,"metadata":{}},
+    {"name":"_freshet_op","type":"string","nullable":false,"metadata":{}},
+    {"name":"_freshet_lsn","type":"long","nullable":false,"metadata":{}}]})json");
+  ASSERT_TRUE(schema.ok());
+  ASSERT_TRUE(CreateTable(fs_, history_table, {*schema}).ok());
+  auto writer = UpsertWriter::Open(fs_, *connection_, history_table, {{"id"}, true, {}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  RowChange insert = Change(ChangeOp::kInsert, {Value::Int(1), Value::String("a")});
+  insert.lsn = 100;
+  RowChange update = Change(ChangeOp::kUpdate, {Value::Int(1), Value::String("b")});
+  update.lsn = 200;
+  RowChange remove = Change(ChangeOp::kDelete, {}, {}, {Value::Int(1), Value::Null()});
+  remove.lsn = 300;
+  ASSERT_TRUE(writer->Apply({{insert, update}}).ok());
+  ASSERT_TRUE(writer->Apply({{remove}}).ok());
+  auto snapshot = Snapshot::Load(fs_, *connection_, history_table);
+  ASSERT_TRUE(snapshot.ok());
+  auto result =
+      connection_->Query("SELECT id, coalesce(s, '-'), _freshet_op, _freshet_lsn FROM (" +
+                         *ScanSql(fs_, *connection_, *snapshot) + ") ORDER BY _freshet_lsn");
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->rows.size(), 3u);
+  EXPECT_EQ(result->rows[0][1].string(), "a");
+  EXPECT_EQ(result->rows[0][2].string(), "insert");
+  EXPECT_EQ(result->rows[1][1].string(), "b");
+  EXPECT_EQ(result->rows[1][2].string(), "update");
+  EXPECT_EQ(result->rows[2][1].string(), "-");
+  EXPECT_EQ(result->rows[2][2].string(), "delete");
+  EXPECT_EQ(result->rows[2][3].integer(), 300);
+  // A table without the two columns is refused.
+  EXPECT_TRUE(UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, true, {}})
+                  .status()
+                  .Is(Code::kInvalidArgument));
+}
+
+TEST_F(UpsertWriterTest, CompactsAutomaticallyPastTheThresholds) {
+  UpsertOptions options{{"id"}, false, {}};
+  options.compact_file_count = 3;
+  options.compact_deleted_share = 0;
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, options);
+  ASSERT_TRUE(writer.ok());
+  Model model;
+  Version compacted = -1;
+  for (int64_t batch_idx = 0; batch_idx < 4; ++batch_idx) {
+    ApplyStats stats;
+    ASSERT_TRUE(writer->Apply({{Insert(batch_idx, "x", batch_idx)}}, &stats).ok());
+    model[batch_idx] = {"x", batch_idx};
+    if (stats.compacted_version >= 0) compacted = stats.compacted_version;
+  }
+  EXPECT_EQ(compacted, 5);  // four inserts made four files; compaction followed the fourth
+  EXPECT_EQ(Contents(), model);
+  // Deleted share: one of two rows deleted is more than 30%.
+  options.compact_file_count = 0;
+  options.compact_deleted_share = 0.3;
+  auto second = UpsertWriter::Open(fs_, *connection_, table_, options);
+  ASSERT_TRUE(second.ok());
+  ApplyStats stats;
+  ASSERT_TRUE(second->Apply({{Delete(0), Delete(1)}}, &stats).ok());
+  model.erase(0);
+  model.erase(1);
+  EXPECT_EQ(stats.compacted_version, 7);
+  EXPECT_EQ(Contents(), model);
+  ASSERT_TRUE(second->Apply({{Update(2, "y", 2)}}).ok());
+  model[2] = {"y", 2};
+  EXPECT_EQ(Contents(), model);
+  EXPECT_EQ(second->index().size(), model.size());
+}
+
+TEST_F(UpsertWriterTest, TruncateEmptiesTheTableForTheRestOfTheBatch) {
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE(writer->Apply({{Insert(1, "a", 1), Insert(2, "b", 2)}}).ok());
+  RowChange truncate;
+  truncate.op = ChangeOp::kTruncate;
+  auto version =
+      writer->Apply({{Insert(3, "c", 3), truncate, Insert(4, "d", 4), Update(4, "e", 5)}});
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_EQ(Contents(), (Model{{4, {"e", 5}}}));
+  EXPECT_EQ(Contents(*version - 1), (Model{{1, {"a", 1}}, {2, {"b", 2}}}));
+  EXPECT_EQ(writer->index().size(), 1u);
+  ASSERT_TRUE(writer->Apply({{Delete(4), Insert(1, "z", 0)}}).ok());
+  EXPECT_EQ(Contents(), (Model{{1, {"z", 0}}}));
+  ASSERT_TRUE(writer->Apply({{truncate}}).ok());
+  EXPECT_EQ(Contents(), Model{});
+}
+
+TEST(ValueSqlLiteralTest, RendersValues) {
+  EXPECT_EQ(ValueSqlLiteral(Value::Null()), "NULL");
+  EXPECT_EQ(ValueSqlLiteral(Value::String("it's")), "'it''s'");
+  EXPECT_EQ(ValueSqlLiteral(Value{Value::Kind::kDecimal, engine::Decimal{-5, 10, 3}}), "'-0.005'");
+  EXPECT_EQ(ValueSqlLiteral(Value{Value::Kind::kDecimal, engine::Decimal{12345, 10, 2}}),
+            "'123.45'");
+}
+
+}  // namespace
+}  // namespace freshet::lake
