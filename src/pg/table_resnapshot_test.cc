@@ -56,7 +56,7 @@ TEST_F(TableResnapshotTest, ConvergesToTheTableUnderConcurrentWrites) {
     auto connection = Connection::Open({.dsn = dsn()});
     ASSERT_TRUE(connection.ok());
     for (int i = 0; !stop || writes < 300; ++i) {
-      int id = 1 + (i * 7919) % kRows;
+      int id = static_cast<int>(1 + (int64_t{i} * 7919) % kRows);
       std::string statement;
       switch (i % 3) {
         case 0:
