@@ -25,10 +25,10 @@ build: configure
 # Every test: unit tests and the suites that start throwaway PostgreSQL servers. Tests labelled
 # `slow` (200 MB transactions) run with `make test-slow`.
 test: build
-	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -LE slow
+	@ctest --test-dir $(BUILD_DIR) --output-on-failure --timeout 900 -j $(JOBS) -LE slow
 
 test-unit: build
-	@ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L unit
+	@ctest --test-dir $(BUILD_DIR) --output-on-failure --timeout 900 -j $(JOBS) -L unit
 
 test-slow: build
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure -L slow
@@ -39,7 +39,7 @@ test-asan: bootstrap
 	  -DFRESHET_BUILD_BENCH=OFF >/dev/null
 	@cmake --build $(ASAN_DIR) -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --test-dir $(ASAN_DIR) --output-on-failure -j $(JOBS) -LE slow
+	  ctest --test-dir $(ASAN_DIR) --output-on-failure --timeout 900 -j $(JOBS) -LE slow
 
 # Starts a throwaway PostgreSQL and runs `freshet doctor` against it.
 demo: build
