@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "lake/scan.h"
+#include "lake/table_test_fixture.h"
 #include "lake/table_writer.h"
 #include "lake/test_util.h"
 
@@ -161,24 +162,7 @@ TEST(KeyIndexTest, MemoryPerRowStaysUnderFortyBytes) {
   EXPECT_EQ(index.Candidates(key).size(), 1u);
 }
 
-class KeyIndexTableTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto db = engine::Database::Open("");
-    ASSERT_TRUE(db.ok()) << db.status();
-    database_.emplace(std::move(db).value());
-    auto connection = database_->Connect();
-    ASSERT_TRUE(connection.ok());
-    connection_.emplace(std::move(connection).value());
-    table_ = dir_ / "table";
-  }
-
-  testing::ScratchDir dir_;
-  LocalFileSystem fs_;
-  std::optional<engine::Database> database_;
-  std::optional<engine::Connection> connection_;
-  std::string table_;
-};
+using KeyIndexTableTest = testing::LakeTableTest;
 
 TEST_F(KeyIndexTableTest, BuildsFromASnapshotSkippingDeletedRows) {
   auto schema = ParseSchema(R"json({"type":"struct","fields":[

@@ -15,6 +15,7 @@
 #include "lake/deletion_vector.h"
 #include "lake/paths.h"
 #include "lake/scan.h"
+#include "lake/table_test_fixture.h"
 #include "lake/test_util.h"
 
 namespace freshet::lake {
@@ -52,17 +53,12 @@ std::string MixedRows(int from, int to) {
       from, to);
 }
 
-class TableWriterTest : public ::testing::Test {
+class TableWriterTest : public testing::LakeTableTest {
  protected:
   void SetUp() override {
-    auto db = engine::Database::Open("");
-    ASSERT_TRUE(db.ok()) << db.status();
-    database_.emplace(std::move(db).value());
-    auto connection = database_->Connect();
-    ASSERT_TRUE(connection.ok());
-    connection_.emplace(std::move(connection).value());
+    LakeTableTest::SetUp();
+    if (HasFatalFailure()) return;
     ASSERT_TRUE(connection_->Execute("SET TimeZone = 'UTC'").ok());
-    table_ = dir_ / "table";
   }
 
   Result<Snapshot> Load(FileSystem& fs) { return Snapshot::Load(fs, *connection_, table_); }
@@ -82,12 +78,6 @@ class TableWriterTest : public ::testing::Test {
     EXPECT_TRUE(sql.ok()) << sql.status();
     return sql.ok() ? *sql : "SELECT 1";
   }
-
-  testing::ScratchDir dir_;
-  LocalFileSystem fs_;
-  std::optional<engine::Database> database_;
-  std::optional<engine::Connection> connection_;
-  std::string table_;
 };
 
 TEST_F(TableWriterTest, CreateWritesAProtocolWithDeletionVectors) {

@@ -10,6 +10,7 @@
 
 #include "lake/optimize.h"
 #include "lake/scan.h"
+#include "lake/table_test_fixture.h"
 #include "lake/test_util.h"
 
 namespace freshet::lake {
@@ -51,16 +52,11 @@ RowChange Delete(int64_t id) {
   return Change(ChangeOp::kDelete, {}, {}, {Value::Int(id), Value::Null(), Value::Null()});
 }
 
-class UpsertWriterTest : public ::testing::Test {
+class UpsertWriterTest : public testing::LakeTableTest {
  protected:
   void SetUp() override {
-    auto db = engine::Database::Open("");
-    ASSERT_TRUE(db.ok()) << db.status();
-    database_.emplace(std::move(db).value());
-    auto connection = database_->Connect();
-    ASSERT_TRUE(connection.ok());
-    connection_.emplace(std::move(connection).value());
-    table_ = dir_ / "table";
+    LakeTableTest::SetUp();
+    if (HasFatalFailure()) return;
     ASSERT_TRUE(CreateTable(fs_, table_, {KeyedSchema()}).ok());
   }
 
@@ -81,12 +77,6 @@ class UpsertWriterTest : public ::testing::Test {
     }
     return out;
   }
-
-  testing::ScratchDir dir_;
-  LocalFileSystem fs_;
-  std::optional<engine::Database> database_;
-  std::optional<engine::Connection> connection_;
-  std::string table_;
 };
 
 TEST_F(UpsertWriterTest, SeveralChangesToOneKeyInOneBatchLastWins) {

@@ -10,6 +10,7 @@
 
 #include "lake/paths.h"
 #include "lake/scan.h"
+#include "lake/table_test_fixture.h"
 #include "lake/table_writer.h"
 #include "lake/test_util.h"
 
@@ -22,16 +23,11 @@ int64_t NowMs() {
       .count();
 }
 
-class VacuumTest : public ::testing::Test {
+class VacuumTest : public testing::LakeTableTest {
  protected:
   void SetUp() override {
-    auto db = engine::Database::Open("");
-    ASSERT_TRUE(db.ok()) << db.status();
-    database_.emplace(std::move(db).value());
-    auto connection = database_->Connect();
-    ASSERT_TRUE(connection.ok());
-    connection_.emplace(std::move(connection).value());
-    table_ = dir_ / "table";
+    LakeTableTest::SetUp();
+    if (HasFatalFailure()) return;
     auto schema = ParseSchema(R"json({"type":"struct","fields":[
       {"name":"id","type":"long","nullable":false,"metadata":{}}]})json");
     ASSERT_TRUE(CreateTable(fs_, table_, {*schema}).ok());
@@ -63,12 +59,6 @@ class VacuumTest : public ::testing::Test {
       if (entry.is_regular_file()) std::filesystem::last_write_time(entry.path(), old);
     }
   }
-
-  testing::ScratchDir dir_;
-  LocalFileSystem fs_;
-  std::optional<engine::Database> database_;
-  std::optional<engine::Connection> connection_;
-  std::string table_;
 };
 
 TEST_F(VacuumTest, KeepsEveryFileAVersionInsideRetentionNeeds) {
