@@ -55,7 +55,7 @@ TEST_F(CaptureSetupTest, InitialSnapshotThenStreamMeetExactly) {
   Sql("INSERT INTO a VALUES (2001); INSERT INTO b VALUES (11)");
   CollectingSink changes;
   ChangeCapture capture({.connect = {.dsn = dsn()}, .slot = "slot", .publication = "pub"}, changes);
-  auto deadline = std::chrono::steady_clock::now() + 20s;
+  auto deadline = std::chrono::steady_clock::now() + 90s;
   while (changes.transactions.empty()) {
     ASSERT_LT(std::chrono::steady_clock::now(), deadline);
     ASSERT_TRUE(capture.Poll(100ms).ok());

@@ -89,10 +89,13 @@ inline void CheckSnapshotPlusStream(const std::string& dsn, int row_count,
 
   std::atomic<bool> stop{false};
   std::atomic<int> writes{0};
+  // Bounded, so that a slow (sanitized, loaded) machine does not queue more WAL than the
+  // stream below can drain before its deadline.
+  constexpr int kMaxWrites = 20000;
   std::thread writer([&] {
     auto connection = Connection::Open({.dsn = dsn});
     ASSERT_TRUE(connection.ok());
-    for (int i = 0; !stop || writes < 300; ++i) {
+    for (int i = 0; (!stop || writes < 300) && writes < kMaxWrites; ++i) {
       int id = static_cast<int>(1 + (int64_t{i} * 7919) % kRows);
       std::string statement;
       switch (i % 4) {
@@ -113,6 +116,16 @@ inline void CheckSnapshotPlusStream(const std::string& dsn, int row_count,
       ++writes;
     }
   });
+
+  // A failed assertion below returns early; the writer must still be stopped and joined.
+  struct StopWriter {
+    std::atomic<bool>& stop;
+    std::thread& writer;
+    ~StopWriter() {
+      stop = true;
+      if (writer.joinable()) writer.join();
+    }
+  } stop_writer{stop, writer};
 
   auto plan = PlanSnapshot(sql, {"public.accounts"}, pages_per_chunk);
   ASSERT_TRUE(plan.ok()) << plan.status();
@@ -154,7 +167,7 @@ inline void CheckSnapshotPlusStream(const std::string& dsn, int row_count,
   ASSERT_TRUE(stream.ok()) << stream.status();
   CollectingSink changes;
   TransactionAssembler assembler({}, changes);
-  auto deadline = std::chrono::steady_clock::now() + 60s;
+  auto deadline = std::chrono::steady_clock::now() + 180s;
   auto ended = [&] {
     return !changes.transactions.empty() && !changes.transactions.back().messages.empty();
   };
