@@ -8,6 +8,7 @@
 
 #include "lake/paths.h"
 #include "lake/scan.h"
+#include "lake/table_test_fixture.h"
 #include "lake/table_writer.h"
 #include "lake/test_util.h"
 
@@ -16,15 +17,12 @@ namespace {
 
 namespace stdfs = std::filesystem;
 
-class CheckpointTest : public ::testing::Test {
+class CheckpointTest : public testing::LakeTableTest {
  protected:
   void SetUp() override {
-    auto db = engine::Database::Open("");
-    ASSERT_TRUE(db.ok());
-    database_.emplace(std::move(db).value());
-    connection_.emplace(std::move(database_->Connect()).value());
+    LakeTableTest::SetUp();
+    if (HasFatalFailure()) return;
     ASSERT_TRUE(connection_->Execute("SET TimeZone = 'UTC'").ok());
-    table_ = dir_ / "table";
     auto schema = ParseSchema(
         R"({"type":"struct","fields":[{"name":"id","type":"long","nullable":true,"metadata":{}},)"
         R"({"name":"p","type":"string","nullable":true,"metadata":{}}]})");
@@ -61,12 +59,6 @@ class CheckpointTest : public ::testing::Test {
     auto result = connection_->Query("SELECT count(*) FROM (" + sql.value_or("SELECT 1") + ")");
     return result.ok() ? result->rows[0][0].integer() : -1;
   }
-
-  testing::ScratchDir dir_;
-  LocalFileSystem fs_;
-  std::optional<engine::Database> database_;
-  std::optional<engine::Connection> connection_;
-  std::string table_;
 };
 
 TEST_F(CheckpointTest, WriterCheckpointsEveryIntervalInTheSpecSchema) {

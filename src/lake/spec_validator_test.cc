@@ -13,6 +13,7 @@
 #include "common/sql_quote.h"
 #include "lake/deletion_vector.h"
 #include "lake/paths.h"
+#include "lake/table_test_fixture.h"
 #include "lake/table_writer.h"
 #include "lake/test_util.h"
 
@@ -21,13 +22,11 @@ namespace {
 
 using Json = nlohmann::json;
 
-class SpecValidator : public ::testing::Test {
+class SpecValidator : public testing::LakeTableTest {
  protected:
   void SetUp() override {
-    auto db = engine::Database::Open("");
-    ASSERT_TRUE(db.ok());
-    database_.emplace(std::move(db).value());
-    connection_.emplace(std::move(database_->Connect()).value());
+    LakeTableTest::SetUp();
+    if (HasFatalFailure()) return;
     ASSERT_TRUE(connection_->Execute("SET TimeZone = 'UTC'").ok());
   }
 
@@ -87,11 +86,6 @@ class SpecValidator : public ::testing::Test {
       EXPECT_LT(dv["cardinality"].get<int64_t>(), stats["numRecords"].get<int64_t>());
     }
   }
-
-  testing::ScratchDir dir_;
-  LocalFileSystem fs_;
-  std::optional<engine::Database> database_;
-  std::optional<engine::Connection> connection_;
 };
 
 TEST_F(SpecValidator, EveryWrittenActionFollowsTheProtocol) {
