@@ -17,6 +17,7 @@
 #include "pg/snapshot_reader.h"
 #include "pg/transaction_assembler.h"
 #include "pg/types.h"
+#include "stop_and_join.h"
 
 namespace freshet::pg::test_snapshot {
 
@@ -117,15 +118,7 @@ inline void CheckSnapshotPlusStream(const std::string& dsn, int row_count,
     }
   });
 
-  // A failed assertion below returns early; the writer must still be stopped and joined.
-  struct StopWriter {
-    std::atomic<bool>& stop;
-    std::thread& writer;
-    ~StopWriter() {
-      stop = true;
-      if (writer.joinable()) writer.join();
-    }
-  } stop_writer{stop, writer};
+  testing::StopAndJoin stop_writer(stop, writer);
 
   auto plan = PlanSnapshot(sql, {"public.accounts"}, pages_per_chunk);
   ASSERT_TRUE(plan.ok()) << plan.status();

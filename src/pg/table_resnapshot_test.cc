@@ -8,6 +8,7 @@
 #include "pg/capture.h"
 #include "pg/replication_setup.h"
 #include "postgres_test.h"
+#include "stop_and_join.h"
 
 namespace freshet::pg {
 namespace {
@@ -80,15 +81,7 @@ TEST_F(TableResnapshotTest, ConvergesToTheTableUnderConcurrentWrites) {
     }
   });
 
-  // A failed assertion below returns early; the writer must still be stopped and joined.
-  struct StopWriter {
-    std::atomic<bool>& stop;
-    std::thread& writer;
-    ~StopWriter() {
-      stop = true;
-      if (writer.joinable()) writer.join();
-    }
-  } stop_writer{stop, writer};
+  testing::StopAndJoin stop_writer(stop, writer);
 
   auto deadline = std::chrono::steady_clock::now() + 180s;
   while (!(*resnapshot)->done()) {
