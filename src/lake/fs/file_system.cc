@@ -200,7 +200,11 @@ Status LocalFileSystem::PutIfAbsent(const std::string& path, std::string_view da
   return Status::Ok();
 }
 
-Result<std::vector<FileInfo>> LocalFileSystem::List(const std::string& path) {
+namespace {
+
+// Reads a folder's entries sorted by name. With `stat_each` every entry gets size and time
+// (one fstatat each); without, only names and whether each is a folder (from d_type).
+Result<std::vector<FileInfo>> ReadFolder(const std::string& path, bool stat_each) {
   std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(path.c_str()), &::closedir);
   if (!dir) return Status::FromErrno(errno, "list " + path);
   std::vector<FileInfo> out;
@@ -214,6 +218,14 @@ Result<std::vector<FileInfo>> LocalFileSystem::List(const std::string& path) {
     std::string name = entry->d_name;
     if (name == "." || name == "..") continue;
     std::string full = JoinPath(path, name);
+    if (!stat_each && entry->d_type != DT_UNKNOWN) {
+      FileInfo info;
+      info.path = std::move(full);
+      info.name = std::move(name);
+      info.is_directory = entry->d_type == DT_DIR;
+      out.push_back(std::move(info));
+      continue;
+    }
     struct stat st {};
     // fstatat on the open folder saves resolving the path again for each of its entries.
     if (::fstatat(::dirfd(dir.get()), entry->d_name, &st, 0) != 0) {
@@ -227,34 +239,14 @@ Result<std::vector<FileInfo>> LocalFileSystem::List(const std::string& path) {
   return out;
 }
 
+}  // namespace
+
+Result<std::vector<FileInfo>> LocalFileSystem::List(const std::string& path) {
+  return ReadFolder(path, /*stat_each=*/true);
+}
+
 Result<std::vector<FileInfo>> LocalFileSystem::ListNames(const std::string& path) {
-  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(path.c_str()), &::closedir);
-  if (!dir) return Status::FromErrno(errno, "list " + path);
-  std::vector<FileInfo> out;
-  while (true) {
-    errno = 0;
-    struct dirent* entry = ::readdir(dir.get());
-    if (entry == nullptr) {
-      if (errno != 0) return Status::FromErrno(errno, "list " + path);
-      break;
-    }
-    std::string name = entry->d_name;
-    if (name == "." || name == "..") continue;
-    FileInfo info;
-    info.path = JoinPath(path, name);
-    info.name = std::move(name);
-    bool directory = entry->d_type == DT_DIR;
-    if (entry->d_type == DT_UNKNOWN) {  // some file systems do not fill d_type
-      struct stat st {};
-      if (::fstatat(::dirfd(dir.get()), entry->d_name, &st, 0) != 0) continue;
-      directory = S_ISDIR(st.st_mode);
-    }
-    info.is_directory = directory;
-    out.push_back(std::move(info));
-  }
-  std::sort(out.begin(), out.end(),
-            [](const FileInfo& a, const FileInfo& b) { return a.name < b.name; });
-  return out;
+  return ReadFolder(path, /*stat_each=*/false);
 }
 
 Status LocalFileSystem::Delete(const std::string& path) {
