@@ -9,6 +9,7 @@
 // `old_row`.
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "engine/value.h"
@@ -34,6 +35,11 @@ struct RowChange {
 
 struct ChangeBatch {
   std::vector<RowChange> changes;  // in commit order; several may touch one key
+  // When set, the commit records txn{app_id, app_version} (a pipeline: "freshet-<name>" and the
+  // commit LSN of the last source transaction in the batch), even when no row changes, so a
+  // restarted writer knows what the table already holds.
+  std::string app_id;
+  int64_t app_version = 0;
 };
 
 }  // namespace freshet::lake

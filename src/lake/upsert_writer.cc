@@ -195,6 +195,10 @@ Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats)
   if (snapshot.version() != version_) FRESHET_RETURN_IF_ERROR(Rebuild(snapshot));
   FRESHET_RETURN_IF_ERROR(Validate(batch, data_columns_.size()));
   Plan plan;
+  if (!batch.app_id.empty()) {
+    txn.SetAppTransaction(batch.app_id, batch.app_version);
+    plan.app_transaction = true;
+  }
   if (options_.append_only) {
     PlanAppendOnly(batch, snapshot, plan);
     return CommitPlan(txn, plan, stats);
@@ -458,7 +462,7 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
   const Snapshot& snapshot = txn.read_snapshot();
   const auto& fields = snapshot.schema().fields;
   ApplyStats local;
-  if (plan.rows.empty() && plan.deleted.empty() && !plan.truncate) {
+  if (plan.rows.empty() && plan.deleted.empty() && !plan.truncate && !plan.app_transaction) {
     if (stats != nullptr) *stats = local;
     return version_;
   }

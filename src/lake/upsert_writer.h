@@ -66,8 +66,8 @@ class UpsertWriter {
                                    const std::string& table_path, UpsertOptions options);
 
   // Applies `batch` as one commit ("MERGE"); returns the version written (the current version
-  // when the batch changes nothing). Automatic compaction may follow as a separate commit.
-  // InvalidArgument for a change whose row width does not match the table.
+  // when the batch changes nothing and carries no app_id). Automatic compaction may follow as a
+  // separate commit. InvalidArgument for a change whose row width does not match the table.
   Result<Version> Apply(const ChangeBatch& batch, ApplyStats* stats = nullptr);
 
   const KeyIndex& index() const { return index_; }
@@ -84,7 +84,8 @@ class UpsertWriter {
   struct Plan {
     std::vector<engine::Row> rows;
     std::vector<std::pair<std::string, RowLocation>> deleted;
-    bool truncate = false;  // every file of the read snapshot is removed
+    bool truncate = false;         // every file of the read snapshot is removed
+    bool app_transaction = false;  // the commit records a txn even without row changes
   };
   Status Rebuild(const Snapshot& snapshot);
   std::string KeyOf(const engine::Row& row) const;

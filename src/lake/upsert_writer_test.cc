@@ -104,6 +104,25 @@ TEST_F(UpsertWriterTest, SeveralChangesToOneKeyInOneBatchLastWins) {
   EXPECT_EQ(*writer->Apply(ChangeBatch{{Delete(99)}}), 2);
 }
 
+TEST_F(UpsertWriterTest, RecordsTheAppTransactionEvenWithoutRowChanges) {
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ChangeBatch batch{{Insert(1, "a", 1)}};
+  batch.app_id = "freshet-shop";
+  batch.app_version = 1000;
+  ASSERT_EQ(*writer->Apply(batch), 1);
+  // Nothing to change, but the progress is recorded in a commit of its own.
+  ChangeBatch no_rows{{Delete(99)}, "freshet-shop", 2000};
+  ASSERT_EQ(*writer->Apply(no_rows), 2);
+  auto snapshot = Snapshot::Load(fs_, *connection_, table_);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ(snapshot->AppVersion("freshet-shop"), 2000);
+  auto first = Snapshot::Load(fs_, *connection_, table_, 1);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->AppVersion("freshet-shop"), 1000);
+  EXPECT_EQ(Contents(), (Model{{1, {"a", 1}}}));
+}
+
 TEST_F(UpsertWriterTest, UnchangedValuesComeFromTheCurrentVersion) {
   auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
   ASSERT_TRUE(writer.ok());
