@@ -8,8 +8,8 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "engine/database.h"
 #include "lake/actions.h"
@@ -107,8 +107,7 @@ std::string SnapshotStateJson(const SnapshotState& state) {
 Result<SnapshotState> ParseSnapshotState(const std::string& path, const std::string& text) {
   auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_object() || !json.contains("complete")) {
-    return Status::Corruption("{} is not a snapshot state file; delete it to snapshot again",
-                              path);
+    return Status::Corruption("{} is not a snapshot state file; delete it to snapshot again", path);
   }
   SnapshotState state;
   state.complete = json.value("complete", false);
@@ -128,8 +127,7 @@ std::string KeyJson(const std::vector<std::string>& key) { return nlohmann::json
 
 class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
  public:
-  Impl(const PipelineConfig& config, PipelineRunOptions options,
-       std::atomic<PipelineState>& state)
+  Impl(const PipelineConfig& config, PipelineRunOptions options, std::atomic<PipelineState>& state)
       : config_(config), options_(std::move(options)), state_(state) {
     connect_.dsn = config_.source.dsn;
     connect_.password = options_.password;
@@ -140,21 +138,21 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
     }
     MetricsRegistry& m = *options_.metrics;
     MetricLabels labels{{"pipeline", config_.name}};
-    lag_bytes_ = &m.Gauge("freshet_pipeline_lag_bytes",
-                          "WAL bytes between the server's current position and the confirmed one",
-                          labels);
+    lag_bytes_ =
+        &m.Gauge("freshet_pipeline_lag_bytes",
+                 "WAL bytes between the server's current position and the confirmed one", labels);
     lag_seconds_ = &m.Gauge(
         "freshet_pipeline_lag_seconds",
         "Age of the oldest source transaction received but not yet committed to the lake", labels);
     buffer_bytes_ = &m.Gauge("freshet_pipeline_buffer_bytes",
                              "Bytes of changes buffered, not yet committed", labels);
-    snapshot_percent_ =
-        &m.Gauge("freshet_pipeline_snapshot_progress_percent",
-                 "Initial snapshot progress (100 when done or not needed)", labels);
-    errors_ = &m.Counter("freshet_pipeline_errors_total", "Errors that stopped the pipeline",
-                         labels);
-    flushes_ = &m.Counter("freshet_pipeline_flushes_total", "Flushes (commits of every touched "
-                                                            "table, then a confirmed LSN)",
+    snapshot_percent_ = &m.Gauge("freshet_pipeline_snapshot_progress_percent",
+                                 "Initial snapshot progress (100 when done or not needed)", labels);
+    errors_ =
+        &m.Counter("freshet_pipeline_errors_total", "Errors that stopped the pipeline", labels);
+    flushes_ = &m.Counter("freshet_pipeline_flushes_total",
+                          "Flushes (commits of every touched "
+                          "table, then a confirmed LSN)",
                           labels);
     confirmed_lsn_ = &m.Gauge("freshet_pipeline_confirmed_lsn",
                               "The LSN last confirmed to PostgreSQL, as an integer", labels);
@@ -214,8 +212,7 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   Status OpenTable(Table& table, const pg::Relation& relation);
   Status CreateLakeTable(Table& table, const pg::Relation& relation);
   Status PrepareConverter(Table& table, const std::shared_ptr<const pg::Relation>& relation);
-  Status EvolveTable(Table& table, const pg::Relation& relation,
-                     const std::vector<size_t>& added);
+  Status EvolveTable(Table& table, const pg::Relation& relation, const std::vector<size_t>& added);
   Result<std::vector<std::string>> SourceTypes(const pg::Relation& relation);
   bool Included(const std::string& qualified) const;
   Status FlushTables(bool snapshot);
@@ -279,10 +276,12 @@ void Pipeline::Impl::SetState(PipelineState state, std::string_view why) {
 }
 
 bool Pipeline::Impl::Included(const std::string& qualified) const {
-  bool included = std::any_of(config_.source.tables.begin(), config_.source.tables.end(),
-                              [&](const std::string& p) { return MatchesTablePattern(p, qualified); });
-  bool excluded = std::any_of(config_.source.exclude.begin(), config_.source.exclude.end(),
-                              [&](const std::string& p) { return MatchesTablePattern(p, qualified); });
+  bool included =
+      std::any_of(config_.source.tables.begin(), config_.source.tables.end(),
+                  [&](const std::string& p) { return MatchesTablePattern(p, qualified); });
+  bool excluded =
+      std::any_of(config_.source.exclude.begin(), config_.source.exclude.end(),
+                  [&](const std::string& p) { return MatchesTablePattern(p, qualified); });
   return included && !excluded;
 }
 
@@ -320,9 +319,9 @@ Status Pipeline::Impl::CheckTables(pg::Connection& sql, std::vector<std::string>
         return p.size() > 2 && p.ends_with(".*") &&
                p.substr(0, p.size() - 2).find_first_of("*?") == std::string::npos;
       });
-  FRESHET_ASSIGN_OR_RETURN(pg::Rows existing,
-                           sql.Query("SELECT 1 FROM pg_publication WHERE pubname = $1",
-                                     {config_.source.publication}));
+  FRESHET_ASSIGN_OR_RETURN(
+      pg::Rows existing,
+      sql.Query("SELECT 1 FROM pg_publication WHERE pubname = $1", {config_.source.publication}));
   if (schema_patterns_only && existing.size() == 0) {
     // TABLES IN SCHEMA: tables created later join the publication by themselves. An existing
     // publication gets the tables the patterns match now (those it lacks are added).
@@ -340,8 +339,7 @@ Status Pipeline::Impl::CheckTables(pg::Connection& sql, std::vector<std::string>
 }
 
 Status Pipeline::Impl::Prepare() {
-  FRESHET_ASSIGN_OR_RETURN(engine::Database database,
-                           engine::Database::Open("", {.threads = 2}));
+  FRESHET_ASSIGN_OR_RETURN(engine::Database database, engine::Database::Open("", {.threads = 2}));
   database_ = std::move(database);
   FRESHET_ASSIGN_OR_RETURN(engine::Connection connection, database_->Connect());
   engine_ = std::move(connection);
@@ -386,9 +384,11 @@ Status Pipeline::Impl::CreateLakeTable(Table& table, const pg::Relation& relatio
   if (relation.replica_identity == 'f' && key.size() == relation.columns.size()) key.clear();
   if (table.append_only) {
     create.schema.fields.push_back(
-        {.name = lake::kChangeOpColumn, .type = lake::DataType::Primitive(lake::DataType::Kind::kString)});
+        {.name = lake::kChangeOpColumn,
+         .type = lake::DataType::Primitive(lake::DataType::Kind::kString)});
     create.schema.fields.push_back(
-        {.name = lake::kChangeLsnColumn, .type = lake::DataType::Primitive(lake::DataType::Kind::kLong)});
+        {.name = lake::kChangeLsnColumn,
+         .type = lake::DataType::Primitive(lake::DataType::Kind::kLong)});
   }
   if (override != nullptr) create.partition_columns = override->partition_by;
   create.configuration = {
@@ -401,7 +401,8 @@ Status Pipeline::Impl::CreateLakeTable(Table& table, const pg::Relation& relatio
   auto created = lake::CreateTable(fs_, table.path, create);
   if (!created.ok() && !created.status().Is(Code::kAlreadyExists)) return created.status();
   spdlog::info("pipeline {}: created lake table {} for {} (key: {})", config_.name, table.path,
-               table.qualified, key.empty() ? "whole row" : fmt::format("{}", fmt::join(key, ", ")));
+               table.qualified,
+               key.empty() ? "whole row" : fmt::format("{}", fmt::join(key, ", ")));
   return Status::Ok();
 }
 
@@ -459,19 +460,20 @@ Result<Pipeline::Impl::Table*> Pipeline::Impl::TableFor(
     FRESHET_RETURN_IF_ERROR(OpenTable(*table, *relation));
     MetricsRegistry& m = *options_.metrics;
     MetricLabels labels{{"pipeline", config_.name}, {"table", qualified}};
-    table->rows = &m.Counter("freshet_table_rows_total", "Row changes committed to the lake", labels);
+    table->rows =
+        &m.Counter("freshet_table_rows_total", "Row changes committed to the lake", labels);
     table->commits = &m.Counter("freshet_table_commits_total", "Lake commits", labels);
     table->bytes = &m.Counter("freshet_table_bytes_total",
                               "Source bytes (wire form) of the changes committed", labels);
-    table->skipped = &m.Counter("freshet_table_skipped_changes_total",
-                                "Changes skipped: already in the lake (replay) or table paused",
-                                labels);
+    table->skipped =
+        &m.Counter("freshet_table_skipped_changes_total",
+                   "Changes skipped: already in the lake (replay) or table paused", labels);
     table->buffer_bytes =
         &m.Gauge("freshet_table_buffer_bytes", "Bytes buffered for the next commit", labels);
     table->version_gauge = &m.Gauge("freshet_table_version", "Latest lake version", labels);
-    table->freshness = &m.Gauge("freshet_table_freshness_seconds",
-                                "Source commit to lake commit of the last transaction committed",
-                                labels);
+    table->freshness =
+        &m.Gauge("freshet_table_freshness_seconds",
+                 "Source commit to lake commit of the last transaction committed", labels);
     table->last_commit_ms =
         &m.Gauge("freshet_table_last_commit_timestamp_ms", "Time of the last lake commit", labels);
     table->version_gauge->Set(static_cast<double>(table->version));
@@ -506,8 +508,8 @@ Status Pipeline::Impl::PrepareConverter(Table& table,
           "pipeline {}: table {} PAUSED: column {} changed type in PostgreSQL (lake type {} -> "
           "{}); its changes are no longer written, other tables continue. To resume, "
           "re-snapshot it: stop freshet, delete {} and {}, and start again",
-          config_.name, table.qualified, column.name, existing->type.DeltaName(),
-          type.DeltaName(), table.path, SnapshotStatePath(config_.lake.root, config_.name));
+          config_.name, table.qualified, column.name, existing->type.DeltaName(), type.DeltaName(),
+          table.path, SnapshotStatePath(config_.lake.root, config_.name));
       return Status::Ok();
     }
   }
@@ -564,13 +566,17 @@ Status Pipeline::Impl::OnBegin(const pg::TransactionInfo& info) {
 }
 
 Status Pipeline::Impl::OnSchemaEvent(const pg::SchemaEvent& event) {
-  spdlog::info("pipeline {}: schema change: {}", config_.name, event.Describe());
+  if (event.kind == pg::SchemaEventKind::kTableAdded) {
+    spdlog::debug("pipeline {}: {}", config_.name, event.Describe());
+  } else {
+    spdlog::info("pipeline {}: schema change: {}", config_.name, event.Describe());
+  }
   if (event.relation == nullptr) return Status::Ok();
   if (event.kind == pg::SchemaEventKind::kColumnDropped ||
       event.kind == pg::SchemaEventKind::kColumnRenamed) {
     spdlog::warn(
-        "pipeline {}: {}: the lake table keeps the old column (NULL in new rows){}",
-        config_.name, event.Describe(),
+        "pipeline {}: {}: the lake table keeps the old column (NULL in new rows){}", config_.name,
+        event.Describe(),
         event.kind == pg::SchemaEventKind::kColumnRenamed ? " and gains the new name" : "");
   }
   return TableFor(event.relation).status();
@@ -580,8 +586,7 @@ Status Pipeline::Impl::OnChange(pg::Change&& change) {
   if (change.relation == nullptr) return Status::Ok();
   FRESHET_ASSIGN_OR_RETURN(Table * table, TableFor(change.relation));
   if (table == nullptr) return Status::Ok();
-  if (table->paused ||
-      static_cast<int64_t>(current_.commit_lsn.value()) <= table->committed_lsn) {
+  if (table->paused || static_cast<int64_t>(current_.commit_lsn.value()) <= table->committed_lsn) {
     table->skipped->Increment();
     return Status::Ok();
   }
@@ -664,8 +669,8 @@ Status Pipeline::Impl::FlushTables(bool snapshot) {
   for (auto& [name, table] : tables_) {
     if (table->pending.changes.empty()) continue;
     table->pending.app_id = config_.AppId();
-    table->pending.app_version = snapshot ? std::max<int64_t>(table->committed_lsn, 0)
-                                          : table->pending_last_lsn;
+    table->pending.app_version =
+        snapshot ? std::max<int64_t>(table->committed_lsn, 0) : table->pending_last_lsn;
     lake::ApplyStats stats;
     auto version = table->writer->Apply(table->pending, &stats);
     if (!version.ok()) {
@@ -734,9 +739,8 @@ Status Pipeline::Impl::WriteWatermark(Lsn lsn, int64_t commit_time_ms) {
 
 void Pipeline::Impl::UpdateLag() {
   auto now = Clock::now();
-  lag_seconds_->Set(oldest_pending_
-                        ? std::chrono::duration<double>(now - *oldest_pending_).count()
-                        : 0.0);
+  lag_seconds_->Set(oldest_pending_ ? std::chrono::duration<double>(now - *oldest_pending_).count()
+                                    : 0.0);
   if (now < next_lag_update_ || !sql_) return;
   next_lag_update_ = now + 2s;
   auto rows = sql_->Query(
@@ -808,9 +812,8 @@ Status Pipeline::Impl::Run(const std::function<bool()>& stop) {
   capture_options.heartbeat_interval = 10s;
   capture_options.status_interval = 1s;
   capture_ = std::make_unique<pg::ChangeCapture>(capture_options, *this);
-  SetState(PipelineState::kStreaming,
-           fmt::format("from slot {} at {}", config_.source.slot,
-                       setup_result->start_lsn.ToString()));
+  SetState(PipelineState::kStreaming, fmt::format("from slot {} at {}", config_.source.slot,
+                                                  setup_result->start_lsn.ToString()));
   while (!stop()) {
     FRESHET_RETURN_IF_ERROR(capture_->Poll(options_.poll_wait));
     bool due = oldest_pending_ && Clock::now() - *oldest_pending_ >= config_.flush.max_latency;
