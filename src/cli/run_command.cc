@@ -7,9 +7,9 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "cli/app_config.h"
 #include "cli/password.h"
@@ -124,8 +124,7 @@ int RunRun(const RunArgs& args) {
   std::string listen = app_config->server.http_listen.value_or(kDefaultHttp);
   auto http = server::HttpServer::Start(listen, metrics, readiness);
   if (!http.ok()) {
-    fmt::print(stderr,
-               "freshet run: {}; fix: set server.http to a free host:port in {}\n",
+    fmt::print(stderr, "freshet run: {}; fix: set server.http to a free host:port in {}\n",
                http.status().message(), args.config_file);
     return 1;
   }
@@ -134,7 +133,8 @@ int RunRun(const RunArgs& args) {
   std::unique_ptr<server::pgwire::PgwireServer> gateway;
   if (app_config->server.pgwire) {
     catalog = std::make_unique<server::StaticTableCatalog>(app_config->server.pgwire->tables);
-    auto started = server::pgwire::PgwireServer::Start(app_config->server.pgwire->options, *catalog);
+    auto started =
+        server::pgwire::PgwireServer::Start(app_config->server.pgwire->options, *catalog);
     if (!started.ok()) {
       fmt::print(stderr, "freshet run: {}\n", started.status().message());
       return 1;
@@ -211,8 +211,8 @@ nlohmann::json LatestWatermark(lake::FileSystem& fs, const std::string& root,
 nlohmann::json PipelineStatus(const pipeline::PipelineConfig& config,
                               const std::optional<std::string>& password,
                               engine::Connection& engine) {
-  nlohmann::json out{{"name", config.name}, {"slot", config.source.slot},
-                     {"lake_root", config.lake.root}};
+  nlohmann::json out{
+      {"name", config.name}, {"slot", config.source.slot}, {"lake_root", config.lake.root}};
   lake::LocalFileSystem fs;
   auto state = fs.Get(pipeline::SnapshotStatePath(config.lake.root, config.name));
   bool snapshot_complete = false;
@@ -231,13 +231,12 @@ nlohmann::json PipelineStatus(const pipeline::PipelineConfig& config,
   } else {
     auto slot = pg::GetSlot(*sql, config.source.slot);
     if (slot.ok()) {
-      pipeline_state = slot->active ? (snapshot_complete ? "streaming" : "snapshotting")
-                                    : "stopped";
+      pipeline_state =
+          slot->active ? (snapshot_complete ? "streaming" : "snapshotting") : "stopped";
       out["slot_confirmed_lsn"] = slot->confirmed_flush_lsn.ToString();
       out["slot_active"] = slot->active;
-      auto lag = sql->Query(
-          "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::bigint",
-          {slot->confirmed_flush_lsn.ToString()});
+      auto lag = sql->Query("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::bigint",
+                            {slot->confirmed_flush_lsn.ToString()});
       if (lag.ok()) out["slot_lag_bytes"] = *lag->GetInt(0, 0);
     } else {
       pipeline_state = "not created";
@@ -265,12 +264,11 @@ nlohmann::json PipelineStatus(const pipeline::PipelineConfig& config,
         table["version"] = snapshot->version();
         table["rows"] = rows;
         table["last_commit_ms"] = snapshot->timestamp_ms();
-        table["freshness_seconds"] =
-            (std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count() -
-             snapshot->timestamp_ms()) /
-            1000.0;
+        table["freshness_seconds"] = (std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count() -
+                                      snapshot->timestamp_ms()) /
+                                     1000.0;
         auto lsn = snapshot->AppVersion(config.AppId());
         table["lsn"] = Lsn(static_cast<uint64_t>(lsn.value_or(0))).ToString();
       }
@@ -320,8 +318,8 @@ int RunStatus(const StatusArgs& args) {
       fmt::print(" (source unreachable: {})", p["source_error"].get<std::string>());
     }
     fmt::print("\n");
-    if (p["tables"].empty()) fmt::print("  no lake commits yet under {}\n",
-                                        p["lake_root"].get<std::string>());
+    if (p["tables"].empty())
+      fmt::print("  no lake commits yet under {}\n", p["lake_root"].get<std::string>());
     for (const auto& t : p["tables"]) {
       if (t.contains("error")) {
         fmt::print("  {:<28} {}\n", t["table"].get<std::string>(), t["error"].get<std::string>());

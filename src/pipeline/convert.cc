@@ -87,9 +87,7 @@ lake::Schema RelationSchema(const pg::Relation& relation, const pg::TypeRegistry
 }
 
 Result<engine::Int128> ParseDecimalText(std::string_view text, int scale) {
-  auto bad = [&] {
-    return Status::InvalidArgument("'{}' is not a finite decimal number", text);
-  };
+  auto bad = [&] { return Status::InvalidArgument("'{}' is not a finite decimal number", text); };
   size_t pos = 0;
   bool negative = false;
   if (pos < text.size() && (text[pos] == '-' || text[pos] == '+')) {
@@ -195,9 +193,9 @@ Result<engine::Value> ToEngineValue(pg::Datum datum, const lake::DataType& type,
         return Status::InvalidArgument("column {} holds {}, past the last timestamp the lake holds",
                                        column, pg::FormatPostgresText(datum));
       }
-      return Typed(type.kind == Kind::kTimestamp ? Value::Kind::kTimestampTz
-                                                 : Value::Kind::kTimestamp,
-                   datum.i + kPostgresEpochMicros);
+      return Typed(
+          type.kind == Kind::kTimestamp ? Value::Kind::kTimestampTz : Value::Kind::kTimestamp,
+          datum.i + kPostgresEpochMicros);
     case Kind::kArray:
     case Kind::kMap:
     case Kind::kStruct:
@@ -249,9 +247,9 @@ Result<std::vector<engine::Value>> RowConverter::ConvertTuple(const pg::Tuple& t
       return Status(datum.status().code(),
                     fmt::format("column {}: {}", columns_[index].name, datum.status().message()));
     }
-    FRESHET_ASSIGN_OR_RETURN(Value value, ToEngineValue(std::move(datum).value(),
-                                                        columns_[index].type,
-                                                        columns_[index].name, rule_, counters_));
+    FRESHET_ASSIGN_OR_RETURN(Value value,
+                             ToEngineValue(std::move(datum).value(), columns_[index].type,
+                                           columns_[index].name, rule_, counters_));
     row.push_back(std::move(value));
   }
   if (unchanged != nullptr && !any_unchanged) unchanged->clear();

@@ -56,10 +56,12 @@ std::string Difference(const std::vector<std::string>& source,
   std::string out;
   auto cut = [](const std::string& row) { return row.size() > 600 ? row.substr(0, 600) : row; };
   for (const std::string& row : source) {
-    if (!std::binary_search(lake.begin(), lake.end(), row)) out += "source only: " + cut(row) + "\n";
+    if (!std::binary_search(lake.begin(), lake.end(), row))
+      out += "source only: " + cut(row) + "\n";
   }
   for (const std::string& row : lake) {
-    if (!std::binary_search(source.begin(), source.end(), row)) out += "lake only:   " + cut(row) + "\n";
+    if (!std::binary_search(source.begin(), source.end(), row))
+      out += "lake only:   " + cut(row) + "\n";
   }
   return out;
 }
