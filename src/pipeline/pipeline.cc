@@ -161,7 +161,11 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
                               {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60}, labels);
   }
 
-  Status Run(const std::function<bool()>& stop);
+  Status Run(const std::function<bool()>& stop) {
+    Status status = RunInner(stop);
+    if (!status.ok()) errors_->Increment();
+    return status;
+  }
 
   // pg::ChangeSink
   Status OnBegin(const pg::TransactionInfo& info) override;
@@ -206,6 +210,7 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
     GaugeMetric* last_commit_ms = nullptr;
   };
 
+  Status RunInner(const std::function<bool()>& stop);
   Status Prepare();
   Status CheckTables(pg::Connection& sql, std::vector<std::string>* published);
   Result<Table*> TableFor(const std::shared_ptr<const pg::Relation>& relation);
@@ -753,7 +758,7 @@ void Pipeline::Impl::UpdateLag() {
   }
 }
 
-Status Pipeline::Impl::Run(const std::function<bool()>& stop) {
+Status Pipeline::Impl::RunInner(const std::function<bool()>& stop) {
   stop_ = stop;
   FRESHET_RETURN_IF_ERROR(Prepare());
   std::vector<std::string> published;
