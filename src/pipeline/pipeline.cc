@@ -707,6 +707,7 @@ Status Pipeline::Impl::Flush() {
   int64_t now_ms = NowMs();
   for (int64_t commit_ms : pending_commit_times_ms_) {
     freshness_->Observe(std::max<int64_t>(now_ms - commit_ms, 0) / 1000.0);
+    if (options_.on_visible) options_.on_visible(commit_ms, now_ms);
   }
   pending_commit_times_ms_.clear();
   oldest_pending_.reset();

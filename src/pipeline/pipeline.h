@@ -49,6 +49,9 @@ struct PipelineRunOptions {
   MetricsRegistry* metrics = nullptr;   // optional
   // How long Poll waits when nothing arrives.
   std::chrono::milliseconds poll_wait{50};
+  // Called after each flush for every transaction it made visible: the source commit time and
+  // the moment its last table commit finished (milliseconds since the epoch). For benchmarks.
+  std::function<void(int64_t commit_time_ms, int64_t visible_ms)> on_visible;
 };
 
 class Pipeline {
