@@ -241,3 +241,50 @@ TEST_F(PipelineTest, TableWithoutKeyIsRefusedWithTheFix) {
 
 }  // namespace
 }  // namespace freshet::pipeline
+
+namespace freshet::pipeline {
+namespace {
+
+// Column drops and renames keep the old column (NULL in new rows; a rename adds the new name);
+// a type change pauses only that table; a new table joins; the others go on.
+TEST_F(PipelineTest, SchemaChangesGiveTheDocumentedResults) {
+  Sql("CREATE TABLE a (id int PRIMARY KEY, x int, y text, z text); "
+      "CREATE TABLE b (id int PRIMARY KEY, v text); "
+      "INSERT INTO a VALUES (1, 1, 'y', 'z'); INSERT INTO b VALUES (1, 'b')");
+  RunningPipeline running(Config());
+  ASSERT_TRUE(Converges("public", "a", running));
+  Sql("ALTER TABLE a DROP COLUMN y; ALTER TABLE a RENAME COLUMN z TO w; "
+      "INSERT INTO a VALUES (2, 2, 'w2')");
+  lake::LocalFileSystem fs;
+  auto database = engine::Database::Open("");
+  auto connection = database->Connect();
+  std::string a_path = TablePath(root_, "public", "a");
+  auto a_rows = [&] {
+    return compare::LakeRows(fs, *connection, a_path, {"id", "x", "y", "z", "w"});
+  };
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  std::vector<std::string> expected = {"1|1|y|z|NULL", "2|2|NULL|NULL|w2"};
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto rows = a_rows();
+    if (rows.ok() && *rows == expected) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  auto rows = a_rows();
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, expected);
+
+  // int -> bigint pauses table a; b and a new table c continue.
+  Sql("ALTER TABLE a ALTER COLUMN x TYPE bigint; INSERT INTO a VALUES (3, 3, 'w3'); "
+      "INSERT INTO b VALUES (2, 'b2'); CREATE TABLE c (id int PRIMARY KEY); "
+      "INSERT INTO c VALUES (1)");
+  ASSERT_TRUE(Converges("public", "b", running));
+  ASSERT_TRUE(Converges("public", "c", running));
+  EXPECT_FALSE(running.failed());
+  rows = a_rows();
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(*rows, expected) << "a paused table takes no more changes";
+  ASSERT_TRUE(running.Stop().ok());
+}
+
+}  // namespace
+}  // namespace freshet::pipeline
