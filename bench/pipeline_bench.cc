@@ -87,9 +87,9 @@ int main(int argc, char** argv) {
   std::string result_path = argc > 4 ? argv[4] : "bench/results/pipeline.json";
   int64_t updates = inserts / 2;
   int64_t deletes = inserts / 10;
-  std::string root = (std::filesystem::temp_directory_path() /
-                      fmt::format("freshet-pipeline-bench-{}", getpid()))
-                         .string();
+  std::string root =
+      (std::filesystem::temp_directory_path() / fmt::format("freshet-pipeline-bench-{}", getpid()))
+          .string();
   std::filesystem::remove_all(root);
 
   auto server = freshet::testing::ThrowawayPostgres::Start(
@@ -176,9 +176,10 @@ int main(int argc, char** argv) {
   double rss_after_a = PeakRssMb();
   double recv_rate = static_cast<double>(changes) / recv_seconds;
   double pipeline_rate = static_cast<double>(changes) / pipeline_seconds;
-  fmt::print("pipeline_bench: (a) pg_recvlogical {:.0f} changes/s, pipeline {:.0f} changes/s "
-             "(ratio {:.2f}), peak RSS {:.0f} MB\n",
-             recv_rate, pipeline_rate, pipeline_rate / recv_rate, rss_after_a);
+  fmt::print(
+      "pipeline_bench: (a) pg_recvlogical {:.0f} changes/s, pipeline {:.0f} changes/s "
+      "(ratio {:.2f}), peak RSS {:.0f} MB\n",
+      recv_rate, pipeline_rate, pipeline_rate / recv_rate, rss_after_a);
 
   // (b) freshness under the generator.
   auto shop = pg::Connection::Open({.dsn = dsn});
@@ -210,7 +211,8 @@ int main(int argc, char** argv) {
   generator.changes_per_second = rate;
   generator.duration = std::chrono::seconds(seconds);
   generator.create_schema = false;
-  auto generated = freshet::workload::RunGenerator(generator, [] { return false; }, nullptr);
+  auto generated = freshet::workload::RunGenerator(
+      generator, [] { return false; }, nullptr);
   std::this_thread::sleep_for(2s);
   stop_fresh = true;
   runner.join();
@@ -235,10 +237,11 @@ int main(int argc, char** argv) {
   double p50 = Percentile(freshness, 0.5);
   double p99 = Percentile(freshness, 0.99);
   double peak_rss = PeakRssMb();
-  fmt::print("pipeline_bench: (b) generator {:.0f} changes/s (asked {:.0f}) for {} s: freshness "
-             "p50 {:.3f} s, p99 {:.3f} s over {} transactions; (c) peak RSS {:.0f} MB; (d) {} "
-             "data files\n",
-             achieved_rate, rate, seconds, p50, p99, freshness.size(), peak_rss, files);
+  fmt::print(
+      "pipeline_bench: (b) generator {:.0f} changes/s (asked {:.0f}) for {} s: freshness "
+      "p50 {:.3f} s, p99 {:.3f} s over {} transactions; (c) peak RSS {:.0f} MB; (d) {} "
+      "data files\n",
+      achieved_rate, rate, seconds, p50, p99, freshness.size(), peak_rss, files);
 
   nlohmann::json result{
       {"benchmark", "pipeline"},
