@@ -20,6 +20,7 @@
 #include "pg/capture.h"
 #include "pg/capture_setup.h"
 #include "pg/connection.h"
+#include "pg/snapshot_reader.h"
 #include "pg/types.h"
 #include "pipeline/convert.h"
 
@@ -211,6 +212,7 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   };
 
   Status RunInner(const std::function<bool()>& stop);
+  Status CreateEmptyTables();
   Status Prepare();
   Status CheckTables(pg::Connection& sql, std::vector<std::string>* published);
   Result<Table*> TableFor(const std::shared_ptr<const pg::Relation>& relation);
@@ -759,6 +761,28 @@ void Pipeline::Impl::UpdateLag() {
   }
 }
 
+// Tables the snapshot found empty get their lake table now, so the watermark log and readers
+// see every published table from the start.
+Status Pipeline::Impl::CreateEmptyTables() {
+  FRESHET_ASSIGN_OR_RETURN(
+      pg::Rows rows,
+      sql_->Query("SELECT format('%I.%I', schemaname, tablename) FROM pg_publication_tables "
+                  "WHERE pubname = $1 ORDER BY 1",
+                  {config_.source.publication}));
+  std::vector<std::string> missing;
+  for (int row = 0; row < rows.size(); ++row) {
+    std::string name(*rows.Get(row, 0));
+    if (Included(name) && !tables_.contains(name)) missing.push_back(name);
+  }
+  if (missing.empty()) return Status::Ok();
+  FRESHET_ASSIGN_OR_RETURN(pg::SnapshotPlan plan,
+                           pg::PlanSnapshot(*sql_, missing, /*pages_per_chunk=*/1u << 30));
+  for (const pg::SnapshotTable& table : plan.tables) {
+    FRESHET_RETURN_IF_ERROR(TableFor(table.relation).status());
+  }
+  return Status::Ok();
+}
+
 Status Pipeline::Impl::RunInner(const std::function<bool()>& stop) {
   stop_ = stop;
   FRESHET_RETURN_IF_ERROR(Prepare());
@@ -800,6 +824,7 @@ Status Pipeline::Impl::RunInner(const std::function<bool()>& stop) {
     snapshot_state_.complete = true;
     FRESHET_RETURN_IF_ERROR(SaveSnapshotState());
     if (setup_result->snapshotted) {
+      FRESHET_RETURN_IF_ERROR(CreateEmptyTables());
       FRESHET_RETURN_IF_ERROR(WriteWatermark(setup_result->start_lsn, NowMs()));
       spdlog::info("pipeline {}: initial snapshot done ({} rows)", config_.name,
                    progress_.rows.load());

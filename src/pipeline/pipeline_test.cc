@@ -162,6 +162,7 @@ INSERT INTO edge (id, c_text, c_float8, c_float4) VALUES (5, repeat(E'\u00fc', 5
 // TOAST unchanged, deletes): the lake table reads back as SELECT shows the source.
 TEST_F(PipelineTest, EveryTypeReadsBackAsPostgresShowsIt) {
   Sql(kEdgeTable);
+  Sql("CREATE TABLE empty_table (id int PRIMARY KEY)");
   PipelineConfig config = Config();
   {
     RunningPipeline running(config);
@@ -202,6 +203,8 @@ TEST_F(PipelineTest, EveryTypeReadsBackAsPostgresShowsIt) {
   auto json = nlohmann::json::parse(*text);
   EXPECT_EQ(json["pipeline"], "t");
   EXPECT_EQ(json["tables"]["public.edge"], snapshot->version());
+  // A table the snapshot found empty exists in the lake from the start.
+  EXPECT_EQ(json["tables"]["public.empty_table"], 0) << json.dump();
 }
 
 // A restart resumes from the lake's committed LSN: no new snapshot, nothing twice; added
