@@ -291,3 +291,52 @@ TEST_F(PipelineTest, SchemaChangesGiveTheDocumentedResults) {
 
 }  // namespace
 }  // namespace freshet::pipeline
+
+namespace freshet::pipeline {
+namespace {
+
+// Overrides: an append-only table keeps every change with its operation and LSN; a table gets
+// the partition columns and the key the configuration names.
+TEST_F(PipelineTest, OverridesAppendOnlyPartitionsAndKey) {
+  Sql("CREATE TABLE events (id int PRIMARY KEY, kind text); "
+      "CREATE TABLE items (id int, day date NOT NULL, v int); "
+      "CREATE UNIQUE INDEX items_id ON items (id); "
+      "ALTER TABLE items REPLICA IDENTITY FULL; "
+      "INSERT INTO items VALUES (1, '2024-01-01', 1), (2, '2024-01-02', 2)");
+  PipelineConfig config = Config();
+  config.overrides.push_back({.table = "public.events", .mode = TableMode::kAppendOnly});
+  config.overrides.push_back(
+      {.table = "public.items", .partition_by = {"day"}, .primary_key = {"id"}});
+  RunningPipeline running(config);
+  ASSERT_TRUE(Converges("public", "items", running));
+  Sql("INSERT INTO events VALUES (1, 'a'), (2, 'b'); UPDATE events SET kind = 'c' WHERE id = 1; "
+      "DELETE FROM events WHERE id = 2; UPDATE items SET v = 3 WHERE id = 2");
+  ASSERT_TRUE(Converges("public", "items", running));
+  lake::LocalFileSystem fs;
+  auto database = engine::Database::Open("");
+  auto connection = database->Connect();
+  std::string events = TablePath(root_, "public", "events");
+  // A delete carries the replica identity (the key) only: the other cells are NULL.
+  std::vector<std::string> expected = {"1|a|insert", "1|c|update", "2|NULL|delete", "2|b|insert"};
+  Result<std::vector<std::string>> rows = Status::NotFound("not yet");
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    rows = compare::LakeRows(fs, *connection, events, {"id", "kind", lake::kChangeOpColumn});
+    if (rows.ok() && *rows == expected) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, expected);
+  ASSERT_TRUE(running.Stop().ok());
+
+  auto snapshot = lake::Snapshot::Load(fs, *connection, events);
+  ASSERT_TRUE(snapshot.ok());
+  EXPECT_EQ(snapshot->Configuration("freshet.mode"), "append_only");
+  auto items = lake::Snapshot::Load(fs, *connection, TablePath(root_, "public", "items"));
+  ASSERT_TRUE(items.ok());
+  EXPECT_EQ(items->metadata().partition_columns, std::vector<std::string>{"day"});
+  EXPECT_EQ(items->Configuration("freshet.primaryKey"), R"(["id"])");
+}
+
+}  // namespace
+}  // namespace freshet::pipeline
