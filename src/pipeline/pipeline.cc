@@ -71,10 +71,15 @@ int64_t CommitTimeMs(const pg::TransactionInfo& info) {
       .count();
 }
 
-uint64_t WireBytes(const pg::Change& change) {
-  uint64_t bytes = 32;
-  for (const pg::Value& value : change.new_tuple) bytes += value.bytes.size() + 16;
-  for (const pg::Value& value : change.old_tuple) bytes += value.bytes.size() + 16;
+// What a change costs in the buffers once converted: its values' bytes plus an engine::Value
+// (about 64 bytes with its allocation) per cell and the RowChange around them. Flush limits and
+// the memory limit count this, so they bound memory rather than wire bytes.
+uint64_t BufferedBytes(const pg::Change& change) {
+  constexpr uint64_t kPerCell = 64;
+  constexpr uint64_t kPerChange = 128;
+  uint64_t bytes = kPerChange;
+  for (const pg::Value& value : change.new_tuple) bytes += value.bytes.size() + kPerCell;
+  for (const pg::Value& value : change.old_tuple) bytes += value.bytes.size() + kPerCell;
   return bytes;
 }
 
@@ -470,8 +475,9 @@ Result<Pipeline::Impl::Table*> Pipeline::Impl::TableFor(
     table->rows =
         &m.Counter("freshet_table_rows_total", "Row changes committed to the lake", labels);
     table->commits = &m.Counter("freshet_table_commits_total", "Lake commits", labels);
-    table->bytes = &m.Counter("freshet_table_bytes_total",
-                              "Source bytes (wire form) of the changes committed", labels);
+    table->bytes = &m.Counter(
+        "freshet_table_bytes_total",
+        "Bytes of the changes committed, as buffered (values plus per-cell overhead)", labels);
     table->skipped =
         &m.Counter("freshet_table_skipped_changes_total",
                    "Changes skipped: already in the lake (replay) or table paused", labels);
@@ -599,7 +605,7 @@ Status Pipeline::Impl::OnChange(pg::Change&& change) {
   }
   FRESHET_ASSIGN_OR_RETURN(lake::RowChange row,
                            table->converter->Convert(change, current_.commit_lsn.value()));
-  staged_bytes_ += WireBytes(change);
+  staged_bytes_ += BufferedBytes(change);
   staged_.emplace_back(table, std::move(row));
   return Status::Ok();
 }
@@ -645,7 +651,7 @@ Status Pipeline::Impl::OnRow(const pg::SnapshotChunk&, pg::Change&& change) {
   FRESHET_ASSIGN_OR_RETURN(Table * table, TableFor(change.relation));
   if (table == nullptr || table->paused) return Status::Ok();
   FRESHET_ASSIGN_OR_RETURN(lake::RowChange row, table->converter->Convert(change, 0));
-  uint64_t bytes = WireBytes(change);
+  uint64_t bytes = BufferedBytes(change);
   table->pending.changes.push_back(std::move(row));
   table->pending_bytes += bytes;
   pending_rows_ += 1;
