@@ -217,7 +217,7 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   };
 
   Status RunInner(const std::function<bool()>& stop);
-  Status CreateEmptyTables();
+  Status OpenPublishedTables();
   Status Prepare();
   Status CheckTables(pg::Connection& sql, std::vector<std::string>* published);
   Result<Table*> TableFor(const std::shared_ptr<const pg::Relation>& relation);
@@ -767,9 +767,9 @@ void Pipeline::Impl::UpdateLag() {
   }
 }
 
-// Tables the snapshot found empty get their lake table now, so the watermark log and readers
-// see every published table from the start.
-Status Pipeline::Impl::CreateEmptyTables() {
+// Opens the lake table of every published table (creating those the snapshot found empty), so
+// each watermark lists every table of the pipeline and readers see empty tables as empty.
+Status Pipeline::Impl::OpenPublishedTables() {
   FRESHET_ASSIGN_OR_RETURN(
       pg::Rows rows,
       sql_->Query("SELECT format('%I.%I', schemaname, tablename) FROM pg_publication_tables "
@@ -830,13 +830,15 @@ Status Pipeline::Impl::RunInner(const std::function<bool()>& stop) {
     snapshot_state_.complete = true;
     FRESHET_RETURN_IF_ERROR(SaveSnapshotState());
     if (setup_result->snapshotted) {
-      FRESHET_RETURN_IF_ERROR(CreateEmptyTables());
+      FRESHET_RETURN_IF_ERROR(OpenPublishedTables());
       FRESHET_RETURN_IF_ERROR(WriteWatermark(setup_result->start_lsn, NowMs()));
       spdlog::info("pipeline {}: initial snapshot done ({} rows)", config_.name,
                    progress_.rows.load());
     }
   }
   snapshot_percent_->Set(100);
+  // Every watermark lists every table of the pipeline, also after a restart.
+  FRESHET_RETURN_IF_ERROR(OpenPublishedTables());
   if (!setup_result->stream) {
     SetState(PipelineState::kStopped, "snapshot: initial_only, not streaming");
     return Status::Ok();

@@ -217,6 +217,7 @@ TEST_F(PipelineTest, RestartResumesAndSchemaEvolves) {
     RunningPipeline running(config);
     ASSERT_TRUE(Converges("public", "t", running));
   }
+  Sql("CREATE TABLE other (id int PRIMARY KEY)");
   Sql("INSERT INTO t VALUES (101, 'x'); UPDATE t SET v = 'y' WHERE id = 1");
   Sql("ALTER TABLE t ADD COLUMN extra numeric(8,2); UPDATE t SET extra = 1.5 WHERE id < 10");
   {
@@ -226,12 +227,17 @@ TEST_F(PipelineTest, RestartResumesAndSchemaEvolves) {
     ASSERT_TRUE(Converges("public", "t", running));
     ASSERT_TRUE(running.Stop().ok());
   }
-  // No second snapshot: the snapshot state says done, and the history has one snapshot commit
-  // series only (every later commit carries a streamed LSN).
+  // No second snapshot: the snapshot state says done.
   lake::LocalFileSystem fs;
   auto state = fs.Get(SnapshotStatePath(root_, "t"));
   ASSERT_TRUE(state.ok());
   EXPECT_NE(state->find("\"complete\":true"), std::string::npos);
+  // The newest watermark lists every table, the one created between the runs included.
+  auto watermarks = fs.List(WatermarkFolder(root_));
+  ASSERT_TRUE(watermarks.ok());
+  auto json = nlohmann::json::parse(*fs.Get(watermarks->back().path));
+  EXPECT_TRUE(json["tables"].contains("public.t")) << json.dump();
+  EXPECT_TRUE(json["tables"].contains("public.other")) << json.dump();
 }
 
 TEST_F(PipelineTest, TableWithoutKeyIsRefusedWithTheFix) {
