@@ -129,6 +129,18 @@ Result<SnapshotState> ParseSnapshotState(const std::string& path, const std::str
 
 std::string KeyJson(const std::vector<std::string>& key) { return nlohmann::json(key).dump(); }
 
+pg::UnrepresentableRule ToPgRule(UnrepresentableValues rule) {
+  switch (rule) {
+    case UnrepresentableValues::kFail:
+      return pg::UnrepresentableRule::kFail;
+    case UnrepresentableValues::kNull:
+      return pg::UnrepresentableRule::kNull;
+    case UnrepresentableValues::kClamp:
+      return pg::UnrepresentableRule::kClamp;
+  }
+  return pg::UnrepresentableRule::kFail;
+}
+
 }  // namespace
 
 class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
@@ -227,6 +239,9 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   Status EvolveTable(Table& table, const pg::Relation& relation, const std::vector<size_t>& added);
   Result<std::vector<std::string>> SourceTypes(const pg::Relation& relation);
   bool Included(const std::string& qualified) const;
+  pg::UnrepresentableRule UnrepresentableRule() const {
+    return ToPgRule(config_.unrepresentable_values);
+  }
   Status FlushTables(bool snapshot);
   Status Flush();
   Status WriteWatermark(Lsn lsn, int64_t commit_time_ms);
@@ -528,7 +543,8 @@ Status Pipeline::Impl::PrepareConverter(Table& table,
   }
   if (!added.empty()) FRESHET_RETURN_IF_ERROR(EvolveTable(table, *relation, added));
   table.relation = relation;
-  table.converter = std::make_unique<RowConverter>(*relation, table.columns, registry_);
+  table.converter =
+      std::make_unique<RowConverter>(*relation, table.columns, registry_, UnrepresentableRule());
   return Status::Ok();
 }
 

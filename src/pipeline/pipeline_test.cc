@@ -346,3 +346,40 @@ TEST_F(PipelineTest, OverridesAppendOnlyPartitionsAndKey) {
 
 }  // namespace
 }  // namespace freshet::pipeline
+
+namespace freshet::pipeline {
+namespace {
+
+// unrepresentable_values: fail stops with the documented message; clamp stores the range ends.
+TEST_F(PipelineTest, UnrepresentableValuesFollowTheConfiguredRule) {
+  Sql("CREATE TABLE inf (id int PRIMARY KEY, ts timestamp); "
+      "INSERT INTO inf VALUES (1, 'infinity'), (2, '2024-01-01')");
+  {
+    Pipeline pipeline(Config(), {});
+    Status status = pipeline.Run([] { return false; });
+    EXPECT_TRUE(status.Is(Code::kInvalidArgument)) << status;
+    EXPECT_NE(status.message().find("unrepresentable_values"), std::string::npos) << status;
+  }
+  std::filesystem::remove_all(root_);
+  Sql("SELECT pg_drop_replication_slot('freshet_t')");
+  PipelineConfig config = Config();
+  config.unrepresentable_values = UnrepresentableValues::kClamp;
+  RunningPipeline running(config);
+  lake::LocalFileSystem fs;
+  auto database = engine::Database::Open("");
+  auto connection = database->Connect();
+  std::vector<std::string> expected = {"1|253402300799999999", "2|1704067200000000"};
+  Result<std::vector<std::string>> rows = Status::NotFound("not yet");
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    rows = compare::LakeRows(fs, *connection, TablePath(root_, "public", "inf"), {"id", "ts"});
+    if (rows.ok() && *rows == expected) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, expected);
+  ASSERT_TRUE(running.Stop().ok());
+}
+
+}  // namespace
+}  // namespace freshet::pipeline
