@@ -888,10 +888,8 @@ Pipeline::~Pipeline() = default;
 
 Status Pipeline::Run(const std::function<bool()>& stop) {
   Status status = impl_->Run(stop);
-  if (!status.ok()) {
-    state_ = PipelineState::kFailed;
-    spdlog::error("pipeline {}: failed: {}", config_.name, status.message());
-  }
+  // The caller reports the error (freshet run prints it as its last line).
+  if (!status.ok()) state_ = PipelineState::kFailed;
   return status;
 }
 

@@ -62,7 +62,8 @@ class Pipeline {
   Pipeline& operator=(const Pipeline&) = delete;
 
   // Runs until `stop()` returns true (then flushes what is buffered, confirms, and returns OK)
-  // or an error that retrying cannot fix. `stop` is polled often (at least every poll_wait).
+  // or an error that retrying cannot fix, which the caller reports (it is not logged here).
+  // `stop` is polled often (at least every poll_wait).
   Status Run(const std::function<bool()>& stop);
 
   PipelineState state() const { return state_.load(); }
