@@ -12,13 +12,13 @@ std::pair<std::string, std::string> SplitName(std::string_view name) {
 }
 
 // The tables (as quoted schema.table) that `patterns` name now; "schema.*" entries go to
-// `schemas` instead.
+// `schemas` instead, unquoted (as pg_namespace spells them).
 Status ResolveTables(Connection& connection, const std::vector<std::string>& patterns,
                      std::vector<std::string>& tables, std::vector<std::string>& schemas) {
   for (const std::string& pattern : patterns) {
     auto [schema, table] = SplitName(pattern);
     if (table == "*") {
-      schemas.push_back(QuoteIdentifier(schema));
+      schemas.push_back(schema);
       continue;
     }
     FRESHET_ASSIGN_OR_RETURN(
@@ -43,6 +43,12 @@ std::string Join(const std::vector<std::string>& items) {
   std::string out;
   for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
   return out;
+}
+
+std::string JoinQuoted(const std::vector<std::string>& names) {
+  std::vector<std::string> quoted;
+  for (const std::string& name : names) quoted.push_back(QuoteIdentifier(name));
+  return Join(quoted);
 }
 
 }  // namespace
@@ -77,7 +83,7 @@ Status EnsurePublication(Connection& connection, const PublicationOptions& optio
   FRESHET_RETURN_IF_ERROR(ResolveTables(connection, options.tables, tables, schemas));
   std::vector<std::string> objects;
   if (!tables.empty()) objects.push_back("TABLE " + Join(tables));
-  if (!schemas.empty()) objects.push_back("TABLES IN SCHEMA " + Join(schemas));
+  if (!schemas.empty()) objects.push_back("TABLES IN SCHEMA " + JoinQuoted(schemas));
   if (existing.size() == 0) {
     return connection.Execute(
         fmt::format("CREATE PUBLICATION {} FOR {} {}", name, Join(objects), with));
@@ -102,7 +108,7 @@ Status EnsurePublication(Connection& connection, const PublicationOptions& optio
   if (!schemas.empty()) {
     FRESHET_ASSIGN_OR_RETURN(
         Rows in_schema,
-        connection.Query("SELECT format('%I', n.nspname) FROM pg_publication_namespace pn JOIN "
+        connection.Query("SELECT n.nspname FROM pg_publication_namespace pn JOIN "
                          "pg_publication p ON p.oid = pn.pnpubid JOIN pg_namespace n ON n.oid = "
                          "pn.pnnspid WHERE p.pubname = $1",
                          {options.name}));
@@ -115,7 +121,7 @@ Status EnsurePublication(Connection& connection, const PublicationOptions& optio
     }
     if (!missing_schemas.empty()) {
       FRESHET_RETURN_IF_ERROR(connection.Execute(fmt::format(
-          "ALTER PUBLICATION {} ADD TABLES IN SCHEMA {}", name, Join(missing_schemas))));
+          "ALTER PUBLICATION {} ADD TABLES IN SCHEMA {}", name, JoinQuoted(missing_schemas))));
     }
   }
   return connection.Execute(

@@ -345,6 +345,10 @@ TEST_F(ReplicationStreamTest, PublicationsByPatternAndSchemaAreReused) {
   ASSERT_TRUE(rows.ok()) << rows.status();
   EXPECT_EQ(rows->Get(0, 0), "public.order_a,public.order_b,public.parted,sales.s");
   EXPECT_EQ(rows->Get(0, 1), "t");
+  // A second run with the same patterns finds the schema already published and adds nothing.
+  Status again = EnsurePublication(
+      sql, {.name = "p", .tables = {"public.order_%", "sales.*", "public.parted"}});
+  EXPECT_TRUE(again.ok()) << again;
 }
 
 }  // namespace
