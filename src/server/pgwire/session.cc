@@ -5,8 +5,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/sql_quote.h"
 #include "server/pgwire/catalog_emulation.h"
 #include "server/pgwire/errors.h"
+#include "server/pgwire/table_functions.h"
 #include "server/pgwire/types.h"
 
 namespace freshet::server::pgwire {
@@ -182,9 +184,74 @@ void Session::TrackTransaction(const std::string& keyword, bool ok) {
     in_transaction_ = true;
     transaction_failed_ = false;
   } else if (tag == "COMMIT" || tag == "ROLLBACK") {
+    // Views replaced inside a transaction that did not commit are back to their old versions.
+    if ((tag == "ROLLBACK" || transaction_failed_) && context_.tables != nullptr) {
+      context_.tables->Invalidate();
+    }
     in_transaction_ = false;
     transaction_failed_ = false;
   }
+}
+
+Status Session::RefreshTables() {
+  if (context_.tables == nullptr || refreshed_since_sync_) return Status::Ok();
+  if (in_transaction_ && !snapshot_changed_) return Status::Ok();
+  std::optional<Lsn> lsn;
+  auto setting = context_.parameters->Show("freshet.snapshot");
+  if (setting.ok() && Lower(*setting) != "latest") {
+    auto parsed = Lsn::Parse(*setting);
+    if (!parsed.ok())
+      return Status::InvalidArgument("Setting Error: {}", parsed.status().message());
+    lsn = *parsed;
+  }
+  Status refreshed = context_.tables->Refresh(*context_.connection, lsn);
+  if (!refreshed.ok()) {
+    if (refreshed.code() == Code::kInvalidArgument) {
+      return Status::InvalidArgument("Setting Error: freshet.snapshot: {}", refreshed.message());
+    }
+    return refreshed.WithContext("reading the lake's table versions");
+  }
+  refreshed_since_sync_ = true;
+  snapshot_changed_ = false;
+  return Status::Ok();
+}
+
+Result<std::string> Session::RewriteTableCalls(const std::string& sql) {
+  if (context_.tables == nullptr) return sql;
+  return RewriteTableFunctions(sql, [&](const TableFunctionCall& call) -> Result<std::string> {
+    if (call.kind == TableFunctionCall::Kind::kTableChanges) {
+      return context_.tables->ChangesQuery(call.table, call.from, call.to);
+    }
+    AsOf as_of;
+    as_of.version = call.version;
+    if (call.timestamp) {
+      // The session runs in UTC, so a time without a zone is UTC.
+      auto millis = context_.connection->Query(
+          fmt::format("SELECT epoch_ms(CAST({} AS TIMESTAMPTZ))", QuoteLiteral(*call.timestamp)));
+      if (!millis.ok() || millis->rows.size() != 1 || millis->rows[0][0].is_null()) {
+        return Status::InvalidArgument(
+            "Time Travel Error: table_at(): '{}' is not a timestamp; write e.g. '2026-01-01 "
+            "00:00:00+00'",
+            *call.timestamp);
+      }
+      as_of.timestamp_ms = millis->rows[0][0].integer();
+    }
+    return context_.tables->TableAtQuery(call.table, as_of);
+  });
+}
+
+Status Session::SetSnapshot() {
+  // Checked when set, so that a malformed or expired LSN fails the SET itself; the new
+  // versions are applied before the next statement, even inside a transaction.
+  snapshot_changed_ = true;
+  refreshed_since_sync_ = false;
+  if (context_.tables == nullptr) return Status::Ok();
+  auto setting = context_.parameters->Show("freshet.snapshot");
+  if (!setting.ok() || Lower(*setting) == "latest") return Status::Ok();
+  FRESHET_ASSIGN_OR_RETURN(Lsn lsn, Lsn::Parse(*setting));
+  Status refreshed = context_.tables->Refresh(*context_.connection, lsn);
+  if (refreshed.ok()) refreshed_since_sync_ = true;
+  return refreshed;
 }
 
 Status Session::MapPrepareError(const Status& status, std::string_view sql) const {
@@ -192,7 +259,9 @@ Status Session::MapPrepareError(const Status& status, std::string_view sql) cons
     std::string missing = Lower(MissingTableName(status.message()));
     if (!missing.empty()) {
       std::string lower_sql = Lower(sql);
-      for (const auto& table : context_.denied_tables) {
+      static const std::vector<TableEntry> kNone;
+      const auto& denied = context_.tables != nullptr ? context_.tables->denied() : kNone;
+      for (const auto& table : denied) {
         if (Lower(table.name) == missing && lower_sql.find(missing) != std::string::npos) {
           return Status::PermissionDenied("Privilege Error: permission denied for table {}.{}",
                                           table.schema, table.name);
@@ -238,9 +307,11 @@ Result<std::shared_ptr<Session::Statement>> Session::PrepareStatement(
         statement->keyword);
   }
   spdlog::debug("pgwire: prepare {}", statement->sql);
-  std::string rewritten = RewriteCatalogQuery(statement->sql);
+  FRESHET_RETURN_IF_ERROR(RefreshTables());
+  FRESHET_ASSIGN_OR_RETURN(std::string expanded, RewriteTableCalls(statement->sql));
+  std::string rewritten = RewriteCatalogQuery(expanded);
   auto prepared = context_.connection->Prepare(rewritten);
-  if (!prepared.ok() && rewritten != statement->sql &&
+  if (!prepared.ok() && rewritten != expanded &&
       (prepared.status().message().starts_with("Binder Error") ||
        prepared.status().message().starts_with("Catalog Error"))) {
     // A client's catalog query using PostgreSQL features the emulation lacks (psql's \d
@@ -318,8 +389,14 @@ Status Session::RunParameterCommand(Portal& portal, MessageSink& sink) {
     case ParameterCommand::Kind::kSet:
     case ParameterCommand::Kind::kReset: {
       bool reset = command.kind == ParameterCommand::Kind::kReset || command.is_default;
+      bool snapshot = command.name == "freshet.snapshot" || command.name == "all";
+      std::string previous = parameters.Show("freshet.snapshot").value_or("latest");
       Status status =
           reset ? parameters.Reset(command.name) : parameters.Set(command.name, command.value);
+      if (status.ok() && snapshot) {
+        status = SetSnapshot();
+        if (!status.ok()) (void)parameters.Set("freshet.snapshot", previous);
+      }
       if (!status.ok()) {
         std::string_view kind = status.code() == Code::kNotFound ? "Parameter" : "Setting";
         return Status(status.code(), fmt::format("{} Error: {}", kind, status.message()));
@@ -528,6 +605,7 @@ Status Session::OnQuery(std::string_view body, MessageSink& sink) {
   std::vector<std::string> statements = SplitStatements(query.sql);
   if (statements.empty()) WriteEmptyQueryResponse(sink.out());
   for (std::string& sql : statements) {
+    refreshed_since_sync_ = false;
     auto statement = PrepareStatement(std::move(sql), {});
     if (!statement.ok()) {
       SendError(statement.status(), sink);
@@ -592,6 +670,13 @@ Status Session::OnBind(std::string_view body, MessageSink& sink) {
     SendError(Status::AlreadyExists("Portal Error: portal \"{}\" already exists", bind.portal),
               sink);
     return Status::Ok();
+  }
+  if (!it->second->command && !it->second->empty) {
+    Status refreshed = RefreshTables();
+    if (!refreshed.ok()) {
+      SendError(refreshed, sink);
+      return Status::Ok();
+    }
   }
   auto portal = BindPortal(it->second, bind);
   if (!portal.ok()) {
@@ -667,6 +752,7 @@ Status Session::OnClose(std::string_view body, MessageSink& sink) {
 Status Session::OnSync(std::string_view body, MessageSink& sink) {
   if (!body.empty()) return Status::Corruption("Sync message with {} bytes of body", body.size());
   skip_until_sync_ = false;
+  refreshed_since_sync_ = false;
   // The unnamed portal lives until the next Bind or the end of the transaction.
   if (!in_transaction_) portals_.erase("");
   WriteReadyForQuery(sink.out(), transaction_status());

@@ -16,7 +16,8 @@ std::string Lower(std::string_view text) {
   return out;
 }
 
-// Index just past the quoted run or comment starting at `i`, or `i` when none starts there.
+}  // namespace
+
 size_t SkipQuotedOrComment(std::string_view sql, size_t i) {
   char c = sql[i];
   if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
@@ -60,6 +61,8 @@ size_t SkipQuotedOrComment(std::string_view sql, size_t i) {
   }
   return i;
 }
+
+namespace {
 
 std::string_view Trim(std::string_view text) {
   while (!text.empty() && IsSpace(text.front())) text.remove_prefix(1);

@@ -15,6 +15,10 @@ namespace freshet::server::pgwire {
 // The statements of `sql`, trimmed, without their semicolons; empty statements dropped.
 std::vector<std::string> SplitStatements(std::string_view sql);
 
+// Index just past the quoted string, quoted identifier, dollar-quoted string or comment
+// starting at `i`, or `i` when none starts there.
+size_t SkipQuotedOrComment(std::string_view sql, size_t i);
+
 // The first word of `sql` in upper case, skipping whitespace and comments ("" if none).
 std::string FirstKeyword(std::string_view sql);
 
