@@ -4,9 +4,10 @@
 #include <cctype>
 #include <charconv>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
+#include "lake/change_feed.h"
 #include "lake/scan.h"
 #include "lake/snapshot.h"
 
@@ -82,15 +83,15 @@ Result<std::vector<std::pair<LakeTableLocation, int64_t>>> LakeTableCatalog::Dis
         if (!version.ok()) continue;  // not a Delta table (yet): no commit in _delta_log
         bool duplicate = false;
         for (const auto& [seen, ignored] : tables) {
-          if (EqualsIgnoreCase(seen.schema, schema.name) && EqualsIgnoreCase(seen.name, table.name)) {
+          if (EqualsIgnoreCase(seen.schema, schema.name) &&
+              EqualsIgnoreCase(seen.name, table.name)) {
             spdlog::warn("lake table {}.{} exists under {} and {}; serving the first", seen.schema,
                          seen.name, seen.path, table.path);
             duplicate = true;
           }
         }
         if (duplicate) continue;
-        tables.emplace_back(LakeTableLocation{schema.name, table.name, root, table.path},
-                            *version);
+        tables.emplace_back(LakeTableLocation{schema.name, table.name, root, table.path}, *version);
       }
     }
   }
@@ -115,8 +116,7 @@ Result<std::optional<LakeTableLocation>> LakeTableCatalog::Locate(const std::str
   return std::optional<LakeTableLocation>();
 }
 
-Result<TableEntry> LakeTableCatalog::ScanAt(const LakeTableLocation& table,
-                                            int64_t version) const {
+Result<TableEntry> LakeTableCatalog::ScanAt(const LakeTableLocation& table, int64_t version) const {
   auto key = std::make_pair(table.path, version);
   {
     std::lock_guard lock(mu_);
@@ -287,7 +287,26 @@ Result<TableEntry> LakeTableCatalog::Table(const std::string& schema, const std:
 
 Result<TableEntry> LakeTableCatalog::Changes(const std::string& schema, const std::string& name,
                                              int64_t from, std::optional<int64_t> to) const {
-  return TableCatalog::Changes(schema, name, from, to);
+  for (const auto& fixed : options_.fixed_tables) {
+    if (EqualsIgnoreCase(fixed.schema, schema) && EqualsIgnoreCase(fixed.name, name)) {
+      return StaticTableCatalog({fixed}).Changes(schema, name, from, to);
+    }
+  }
+  FRESHET_ASSIGN_OR_RETURN(std::optional<LakeTableLocation> table, Locate(schema, name));
+  if (!table) return Status::NotFound("relation \"{}.{}\" does not exist", schema, name);
+  if (from < 0 || (to && *to < from)) {
+    return Status::InvalidArgument(
+        "table_changes of {}.{}: versions {} to {} are not a range; write a first version >= 0 "
+        "and a last version >= the first",
+        table->schema, table->name, from, to ? std::to_string(*to) : "latest");
+  }
+  FRESHET_ASSIGN_OR_RETURN(engine::Connection connection, [&] {
+    std::lock_guard lock(mu_);
+    return database_.Connect();
+  }());
+  auto query = lake::ChangeFeedSql(fs_, connection, table->path, from, to);
+  if (!query.ok()) return Rename(query.status(), *table);
+  return TableEntry{table->schema, table->name, std::move(query).value(), {}, to.value_or(-1)};
 }
 
 std::vector<std::string> LakeTableCatalog::ReadableDirectories(
