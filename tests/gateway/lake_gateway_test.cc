@@ -21,6 +21,7 @@
 #include "server/lake_table_catalog.h"
 #include "server/pgwire/scram.h"
 #include "server/pgwire/server.h"
+#include "server/pgwire/test_client.h"
 #include "subprocess.h"
 
 namespace freshet::server {
@@ -203,6 +204,57 @@ TEST_F(LakeGatewayTest, ANewTableAndANewCommitAreVisibleToTheNextStatement) {
                       "SELECT count(*), max(id) FROM public.events"});
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(result.output, "2\n5|5\n");
+}
+
+// Bind + Execute + Sync of the named statement "s"; the text of the first column of each
+// DataRow, or the ErrorResponse.
+std::string ExecuteNamed(pgwire::testing::RawClient& client) {
+  WireWriter out;
+  out.BeginMessage('B');
+  out.PutCString("");
+  out.PutCString("s");
+  out.PutI16(0);
+  out.PutI16(0);
+  out.PutI16(0);
+  out.EndMessage();
+  out.BeginMessage('E');
+  out.PutCString("");
+  out.PutI32(0);
+  out.EndMessage();
+  out.BeginMessage('S');
+  out.EndMessage();
+  client.Send(out.data());
+  std::string rows;
+  while (auto message = client.Read()) {
+    if (message->first == 'Z') break;
+    if (message->first == 'E') rows += "error";
+    if (message->first != 'D') continue;
+    WireReader reader(message->second);
+    (void)reader.ReadI16();
+    bool is_null = false;
+    auto cell = reader.ReadCountedBytes(&is_null);
+    rows += std::string(cell.ok() ? *cell : "?") + "\n";
+  }
+  return rows;
+}
+
+TEST_F(LakeGatewayTest, APreparedStatementSeesCommitsMadeAfterItWasParsed) {
+  std::string visits = Table("public", "visits");
+  CreateTable(visits);
+  Append(visits, 1, 3);
+  pgwire::testing::RawClient client;
+  ASSERT_TRUE(client.Connect(server_->port()));
+  ASSERT_TRUE(client.Login("analyst", kPassword));
+  WireWriter parse;
+  parse.BeginMessage('P');
+  parse.PutCString("s");
+  parse.PutCString("SELECT count(*) FROM public.visits");
+  parse.PutI16(0);
+  parse.EndMessage();
+  client.Send(parse.data());
+  EXPECT_EQ(ExecuteNamed(client), "2\n");
+  Append(visits, 3, 7);
+  EXPECT_EQ(ExecuteNamed(client), "6\n");
 }
 
 TEST_F(LakeGatewayTest, TableAtReadsOlderVersionsByNumberAndByTime) {
