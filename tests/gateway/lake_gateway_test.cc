@@ -385,6 +385,32 @@ TEST_F(LakeGatewayTest, CatalogCachesScansByVersion) {
   EXPECT_EQ(catalog_->scans_built(), before) << "scans rebuilt for unchanged versions";
 }
 
+TEST_F(LakeGatewayTest, CopyToStdoutStreamsRowsAsTextOrCsv) {
+  auto text =
+      Psql({"-c",
+            "COPY (SELECT id, customer FROM public.orders WHERE id <= 2 ORDER BY id) TO "
+            "STDOUT",
+            "-c", "COPY (SELECT 'a' || chr(9) || 'b' || chr(10) || 'c\\d', NULL) TO STDOUT"});
+  EXPECT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_EQ(text.output, "1\tcustomer 1\n2\tcustomer 2\na\\tb\\nc\\\\d\t\\N\n");
+  auto csv = Psql(
+      {"-c",
+       "COPY (SELECT 'a,b' AS x, NULL AS y, 'q\"' AS z, '' AS e) TO STDOUT WITH "
+       "(FORMAT csv, HEADER)",
+       "-c",
+       "\\copy (SELECT id, amount FROM public.orders ORDER BY id) to stdout csv delimiter ';'"});
+  EXPECT_EQ(csv.exit_code, 0) << csv.output;
+  EXPECT_EQ(csv.output,
+            "x,y,z,e\n\"a,b\",,\"q\"\"\",\"\"\n1;1.50\n2;3.00\n3;4.50\n4;6.00\n5;7.50\n");
+  auto from = Psql({"-c", "COPY public.orders FROM STDIN"});
+  EXPECT_NE(from.output.find("25006"), std::string::npos) << from.output;
+  auto file = Psql({"-c", "COPY (SELECT 1) TO '/tmp/freshet-copy-out'"});
+  EXPECT_NE(file.output.find("25006"), std::string::npos) << file.output;
+  EXPECT_FALSE(fs::exists("/tmp/freshet-copy-out"));
+  auto denied = Psql({"-c", "COPY hr.salaries TO STDOUT"});
+  EXPECT_NE(denied.output.find("42501"), std::string::npos) << denied.output;
+}
+
 TEST(LakeTableCatalog, ReadableDirectoriesFollowGrants) {
   lake::LocalFileSystem fs;
   auto catalog = LakeTableCatalog::Open(fs, {.roots = {"/lake"}});

@@ -114,6 +114,7 @@ struct Session::Statement {
   std::string sql;
   std::string keyword;
   std::optional<ParameterCommand> command;  // answered from SessionParameters
+  std::optional<CopyCommand> copy;          // COPY ... TO STDOUT of a query
   bool empty = false;
   bool catalog_fallback = false;  // answered with no rows, see PrepareStatement
   std::optional<engine::PreparedStatement> prepared;
@@ -300,7 +301,12 @@ Result<std::shared_ptr<Session::Statement>> Session::PrepareStatement(
     }
     return statement;
   }
-  if (IsWriteKeyword(statement->keyword)) {
+  std::string query = statement->sql;
+  if (statement->keyword == "COPY") {
+    FRESHET_ASSIGN_OR_RETURN(CopyCommand copy, ParseCopyToStdout(statement->sql));
+    query = copy.query;
+    statement->copy = std::move(copy);
+  } else if (IsWriteKeyword(statement->keyword)) {
     return Status::PermissionDenied(
         "Read-only Error: cannot execute {} in a read-only transaction: tables served by "
         "freshet are read-only (changes arrive from the source database)",
@@ -308,7 +314,7 @@ Result<std::shared_ptr<Session::Statement>> Session::PrepareStatement(
   }
   spdlog::debug("pgwire: prepare {}", statement->sql);
   FRESHET_RETURN_IF_ERROR(RefreshTables());
-  FRESHET_ASSIGN_OR_RETURN(std::string expanded, RewriteTableCalls(statement->sql));
+  FRESHET_ASSIGN_OR_RETURN(std::string expanded, RewriteTableCalls(query));
   std::string rewritten = RewriteCatalogQuery(expanded);
   auto prepared = context_.connection->Prepare(rewritten);
   if (!prepared.ok() && rewritten != expanded &&
@@ -501,7 +507,7 @@ Status Session::RunStatement(Portal& portal, MessageSink& sink) {
 }
 
 void Session::DescribePortal(const Portal& portal, MessageSink& sink) {
-  if (!portal.returns_rows || portal.columns.empty()) {
+  if (!portal.returns_rows || portal.columns.empty() || portal.statement->copy) {
     WriteNoData(sink.out());
     return;
   }
@@ -516,7 +522,7 @@ void Session::DescribePortal(const Portal& portal, MessageSink& sink) {
 
 Status Session::DescribeStatement(const Statement& statement, MessageSink& sink) {
   WriteParameterDescription(sink.out(), statement.parameter_oids);
-  if (statement.column_names.empty()) {
+  if (statement.column_names.empty() || statement.copy) {
     WriteNoData(sink.out());
     return Status::Ok();
   }
@@ -536,6 +542,7 @@ Status Session::ExecutePortal(Portal& portal, int32_t max_rows, MessageSink& sin
     return Status::Ok();
   }
   if (!portal.started) FRESHET_RETURN_IF_ERROR(RunStatement(portal, sink));
+  if (portal.statement->copy && !portal.finished) return CopyOut(portal, sink);
   if (portal.finished) {
     WriteCommandComplete(sink.out(), portal.tag.empty() ? "SELECT 0" : portal.tag);
     return Status::Ok();
@@ -597,6 +604,101 @@ Status Session::ExecutePortal(Portal& portal, int32_t max_rows, MessageSink& sin
   return Status::Ok();
 }
 
+namespace {
+
+// One field of COPY text format: backslash escapes for the delimiter, backslash and line ends.
+void AppendCopyText(std::string_view text, char delimiter, std::string* out) {
+  for (char c : text) {
+    switch (c) {
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (c == delimiter) out->push_back('\\');
+        out->push_back(c);
+    }
+  }
+}
+
+// One field of CSV: quoted when it holds the delimiter, a quote, a line end, or would read
+// as NULL.
+void AppendCsv(std::string_view text, const CopyCommand& copy, std::string* out) {
+  bool quote =
+      text.empty() || text == copy.null_text ||
+      text.find_first_of(std::string{copy.delimiter, '"', '\n', '\r'}) != std::string_view::npos;
+  if (!quote) {
+    out->append(text);
+    return;
+  }
+  out->push_back('"');
+  for (char c : text) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+}  // namespace
+
+Status Session::CopyOut(Portal& portal, MessageSink& sink) {
+  const CopyCommand& copy = *portal.statement->copy;
+  WireWriter& out = sink.out();
+  WriteCopyOutResponse(out, static_cast<int16_t>(portal.columns.size()));
+  std::string line;
+  if (copy.header) {
+    for (size_t col = 0; col < portal.columns.size(); ++col) {
+      if (col > 0) line.push_back(copy.delimiter);
+      AppendCsv(ClientColumnName(portal.columns[col]), copy, &line);
+    }
+    line.push_back('\n');
+    WriteCopyData(out, line);
+  }
+  std::string cell;
+  int64_t copied = 0;
+  while (portal.stream) {
+    portal.rows.clear();
+    FRESHET_ASSIGN_OR_RETURN(bool more, portal.stream->Next(&portal.rows));
+    if (!more) break;
+    for (const engine::Row& row : portal.rows) {
+      line.clear();
+      for (size_t col = 0; col < row.size(); ++col) {
+        if (col > 0) line.push_back(copy.delimiter);
+        if (row[col].is_null()) {
+          line.append(copy.null_text);
+          continue;
+        }
+        cell.clear();
+        AppendText(row[col], portal.types[col], &cell);
+        if (copy.csv) {
+          AppendCsv(cell, copy, &line);
+        } else {
+          AppendCopyText(cell, copy.delimiter, &line);
+        }
+      }
+      line.push_back('\n');
+      WriteCopyData(out, line);
+      ++copied;
+      if (out.size() >= kFlushBytes) FRESHET_RETURN_IF_ERROR(sink.Flush());
+    }
+  }
+  WriteCopyDone(out);
+  portal.finished = true;
+  portal.rows.clear();
+  portal.stream.reset();
+  portal.tag = fmt::format("COPY {}", copied);
+  WriteCommandComplete(out, portal.tag);
+  return Status::Ok();
+}
+
 // ---- message handlers. A returned error closes the connection; SQL errors are sent.
 
 Status Session::OnQuery(std::string_view body, MessageSink& sink) {
@@ -614,7 +716,7 @@ Status Session::OnQuery(std::string_view body, MessageSink& sink) {
     std::string keyword = (*statement)->keyword;
     auto portal = BindPortal(*statement, BindMessage{});
     Status status = portal.ok() ? RunStatement(**portal, sink) : portal.status();
-    if (status.ok() && (*portal)->returns_rows) {
+    if (status.ok() && (*portal)->returns_rows && !(*statement)->copy) {
       if ((*portal)->columns.empty()) {
         WriteRowDescription(sink.out(), {});
       } else {

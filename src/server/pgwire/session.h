@@ -7,7 +7,8 @@
 // skipping to Sync after an error, and the transaction status reported in ReadyForQuery.
 // Messages are dispatched from a table keyed by type byte.
 //
-// Only reads run: statements that would write (INSERT, CREATE, COPY, ATTACH...) get 25006.
+// Only reads run: statements that would write (INSERT, CREATE, COPY FROM, ATTACH...) get
+// 25006; COPY (query) TO STDOUT streams the query's rows in text or CSV format.
 // SET/SHOW/RESET of PostgreSQL parameters are answered from SessionParameters. A query that
 // names a catalog table the user may not read gets 42501.
 //
@@ -104,6 +105,8 @@ class Session {
   // PortalSuspended.
   Status ExecutePortal(Portal& portal, int32_t max_rows, MessageSink& sink);
   Status RunStatement(Portal& portal, MessageSink& sink);
+  // COPY ... TO STDOUT: CopyOutResponse, a CopyData per row, CopyDone, CommandComplete.
+  Status CopyOut(Portal& portal, MessageSink& sink);
   Status RunParameterCommand(Portal& portal, MessageSink& sink);
   Status MapPrepareError(const Status& status, std::string_view sql) const;
   void TrackTransaction(const std::string& keyword, bool ok);

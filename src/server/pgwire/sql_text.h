@@ -6,9 +6,11 @@
 // "...", E'...', $tag$...$tag$) and comments (--, /* */) are honoured. Pure functions.
 
 #include <optional>
+
 #include <string>
 #include <string_view>
 #include <vector>
+#include "common/result.h"
 
 namespace freshet::server::pgwire {
 
@@ -33,5 +35,21 @@ struct ParameterCommand {
 // SET [SESSION|LOCAL] name {TO|=} value, SET TIME ZONE value, SHOW name, RESET name,
 // SHOW TRANSACTION ISOLATION LEVEL. nullopt for anything else.
 std::optional<ParameterCommand> ParseParameterCommand(std::string_view sql);
+
+// COPY ... TO STDOUT, the one COPY a read-only gateway runs (psql's \copy sends it).
+struct CopyCommand {
+  std::string query;  // the SELECT whose rows are copied out
+  bool csv = false;
+  bool header = false;  // CSV only: a first line of column names
+  char delimiter = '\t';
+  std::string null_text = "\\N";
+};
+
+// `COPY (query) TO STDOUT` or `COPY table [(columns)] TO STDOUT`, with options in either
+// syntax: `WITH (FORMAT csv, HEADER, DELIMITER ';', NULL 'x')` or `CSV HEADER DELIMITER ';'`.
+// Errors in the gateway's "<Class> Error: " form: COPY FROM and COPY TO a file or PROGRAM are
+// refused as writes (25006), FORMAT binary is not supported (0A000), anything else is a syntax
+// error.
+Result<CopyCommand> ParseCopyToStdout(std::string_view sql);
 
 }  // namespace freshet::server::pgwire
