@@ -92,8 +92,8 @@ class LakeTableCatalog : public TableCatalog {
     uint64_t last_used = 0;
   };
   mutable std::map<std::pair<std::string, int64_t>, CachedScan> scans_;  // GUARDED_BY(mu_)
-  mutable uint64_t clock_ = 0;                                          // GUARDED_BY(mu_)
-  mutable int64_t scans_built_ = 0;                                     // GUARDED_BY(mu_)
+  mutable uint64_t clock_ = 0;                                           // GUARDED_BY(mu_)
+  mutable int64_t scans_built_ = 0;                                      // GUARDED_BY(mu_)
 };
 
 }  // namespace freshet::server

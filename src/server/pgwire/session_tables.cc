@@ -25,8 +25,8 @@ Status SessionTables::Refresh(engine::Connection& connection, std::optional<Lsn>
       auto entry = catalog_.Table(head.schema, head.name, AsOf{head.version, std::nullopt});
       if (!entry.ok()) {
         spdlog::warn("pgwire: {}.{} version {} cannot be read, the view keeps version {}: {}",
-                     head.schema, head.name, head.version,
-                     it == views_.end() ? -1 : it->second, entry.status().message());
+                     head.schema, head.name, head.version, it == views_.end() ? -1 : it->second,
+                     entry.status().message());
         continue;
       }
       query = entry->query;
@@ -39,8 +39,8 @@ Status SessionTables::Refresh(engine::Connection& connection, std::optional<Lsn>
                        QuoteIdentifier(head.name), query);
     Status created = connection.Execute(sql);
     if (!created.ok()) {
-      spdlog::warn("pgwire: cannot create the view of {}.{} version {}: {}", head.schema,
-                   head.name, head.version, created.message());
+      spdlog::warn("pgwire: cannot create the view of {}.{} version {}: {}", head.schema, head.name,
+                   head.version, created.message());
       continue;
     }
     views_[key] = head.version;
