@@ -21,6 +21,15 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
          });
 }
 
+// Schemas of the session database itself; a lake folder of that name would shadow or replace
+// the catalog emulation.
+bool IsReservedSchema(std::string_view name) {
+  for (std::string_view reserved : {"main", "pg_catalog", "information_schema", "temp"}) {
+    if (EqualsIgnoreCase(name, reserved)) return true;
+  }
+  return false;
+}
+
 bool HasGlob(std::string_view part) { return part.find('*') != std::string_view::npos; }
 
 // "<20 digits>.json" → the LSN; nullopt for any other name (temporary files of a Put).
@@ -71,6 +80,13 @@ Result<std::vector<std::pair<LakeTableLocation, int64_t>>> LakeTableCatalog::Dis
     for (const auto& schema : *schemas) {
       // _freshet (watermarks) and hidden folders are not schemas.
       if (!schema.is_directory || schema.name.starts_with('_') || schema.name.starts_with('.')) {
+        continue;
+      }
+      if (IsReservedSchema(schema.name)) {
+        spdlog::warn(
+            "lake folder {} is not served: {} is a schema name of the SQL gateway's "
+            "own catalog; rename the folder",
+            schema.path, schema.name);
         continue;
       }
       auto names = fs_.ListNames(schema.path);

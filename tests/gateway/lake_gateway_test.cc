@@ -18,6 +18,7 @@
 #include "lake/fs/file_system.h"
 #include "lake/schema.h"
 #include "lake/table_writer.h"
+#include "lake/test_util.h"
 #include "server/lake_table_catalog.h"
 #include "server/pgwire/scram.h"
 #include "server/pgwire/server.h"
@@ -409,6 +410,25 @@ TEST_F(LakeGatewayTest, CopyToStdoutStreamsRowsAsTextOrCsv) {
   EXPECT_FALSE(fs::exists("/tmp/freshet-copy-out"));
   auto denied = Psql({"-c", "COPY hr.salaries TO STDOUT"});
   EXPECT_NE(denied.output.find("42501"), std::string::npos) << denied.output;
+}
+
+TEST(LakeTableCatalog, DiscoversTablesAndSkipsReservedAndHiddenFolders) {
+  lake::LocalFileSystem fs;
+  lake::testing::ScratchDir root;
+  auto schema = lake::ParseSchema(kOrdersSchema);
+  ASSERT_TRUE(schema.ok());
+  for (std::string table : {"sales/items", "main/pg_class", "_freshet/state", "sales/.tmp"}) {
+    ASSERT_TRUE(lake::CreateTable(fs, root / table, {*schema}).ok());
+  }
+  fs::create_directories(root / "sales/not_a_table");
+  auto catalog = LakeTableCatalog::Open(fs, {.roots = {root.path()}});
+  ASSERT_TRUE(catalog.ok());
+  auto tables = (*catalog)->Discover();
+  ASSERT_TRUE(tables.ok()) << tables.status();
+  ASSERT_EQ(tables->size(), 1U);
+  EXPECT_EQ(tables->front().first.schema, "sales");
+  EXPECT_EQ(tables->front().first.name, "items");
+  EXPECT_EQ(tables->front().second, 0);
 }
 
 TEST(LakeTableCatalog, ReadableDirectoriesFollowGrants) {
