@@ -90,8 +90,8 @@ TEST_F(ChangeFeedTest, KeyedBatchRecordsEveryChangeInOrder) {
   ASSERT_TRUE(writer.ok()) << writer.status();
   ASSERT_EQ(*writer->Apply(ChangeBatch{{Insert(1, "a", 1), Insert(2, "b", 2), Insert(3, "c", 3)}}),
             1);
-  RowChange rekey = Make(ChangeOp::kUpdate, Row3(20, "b", 22), {},
-                         {Value::Int(2), Value::Null(), Value::Null()});
+  RowChange rekey =
+      Make(ChangeOp::kUpdate, Row3(20, "b", 22), {}, {Value::Int(2), Value::Null(), Value::Null()});
   // n stays, s changes: the unchanged value comes from the batch's previous version.
   RowChange toast =
       Make(ChangeOp::kUpdate, {Value::Int(1), Value::Null(), Value::Int(12)}, {false, true, false});
@@ -114,8 +114,8 @@ TEST_F(ChangeFeedTest, KeyedBatchRecordsEveryChangeInOrder) {
                          "2 insert 4 d 4",
                          "2 delete 4 d 4",
                      }));
-  EXPECT_EQ(Feed(1, 1), (std::vector<std::string>{"1 insert 1 a 1", "1 insert 2 b 2",
-                                                  "1 insert 3 c 3"}));
+  EXPECT_EQ(Feed(1, 1),
+            (std::vector<std::string>{"1 insert 1 a 1", "1 insert 2 b 2", "1 insert 3 c 3"}));
   EXPECT_EQ(Feed(0).size(), 16u);
 }
 
@@ -124,8 +124,8 @@ TEST_F(ChangeFeedTest, TruncateDeletesEveryLiveRowAndTheBatchGoesOn) {
   auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
   ASSERT_TRUE(writer.ok()) << writer.status();
   ASSERT_EQ(*writer->Apply(ChangeBatch{{Insert(1, "a", 1), Insert(2, "b", 2)}}), 1);
-  ASSERT_EQ(*writer->Apply(ChangeBatch{{Update(2, "b2", 20), Insert(5, "e", 5), Truncate(),
-                                        Insert(1, "z", 9)}}),
+  ASSERT_EQ(*writer->Apply(ChangeBatch{
+                {Update(2, "b2", 20), Insert(5, "e", 5), Truncate(), Insert(1, "z", 9)}}),
             2);
   EXPECT_EQ(Feed(2), (std::vector<std::string>{
                          "2 update_preimage 2 b 2",
@@ -181,9 +181,9 @@ TEST_F(ChangeFeedTest, VersionsWithoutCdcFilesFallBackToAddsAndDeletionVectors) 
     ASSERT_TRUE(txn->Remove(txn->read_snapshot().files()[0].path).ok());
     ASSERT_EQ(*txn->Commit("DELETE"), 4);
   }
-  EXPECT_EQ(Feed(1), (std::vector<std::string>{"1 insert 1 a 1", "1 insert 2 b 2",
-                                               "1 insert 3 c 3", "2 delete 2 b 2",
-                                               "3 delete 3 c 3", "4 delete 1 a 1"}));
+  EXPECT_EQ(Feed(1),
+            (std::vector<std::string>{"1 insert 1 a 1", "1 insert 2 b 2", "1 insert 3 c 3",
+                                      "2 delete 2 b 2", "3 delete 3 c 3", "4 delete 1 a 1"}));
 }
 
 TEST_F(ChangeFeedTest, WholeRowIdentityKeepsDuplicatesApart) {
@@ -195,12 +195,12 @@ TEST_F(ChangeFeedTest, WholeRowIdentityKeepsDuplicatesApart) {
   RowChange remove = Make(ChangeOp::kDelete, {}, {}, Row3(1, "a", 1));
   RowChange absent = Make(ChangeOp::kDelete, {}, {}, Row3(9, "x", 9));
   ASSERT_EQ(*writer->Apply(ChangeBatch{{update, remove, absent, Insert(2, "b", 2)}}), 2);
-  EXPECT_EQ(Feed(2), (std::vector<std::string>{"2 update_preimage 1 a 1",
-                                               "2 update_postimage 1 a 2", "2 delete 1 a 1",
-                                               "2 insert 2 b 2"}));
+  EXPECT_EQ(Feed(2),
+            (std::vector<std::string>{"2 update_preimage 1 a 1", "2 update_postimage 1 a 2",
+                                      "2 delete 1 a 1", "2 insert 2 b 2"}));
   ASSERT_EQ(*writer->Apply(ChangeBatch{{Insert(2, "b", 2), Truncate()}}), 3);
-  EXPECT_EQ(Feed(3), (std::vector<std::string>{"3 insert 2 b 2", "3 delete 1 a 2",
-                                               "3 delete 2 b 2", "3 delete 2 b 2"}));
+  EXPECT_EQ(Feed(3), (std::vector<std::string>{"3 insert 2 b 2", "3 delete 1 a 2", "3 delete 2 b 2",
+                                               "3 delete 2 b 2"}));
 }
 
 TEST_F(ChangeFeedTest, PartitionedTableWritesOneChangeFilePerPartition) {
@@ -210,9 +210,9 @@ TEST_F(ChangeFeedTest, PartitionedTableWritesOneChangeFilePerPartition) {
   ASSERT_EQ(*writer->Apply(ChangeBatch{{Insert(1, "a", 1), Insert(2, "b", 2), Insert(3, "a", 3)}}),
             1);
   ASSERT_EQ(*writer->Apply(ChangeBatch{{Update(2, "a", 20)}}), 2);
-  EXPECT_EQ(Feed(1), (std::vector<std::string>{"1 insert 1 a 1", "1 insert 3 a 3",
-                                               "1 insert 2 b 2", "2 update_preimage 2 b 2",
-                                               "2 update_postimage 2 a 20"}));
+  EXPECT_EQ(Feed(1),
+            (std::vector<std::string>{"1 insert 1 a 1", "1 insert 3 a 3", "1 insert 2 b 2",
+                                      "2 update_preimage 2 b 2", "2 update_postimage 2 a 20"}));
 }
 
 TEST_F(ChangeFeedTest, RangeAndDisabledFeedErrorsNameTheVersion) {
@@ -242,8 +242,8 @@ TEST_F(ChangeFeedTest, AppendOnlyRowsAreInserts) {
   auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{}, true, {}});
   ASSERT_TRUE(writer.ok()) << writer.status();
   ASSERT_EQ(*writer->Apply(ChangeBatch{{Insert(1, "a", 1), Update(1, "b", 2), Delete(1)}}), 1);
-  EXPECT_EQ(Feed(1), (std::vector<std::string>{"1 insert 1 a 1", "1 insert 1 b 2",
-                                               "1 insert 1 NULL -1"}));
+  EXPECT_EQ(Feed(1),
+            (std::vector<std::string>{"1 insert 1 a 1", "1 insert 1 b 2", "1 insert 1 NULL -1"}));
 }
 
 }  // namespace
