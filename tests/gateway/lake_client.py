@@ -40,6 +40,12 @@ check("orders v1", one("SELECT count(*) FROM table_at('public.orders', version =
 check("orders v2", one("SELECT count(*) FROM table_at(%s, version => %s)", ("public.orders", 2)), 5)
 check("clicks v1", one("SELECT max(id) FROM table_at('public.clicks', version => 1)"), 2)
 
+# The change feed: versions 1 and 2 of orders appended 3 and 2 rows.
+cur.execute("SELECT _commit_version, count(*), min(_change_type) FROM "
+            "table_changes('public.orders', 1, 2) GROUP BY 1 ORDER BY 1")
+check("table_changes", cur.fetchall(), [(1, 3, "insert"), (2, 2, "insert")])
+check("table_changes to latest", one("SELECT count(*) FROM table_changes('public.orders', 2)"), 2)
+
 # Inside a transaction every statement reads the versions of its first statement.
 conn.autocommit = False
 check("in transaction", one("SELECT count(*) FROM public.clicks"), 5)

@@ -19,6 +19,7 @@
 #include "lake/schema.h"
 #include "lake/table_writer.h"
 #include "lake/test_util.h"
+#include "lake/upsert_writer.h"
 #include "server/lake_table_catalog.h"
 #include "server/pgwire/scram.h"
 #include "server/pgwire/server.h"
@@ -307,11 +308,34 @@ TEST_F(LakeGatewayTest, TableChangesReadsTheChangeFeed) {
                       "SELECT id, _change_type, _commit_version FROM "
                       "table_changes('public.orders', 1, 2) ORDER BY _commit_version, id",
                       "-c", "SELECT count(*) FROM table_changes('public.orders', 2)"});
-  if (result.output.find("not implemented yet") != std::string::npos) {
-    GTEST_SKIP() << "lake::ChangeFeedSql is not implemented in this build: " << result.output;
-  }
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(result.output, "1|insert|1\n2|insert|1\n3|insert|1\n4|insert|2\n5|insert|2\n2\n");
+}
+
+TEST_F(LakeGatewayTest, TableChangesShowsUpsertsAsInsertsUpdatesAndDeletes) {
+  std::string accounts = Table("public", "accounts");
+  CreateTable(accounts);
+  auto writer = lake::UpsertWriter::Open(*fs_, *connection_, accounts, {{"id"}, false, {}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  auto row = [](int64_t id, const std::string& customer) {
+    return std::vector<engine::Value>{engine::Value::Int(id), engine::Value::String(customer),
+                                      engine::Value::Null()};
+  };
+  lake::ChangeBatch first{{{lake::ChangeOp::kInsert, 10, row(1, "ann"), {}, {}},
+                           {lake::ChangeOp::kInsert, 10, row(2, "bob"), {}, {}}}};
+  ASSERT_TRUE(writer->Apply(first).ok());
+  lake::ChangeBatch second{{{lake::ChangeOp::kUpdate, 20, row(1, "ann b"), {}, {}},
+                            {lake::ChangeOp::kDelete, 20, {}, {}, row(2, "bob")}}};
+  ASSERT_TRUE(writer->Apply(second).ok());
+  auto result = Psql({"-c",
+                      "SELECT _commit_version, _change_type, id, customer FROM "
+                      "table_changes('public.accounts', 1)",
+                      "-c", "SELECT count(*) FROM table_changes('public.accounts', 2, 2)", "-c",
+                      "SELECT customer FROM public.accounts"});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(result.output,
+            "1|insert|1|ann\n1|insert|2|bob\n2|update_preimage|1|ann\n2|update_postimage|1|ann "
+            "b\n2|delete|2|bob\n3\nann b\n");
 }
 
 TEST_F(LakeGatewayTest, GrantsApplyToLakeTables) {
