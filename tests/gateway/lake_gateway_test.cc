@@ -400,6 +400,20 @@ TEST_F(LakeGatewayTest, Psycopg2SeesCommitsTimeTravelsAndPinsTransactions) {
       << result->output;
 }
 
+TEST_F(LakeGatewayTest, JdbcListsLakeTablesAndReadsThem) {
+  std::string classes = *root_ + "/jdbc";
+  fs::create_directories(classes);
+  auto compile = RunCommand({"javac", "-d", classes, LAKE_TEST_DIR "/LakeJdbc.java"});
+  ASSERT_TRUE(compile.ok());
+  ASSERT_EQ(compile->exit_code, 0) << compile->output;
+  auto result = RunCommand({"java", "-cp", "/usr/share/java/postgresql.jar:" + classes, "LakeJdbc",
+                            std::to_string(server_->port()), kPassword});
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->exit_code, 0) << result->output;
+  EXPECT_NE(result->output.find("lake jdbc: all checks passed"), std::string::npos)
+      << result->output;
+}
+
 TEST_F(LakeGatewayTest, CatalogCachesScansByVersion) {
   auto first = Psql({"-c", "SELECT count(*) FROM table_at('public.orders', version => 1)"});
   int64_t before = catalog_->scans_built();

@@ -1,0 +1,76 @@
+// pgjdbc against the gateway's lake tables (run by lake_gateway_test.cc): metadata lists them,
+// prepared statements and table_at read them. Usage: java -cp postgresql.jar:. LakeJdbc PORT
+// PASSWORD. Exits 1 on any failed check.
+
+import java.sql.Connection;
+import java.sql.DatabaseMetaData;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+
+public class LakeJdbc {
+  static final List<String> failures = new ArrayList<>();
+
+  static void check(String name, boolean ok, Object detail) {
+    if (!ok) {
+      failures.add(name);
+      System.out.println("FAIL " + name + ": " + detail);
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    Properties props = new Properties();
+    props.setProperty("user", "analyst");
+    props.setProperty("password", args[1]);
+    props.setProperty("sslmode", "disable");
+    props.setProperty("connectTimeout", "10");
+    // Named server-side statements from the first execution on.
+    props.setProperty("prepareThreshold", "1");
+    try (Connection c =
+        DriverManager.getConnection("jdbc:postgresql://127.0.0.1:" + args[0] + "/lake", props)) {
+      DatabaseMetaData meta = c.getMetaData();
+      List<String> tables = new ArrayList<>();
+      try (ResultSet rs = meta.getTables(null, null, "%", new String[] {"TABLE"})) {
+        while (rs.next()) tables.add(rs.getString("TABLE_SCHEM") + "." + rs.getString("TABLE_NAME"));
+      }
+      check("getTables", tables.contains("public.orders") && !tables.contains("hr.salaries"),
+          tables);
+      List<String> columns = new ArrayList<>();
+      try (ResultSet rs = meta.getColumns(null, "public", "orders", "%")) {
+        while (rs.next()) columns.add(rs.getString("COLUMN_NAME") + ":" + rs.getString("TYPE_NAME"));
+      }
+      check("getColumns", columns.toString().equals("[id:int8, customer:varchar, amount:numeric]"),
+          columns);
+      try (PreparedStatement p = c.prepareStatement("SELECT count(*) FROM public.orders WHERE id > ?")) {
+        for (int i = 0; i < 3; i++) {
+          p.setInt(1, 3);
+          try (ResultSet rs = p.executeQuery()) {
+            rs.next();
+            check("prepared count", rs.getLong(1) == 2, rs.getLong(1));
+          }
+        }
+      }
+      try (Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery(
+              "SELECT count(*) FROM table_at('public.orders', version => 1)")) {
+        rs.next();
+        check("table_at", rs.getLong(1) == 3, rs.getLong(1));
+      }
+      try (PreparedStatement p =
+          c.prepareStatement("SELECT count(*) FROM table_at('public.orders', version => ?)")) {
+        p.setInt(1, 1);
+        p.executeQuery();
+        check("table_at parameter refused", false, "accepted");
+      } catch (SQLException e) {
+        check("table_at parameter refused", "0A000".equals(e.getSQLState()), e.getSQLState());
+      }
+    }
+    if (!failures.isEmpty()) System.exit(1);
+    System.out.println("lake jdbc: all checks passed");
+  }
+}
