@@ -7,10 +7,13 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -412,6 +415,28 @@ TEST_F(LakeGatewayTest, JdbcListsLakeTablesAndReadsThem) {
   EXPECT_EQ(result->exit_code, 0) << result->output;
   EXPECT_NE(result->output.find("lake jdbc: all checks passed"), std::string::npos)
       << result->output;
+}
+
+TEST_F(LakeGatewayTest, ReadersSeeWholeCommitsInOrderWhileAWriterCommits) {
+  std::string stream = Table("public", "stream");
+  CreateTable(stream);
+  Append(stream, 0, 10);
+  constexpr int kCommits = 40;
+  std::atomic<bool> failed = false;
+  std::thread writer([&] {
+    for (int commit = 1; commit < kCommits && !failed; ++commit) {
+      if (Append(stream, commit * 10, commit * 10 + 10) < 0) failed = true;
+    }
+  });
+  auto result =
+      RunCommand({"/usr/bin/python3", LAKE_TEST_DIR "/lake_reader.py",
+                  std::to_string(server_->port()), kPassword, std::to_string(kCommits * 10)});
+  failed = failed || !result.ok() || result->exit_code != 0;
+  writer.join();
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_code, 0) << result->output;
+  EXPECT_NE(result->output.find("lake reader:"), std::string::npos) << result->output;
+  std::cout << result->output;
 }
 
 TEST_F(LakeGatewayTest, CatalogCachesScansByVersion) {
