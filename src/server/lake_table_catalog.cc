@@ -116,6 +116,13 @@ Result<std::vector<std::pair<LakeTableLocation, int64_t>>> LakeTableCatalog::Dis
 
 Result<std::optional<LakeTableLocation>> LakeTableCatalog::Locate(const std::string& schema,
                                                                   const std::string& name) const {
+  // Names come from SQL text: never let one walk out of the roots.
+  for (const std::string* part : {&schema, &name}) {
+    if (part->empty() || part->starts_with('.') || part->find('/') != std::string::npos ||
+        part->find('\\') != std::string::npos) {
+      return std::optional<LakeTableLocation>();
+    }
+  }
   // Exact folder names first (cheap: no listing), then a case-insensitive search.
   for (const auto& root : options_.roots) {
     std::string path = lake::JoinPath(lake::JoinPath(root, schema), name);

@@ -292,6 +292,11 @@ TEST_F(LakeGatewayTest, TableAtErrorsCarrySqlStates) {
   EXPECT_NE(unknown.output.find("42P01"), std::string::npos) << unknown.output;
   auto denied = Psql({"-c", "SELECT * FROM table_at('hr.salaries', version => 1)"});
   EXPECT_NE(denied.output.find("42501"), std::string::npos) << denied.output;
+  // A name is a folder name, never a path.
+  auto path = Psql({"-c", "SELECT * FROM table_at('hr/../public.orders', version => 1)"});
+  EXPECT_NE(path.output.find("more than one dot"), std::string::npos) << path.output;
+  auto slash = Psql({"-c", "SELECT * FROM table_at('x/public.orders', version => 1)"}, "admin");
+  EXPECT_NE(slash.output.find("42P01"), std::string::npos) << slash.output;
   auto malformed = Psql({"-c", "SELECT * FROM table_at(orders, version => 1)"});
   EXPECT_NE(malformed.output.find("42601"), std::string::npos) << malformed.output;
 }
