@@ -61,6 +61,17 @@ public class LakeJdbc {
         rs.next();
         check("table_at", rs.getLong(1) == 3, rs.getLong(1));
       }
+      // Parameters elsewhere in a statement with table_at() keep working.
+      try (PreparedStatement p = c.prepareStatement(
+               "SELECT count(*) FROM table_at('public.orders', version => 2) WHERE id > ?")) {
+        for (int i = 0; i < 2; i++) {
+          p.setInt(1, 3);
+          try (ResultSet rs = p.executeQuery()) {
+            rs.next();
+            check("table_at with a parameter", rs.getLong(1) == 2, rs.getLong(1));
+          }
+        }
+      }
       try (PreparedStatement p =
           c.prepareStatement("SELECT count(*) FROM table_at('public.orders', version => ?)")) {
         p.setInt(1, 1);
