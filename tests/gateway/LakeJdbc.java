@@ -1,5 +1,5 @@
 // pgjdbc against the gateway's lake tables (run by lake_gateway_test.cc): metadata lists them,
-// prepared statements and table_at read them. Usage: java -cp postgresql.jar:. LakeJdbc PORT
+// prepared statements and table_at (with parameters) read them. Usage: java -cp postgresql.jar:. LakeJdbc PORT
 // PASSWORD. Exits 1 on any failed check.
 
 import java.sql.Connection;
@@ -72,13 +72,34 @@ public class LakeJdbc {
           }
         }
       }
-      try (PreparedStatement p =
-          c.prepareStatement("SELECT count(*) FROM table_at('public.orders', version => ?)")) {
-        p.setInt(1, 1);
+      // A version as a parameter: the statement reads the version bound at each execution.
+      try (PreparedStatement p = c.prepareStatement(
+               "SELECT count(*) FROM table_at('public.orders', version => ?) WHERE id > ?")) {
+        long[][] cases = {{1, 0, 3}, {2, 0, 5}, {2, 4, 1}, {1, 1, 2}};
+        for (long[] t : cases) {
+          p.setLong(1, t[0]);
+          p.setInt(2, (int) t[1]);
+          try (ResultSet rs = p.executeQuery()) {
+            rs.next();
+            check("table_at version parameter " + t[0] + "/" + t[1], rs.getLong(1) == t[2],
+                rs.getLong(1));
+          }
+        }
+        p.setLong(1, 99);
+        p.setInt(2, 0);
         p.executeQuery();
-        check("table_at parameter refused", false, "accepted");
+        check("missing version as a parameter", false, "accepted");
       } catch (SQLException e) {
-        check("table_at parameter refused", "0A000".equals(e.getSQLState()), e.getSQLState());
+        check("missing version as a parameter", "22023".equals(e.getSQLState()), e.getSQLState());
+      }
+      try (PreparedStatement p = c.prepareStatement(
+               "SELECT count(*) FROM table_changes('public.orders', ?, ?)")) {
+        p.setLong(1, 1);
+        p.setLong(2, 2);
+        try (ResultSet rs = p.executeQuery()) {
+          rs.next();
+          check("table_changes parameters", rs.getLong(1) == 5, rs.getLong(1));
+        }
       }
     }
     if (!failures.isEmpty()) System.exit(1);

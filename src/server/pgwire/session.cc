@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include <spdlog/spdlog.h>
 
@@ -118,6 +119,13 @@ struct Session::Statement {
   bool empty = false;
   bool catalog_fallback = false;  // answered with no rows, see PrepareStatement
   std::optional<engine::PreparedStatement> prepared;
+  // Table function arguments are parameters: `query` is rewritten and prepared again at each
+  // Bind; DuckDB's parameter k is the client's parameter duckdb_parameters[k] (0-based), as
+  // `renumber` maps the client's $n to DuckDB's.
+  bool per_bind = false;
+  std::string query;
+  std::map<int, int> renumber;
+  std::vector<size_t> duckdb_parameters;
   StatementType type = StatementType::kOther;
   std::vector<uint32_t> parameter_oids;
   std::vector<std::string> column_names;
@@ -128,7 +136,8 @@ struct Session::Portal {
   std::shared_ptr<Statement> statement;
   std::vector<std::optional<std::string>> parameters;
   std::vector<Format> parameter_formats;
-  BindMessage formats;  // only result_formats are used
+  BindMessage formats;                                // only result_formats are used
+  std::optional<engine::PreparedStatement> prepared;  // per_bind statements only
   bool started = false;
   bool finished = false;
   std::optional<engine::RowStream> stream;
@@ -217,9 +226,60 @@ Status Session::RefreshTables() {
   return Status::Ok();
 }
 
-Result<std::string> Session::RewriteTableCalls(const std::string& sql) {
+Result<std::string> Session::RewriteTableCalls(const std::string& sql, const Portal* portal,
+                                               std::map<int, uint32_t>* parameter_oids) {
   if (context_.tables == nullptr) return sql;
-  return RewriteTableFunctions(sql, [&](const TableFunctionCall& call) -> Result<std::string> {
+  // The text of parameter $n of `portal`.
+  auto value = [&](int number) -> Result<std::string> {
+    size_t index = static_cast<size_t>(number) - 1;
+    if (number < 1 || index >= portal->parameters.size()) {
+      return Status::InvalidArgument("Protocol Error: parameter ${} was not bound", number);
+    }
+    const auto& bytes = portal->parameters[index];
+    if (!bytes) {
+      return Status::InvalidArgument("Time Travel Error: parameter ${} of a table function is NULL",
+                                     number);
+    }
+    if (portal->parameter_formats[index] == Format::kBinary) {
+      return BinaryParameterToText(portal->statement->parameter_oids[index], *bytes);
+    }
+    return *bytes;
+  };
+  auto version = [&](int number) -> Result<int64_t> {
+    FRESHET_ASSIGN_OR_RETURN(std::string text, value(number));
+    int64_t out = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (error != std::errc() || end != text.data() + text.size()) {
+      return Status::InvalidArgument("Time Travel Error: parameter ${} is not a version: '{}'",
+                                     number, text);
+    }
+    return out;
+  };
+  return RewriteTableFunctions(sql, [&](TableFunctionCall call) -> Result<std::string> {
+    if (call.HasParameters() && portal == nullptr) {
+      // Parse: read the latest version, for the columns; the real one comes at Bind.
+      for (auto number : {call.version_parameter, call.from_parameter, call.to_parameter}) {
+        if (number) (*parameter_oids)[*number] = oid::kInt8;
+      }
+      if (call.timestamp_parameter) (*parameter_oids)[*call.timestamp_parameter] = oid::kText;
+      if (call.kind == TableFunctionCall::Kind::kTableChanges) {
+        call.from = 0;
+        call.to = 0;
+      }
+    } else if (call.HasParameters()) {
+      if (call.version_parameter) {
+        FRESHET_ASSIGN_OR_RETURN(call.version, version(*call.version_parameter));
+      }
+      if (call.from_parameter) {
+        FRESHET_ASSIGN_OR_RETURN(call.from, version(*call.from_parameter));
+      }
+      if (call.to_parameter) {
+        FRESHET_ASSIGN_OR_RETURN(call.to, version(*call.to_parameter));
+      }
+      if (call.timestamp_parameter) {
+        FRESHET_ASSIGN_OR_RETURN(call.timestamp, value(*call.timestamp_parameter));
+      }
+    }
     if (call.kind == TableFunctionCall::Kind::kTableChanges) {
       return context_.tables->ChangesQuery(call.table, call.from, call.to);
     }
@@ -314,7 +374,19 @@ Result<std::shared_ptr<Session::Statement>> Session::PrepareStatement(
   }
   spdlog::debug("pgwire: prepare {}", statement->sql);
   FRESHET_RETURN_IF_ERROR(RefreshTables());
-  FRESHET_ASSIGN_OR_RETURN(std::string expanded, RewriteTableCalls(query));
+  std::map<int, uint32_t> function_parameters;
+  FRESHET_ASSIGN_OR_RETURN(std::string expanded,
+                           RewriteTableCalls(query, nullptr, &function_parameters));
+  if (!function_parameters.empty()) {
+    // DuckDB numbers the parameters left after the rewrite from $1 without gaps.
+    statement->per_bind = true;
+    statement->query = query;
+    for (int number : ParameterNumbers(expanded)) {
+      statement->renumber[number] = static_cast<int>(statement->renumber.size()) + 1;
+      statement->duckdb_parameters.push_back(static_cast<size_t>(number) - 1);
+    }
+    expanded = RenumberParameters(expanded, statement->renumber);
+  }
   std::string rewritten = RewriteCatalogQuery(expanded);
   auto prepared = context_.connection->Prepare(rewritten);
   if (!prepared.ok() && rewritten != expanded &&
@@ -334,15 +406,30 @@ Result<std::shared_ptr<Session::Statement>> Session::PrepareStatement(
         "freshet are read-only (changes arrive from the source database)",
         engine::StatementTypeName(statement->type));
   }
-  for (size_t i = 0; i < prepared->parameter_count(); ++i) {
+  auto duckdb_type = [&](size_t i) {
+    engine::ColumnType type = prepared->parameter_type(i);
+    return type.id == engine::TypeId::kUnknown ? oid::kText : PgTypeFor(type).oid;
+  };
+  size_t count = prepared->parameter_count();
+  if (statement->per_bind) {
+    auto all = ParameterNumbers(query);
+    count = all.empty() ? 0 : static_cast<size_t>(all.back());
+  }
+  for (size_t i = 0; i < count; ++i) {
     uint32_t declared = i < parameter_types.size() ? parameter_types[i] : 0;
     if (declared != 0) {
       statement->parameter_oids.push_back(declared);
-      continue;
+    } else if (!statement->per_bind) {
+      statement->parameter_oids.push_back(duckdb_type(i));
+    } else if (auto it = function_parameters.find(static_cast<int>(i) + 1);
+               it != function_parameters.end()) {
+      statement->parameter_oids.push_back(it->second);
+    } else if (auto at = statement->renumber.find(static_cast<int>(i) + 1);
+               at != statement->renumber.end()) {
+      statement->parameter_oids.push_back(duckdb_type(static_cast<size_t>(at->second) - 1));
+    } else {
+      statement->parameter_oids.push_back(oid::kText);  // $n the statement never uses
     }
-    engine::ColumnType type = prepared->parameter_type(i);
-    statement->parameter_oids.push_back(type.id == engine::TypeId::kUnknown ? oid::kText
-                                                                            : PgTypeFor(type).oid);
   }
   if (ReturnsRows(statement->type)) {
     statement->column_names = prepared->column_names();
@@ -436,20 +523,34 @@ Status Session::RunStatement(Portal& portal, MessageSink& sink) {
     portal.tag = "SELECT 0";
     return Status::Ok();
   }
-  engine::PreparedStatement& prepared = *statement.prepared;
-  for (size_t i = 0; i < portal.parameters.size(); ++i) {
+  engine::PreparedStatement* target = &*statement.prepared;
+  size_t bound = portal.parameters.size();
+  if (statement.per_bind) {
+    FRESHET_ASSIGN_OR_RETURN(std::string expanded,
+                             RewriteTableCalls(statement.query, &portal, nullptr));
+    auto prepared = context_.connection->Prepare(
+        RewriteCatalogQuery(RenumberParameters(expanded, statement.renumber)));
+    if (!prepared.ok()) return MapPrepareError(prepared.status(), statement.sql);
+    portal.prepared.emplace(std::move(prepared).value());
+    target = &*portal.prepared;
+    bound = statement.duckdb_parameters.size();
+  }
+  engine::PreparedStatement& prepared = *target;
+  for (size_t k = 0; k < bound; ++k) {
+    // DuckDB's parameter k holds the client's parameter i.
+    size_t i = statement.per_bind ? statement.duckdb_parameters[k] : k;
     const auto& value = portal.parameters[i];
     if (!value) {
-      FRESHET_RETURN_IF_ERROR(prepared.BindNull(i));
+      FRESHET_RETURN_IF_ERROR(prepared.BindNull(k));
       continue;
     }
     uint32_t type_oid = statement.parameter_oids[i];
     if (type_oid == oid::kBytea) {
       if (portal.parameter_formats[i] == Format::kBinary) {
-        FRESHET_RETURN_IF_ERROR(prepared.BindBlob(i, *value));
+        FRESHET_RETURN_IF_ERROR(prepared.BindBlob(k, *value));
       } else {
         FRESHET_ASSIGN_OR_RETURN(std::string bytes, DecodeByteaText(*value));
-        FRESHET_RETURN_IF_ERROR(prepared.BindBlob(i, bytes));
+        FRESHET_RETURN_IF_ERROR(prepared.BindBlob(k, bytes));
       }
       continue;
     }
@@ -459,9 +560,9 @@ Status Session::RunStatement(Portal& portal, MessageSink& sink) {
         return Status::InvalidArgument("Binary Error: parameter ${}: {}", i + 1,
                                        text.status().message());
       }
-      FRESHET_RETURN_IF_ERROR(prepared.BindText(i, *text));
+      FRESHET_RETURN_IF_ERROR(prepared.BindText(k, *text));
     } else {
-      FRESHET_RETURN_IF_ERROR(prepared.BindText(i, *value));
+      FRESHET_RETURN_IF_ERROR(prepared.BindText(k, *value));
     }
   }
 

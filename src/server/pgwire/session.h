@@ -112,8 +112,11 @@ class Session {
   void TrackTransaction(const std::string& keyword, bool ok);
   // Brings the views up to date unless pinned by a transaction (see the class comment).
   Status RefreshTables();
-  // `sql` with table_at()/table_changes() calls replaced by subqueries.
-  Result<std::string> RewriteTableCalls(const std::string& sql);
+  // `sql` with table_at()/table_changes() calls replaced by subqueries. Arguments that are
+  // parameters take their values from `portal`; without one (at Parse) such calls read the
+  // latest version (to learn the columns) and `parameter_oids` receives their types.
+  Result<std::string> RewriteTableCalls(const std::string& sql, const Portal* portal,
+                                        std::map<int, uint32_t>* parameter_oids);
   // Checks and applies a new freshet.snapshot value.
   Status SetSnapshot();
 

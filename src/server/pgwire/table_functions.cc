@@ -1,5 +1,6 @@
 #include "server/pgwire/table_functions.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <vector>
@@ -92,11 +93,17 @@ Result<std::vector<Token>> ArgumentTokens(std::string_view sql, size_t i, std::s
       ++i;
       continue;
     }
+    if (c == '$' && i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
+      size_t j = i + 1;
+      while (j < sql.size() && std::isdigit(static_cast<unsigned char>(sql[j]))) ++j;
+      tokens.push_back({Token::Type::kParameter, std::string(sql.substr(i + 1, j - i - 1))});
+      i = j;
+      continue;
+    }
     if (c == '$' || c == '?') {
       return Status::NotSupported(
-          "Not implemented Error: {}() takes literal arguments, not parameters: write the "
-          "table name and version into the statement text",
-          name);
+          "Not implemented Error: {}() takes literals or numbered parameters ($1), not '{}'", name,
+          c);
     }
     return Status::InvalidArgument(
         "Parser Error: {}() takes literal arguments only (a quoted table name, then integer "
@@ -119,6 +126,17 @@ Result<int64_t> ToInt(const Token& token, std::string_view name, std::string_vie
   return value;
 }
 
+// A version argument: an integer literal into *value, or a parameter's number into *parameter.
+Status VersionArgument(const Token& token, std::string_view name, std::string_view what,
+                       int64_t* value, std::optional<int>* parameter) {
+  if (token.type == Token::Type::kParameter) {
+    *parameter = std::stoi(token.text);
+    return Status::Ok();
+  }
+  FRESHET_ASSIGN_OR_RETURN(*value, ToInt(token, name, what));
+  return Status::Ok();
+}
+
 Result<TableFunctionCall> ParseCall(TableFunctionCall::Kind kind, std::string_view name,
                                     const std::vector<Token>& tokens) {
   TableFunctionCall call;
@@ -130,6 +148,10 @@ Result<TableFunctionCall> ParseCall(TableFunctionCall::Kind kind, std::string_vi
   auto bad = [&]() {
     return Status::InvalidArgument("Parser Error: malformed {}() call; write {}", name, usage);
   };
+  if (!tokens.empty() && tokens[0].type == Token::Type::kParameter) {
+    return Status::NotSupported(
+        "Not implemented Error: {}() takes the table name as a literal, not a parameter", name);
+  }
   if (tokens.empty() || tokens[0].type != Token::Type::kString) return bad();
   call.table = tokens[0].text;
   // Split the rest at commas.
@@ -150,9 +172,13 @@ Result<TableFunctionCall> ParseCall(TableFunctionCall::Kind kind, std::string_vi
     for (const auto& argument : arguments) {
       if (argument.size() != 1) return bad();
     }
-    FRESHET_ASSIGN_OR_RETURN(call.from, ToInt(arguments[0][0], name, "the first version"));
+    FRESHET_RETURN_IF_ERROR(VersionArgument(arguments[0][0], name, "the first version", &call.from,
+                                            &call.from_parameter));
     if (arguments.size() == 2) {
-      FRESHET_ASSIGN_OR_RETURN(call.to, ToInt(arguments[1][0], name, "the last version"));
+      int64_t to = 0;
+      FRESHET_RETURN_IF_ERROR(
+          VersionArgument(arguments[1][0], name, "the last version", &to, &call.to_parameter));
+      if (!call.to_parameter) call.to = to;
     }
     return call;
   }
@@ -164,7 +190,10 @@ Result<TableFunctionCall> ParseCall(TableFunctionCall::Kind kind, std::string_vi
     return bad();
   }
   if (argument[0].text == "version" && argument.size() == 3) {
-    FRESHET_ASSIGN_OR_RETURN(call.version, ToInt(argument[2], name, "version"));
+    int64_t version = 0;
+    FRESHET_RETURN_IF_ERROR(
+        VersionArgument(argument[2], name, "version", &version, &call.version_parameter));
+    if (!call.version_parameter) call.version = version;
     return call;
   }
   if (argument[0].text == "timestamp") {
@@ -176,6 +205,10 @@ Result<TableFunctionCall> ParseCall(TableFunctionCall::Kind kind, std::string_vi
     }
     if (argument.size() == value + 1 && argument[value].type == Token::Type::kString) {
       call.timestamp = argument[value].text;
+      return call;
+    }
+    if (argument.size() == 3 && argument[2].type == Token::Type::kParameter) {
+      call.timestamp_parameter = std::stoi(argument[2].text);
       return call;
     }
   }
@@ -243,6 +276,60 @@ Result<std::string> RewriteTableFunctions(std::string_view sql,
     previous = ')';
   }
   if (copied == 0) return std::string(sql);
+  out.append(sql.substr(copied));
+  return out;
+}
+
+namespace {
+
+// Calls `on_parameter(start, end, number)` for each $n outside quotes and comments.
+template <typename F>
+void ForEachParameter(std::string_view sql, F on_parameter) {
+  size_t i = 0;
+  while (i < sql.size()) {
+    size_t skipped = SkipQuotedOrComment(sql, i);
+    if (skipped != i) {
+      i = skipped;
+      continue;
+    }
+    if (IsIdentifierStart(sql[i])) {
+      while (i < sql.size() && IsIdentifierChar(sql[i])) ++i;  // a$1 is one identifier
+      continue;
+    }
+    if (sql[i] == '$' && i + 1 < sql.size() &&
+        std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
+      size_t j = i + 1;
+      while (j < sql.size() && std::isdigit(static_cast<unsigned char>(sql[j]))) ++j;
+      int number = 0;
+      std::from_chars(sql.data() + i + 1, sql.data() + j, number);
+      on_parameter(i, j, number);
+      i = j;
+      continue;
+    }
+    ++i;
+  }
+}
+
+}  // namespace
+
+std::vector<int> ParameterNumbers(std::string_view sql) {
+  std::vector<int> numbers;
+  ForEachParameter(sql, [&](size_t, size_t, int number) { numbers.push_back(number); });
+  std::sort(numbers.begin(), numbers.end());
+  numbers.erase(std::unique(numbers.begin(), numbers.end()), numbers.end());
+  return numbers;
+}
+
+std::string RenumberParameters(std::string_view sql, const std::map<int, int>& mapping) {
+  std::string out;
+  size_t copied = 0;
+  ForEachParameter(sql, [&](size_t start, size_t end, int number) {
+    auto it = mapping.find(number);
+    if (it == mapping.end()) return;
+    out.append(sql.substr(copied, start - copied));
+    out += "$" + std::to_string(it->second);
+    copied = end;
+  });
   out.append(sql.substr(copied));
   return out;
 }

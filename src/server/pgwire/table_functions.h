@@ -9,14 +9,18 @@
 // RewriteTableFunctions finds these calls in a statement's text (outside string literals,
 // quoted identifiers and comments; not when qualified, as in x.table_at(...)) and replaces each
 // with a parenthesised subquery the resolver returns, before DuckDB parses the statement.
-// Arguments must be literals (or `:=` for `=>`); a parameter ($1) or an expression gets a
-// clear error. Pure functions.
+// Arguments must be literals (or `:=` for `=>`), except that versions and the timestamp may
+// be bind parameters ($1): such a call reaches the resolver with the parameter's number set
+// and its value empty, and the session resolves it again at each Bind. An expression, a `?`
+// or a parameter as the table name gets a clear error. Pure functions.
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
@@ -32,6 +36,15 @@ struct TableFunctionCall {
   // table_changes
   int64_t from = 0;
   std::optional<int64_t> to;
+  // Arguments given as bind parameters: their numbers ($n).
+  std::optional<int> version_parameter;
+  std::optional<int> timestamp_parameter;
+  std::optional<int> from_parameter;
+  std::optional<int> to_parameter;
+
+  bool HasParameters() const {
+    return version_parameter || timestamp_parameter || from_parameter || to_parameter;
+  }
 };
 
 // Returns the SELECT reading the call's rows.
@@ -41,5 +54,10 @@ using TableFunctionResolver = std::function<Result<std::string>(const TableFunct
 // InvalidArgument ("Parser Error: ...", 42601) for malformed calls; resolver errors as they are.
 Result<std::string> RewriteTableFunctions(std::string_view sql,
                                           const TableFunctionResolver& resolve);
+
+// The numbers n of the $n parameters in `sql` outside quotes and comments, ascending, once each.
+std::vector<int> ParameterNumbers(std::string_view sql);
+// `sql` with each $n outside quotes and comments that `mapping` names replaced by $mapping[n].
+std::string RenumberParameters(std::string_view sql, const std::map<int, int>& mapping);
 
 }  // namespace freshet::server::pgwire

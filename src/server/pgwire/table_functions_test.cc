@@ -104,10 +104,36 @@ TEST(TableFunctions, MalformedCallsGetErrorsThatShowTheSyntax) {
   EXPECT_NE(Rewrite("SELECT * FROM table_changes('o')").find("from_version"), std::string::npos);
   EXPECT_NE(Rewrite("SELECT * FROM table_at('o', version => 1").find("closing parenthesis"),
             std::string::npos);
-  EXPECT_NE(Rewrite("SELECT * FROM table_at('o', version => $1)").find("not parameters"),
+  EXPECT_NE(Rewrite("SELECT * FROM table_at($1, version => 1)").find("not a parameter"),
+            std::string::npos);
+  EXPECT_NE(Rewrite("SELECT * FROM table_at('o', version => ?)").find("numbered parameters"),
             std::string::npos);
   EXPECT_NE(Rewrite("SELECT * FROM table_at('o', version => now())").find("literal"),
             std::string::npos);
+}
+
+TEST(TableFunctions, VersionsAndTimestampsMayBeParameters) {
+  Recorder recorder;
+  auto out = RewriteTableFunctions(
+      "SELECT * FROM table_at('a', version => $2) JOIN table_at('b', timestamp => $1) USING (id) "
+      "JOIN table_changes('c', $3, $4) USING (id) WHERE x = $5",
+      recorder.resolver());
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(recorder.calls.size(), 3U);
+  EXPECT_EQ(recorder.calls[0].version_parameter, 2);
+  EXPECT_FALSE(recorder.calls[0].version);
+  EXPECT_EQ(recorder.calls[1].timestamp_parameter, 1);
+  EXPECT_EQ(recorder.calls[2].from_parameter, 3);
+  EXPECT_EQ(recorder.calls[2].to_parameter, 4);
+  EXPECT_TRUE(recorder.calls[2].HasParameters());
+  EXPECT_EQ(ParameterNumbers(*out), std::vector<int>{5});
+}
+
+TEST(TableFunctions, FindsAndRenumbersParametersOutsideQuotes) {
+  std::string_view sql = "SELECT $3, '$1', \"$2\", a$1, $3 -- $9\n FROM t WHERE x = $12";
+  EXPECT_EQ(ParameterNumbers(sql), (std::vector<int>{3, 12}));
+  EXPECT_EQ(RenumberParameters(sql, {{3, 1}, {12, 2}}),
+            "SELECT $1, '$1', \"$2\", a$1, $1 -- $9\n FROM t WHERE x = $2");
 }
 
 TEST(TableFunctions, ResolverErrorsPassThrough) {
