@@ -1,17 +1,21 @@
 // libFuzzer target for everything the SQL gateway parses from the network before a client is
 // trusted: startup packets, message framing, every frontend message parser, the SCRAM
-// exchange, and the SQL splitting applied to Query text. Any crash, sanitizer report or
+// exchange, and the SQL text handling applied to Query text (splitting, SET/SHOW, COPY,
+// table_at/table_changes rewriting, parameter renumbering). Any crash, sanitizer report or
 // timeout is a bug; parse errors are the expected outcome for most inputs.
 //
 //   bench/fuzz/run [SECONDS]
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <string>
 #include <string_view>
 
 #include "server/pgwire/protocol.h"
 #include "server/pgwire/scram.h"
 #include "server/pgwire/sql_text.h"
+#include "server/pgwire/table_functions.h"
 #include "server/pgwire/types.h"
 
 namespace pgwire = freshet::server::pgwire;
@@ -39,6 +43,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           for (const auto& statement : pgwire::SplitStatements(query->sql)) {
             (void)pgwire::ParseParameterCommand(statement);
             (void)pgwire::FirstKeyword(statement);
+            (void)pgwire::ParseCopyToStdout(statement);
+            // Lake table functions rewritten into subqueries, then parameters renumbered.
+            auto rewritten =
+                pgwire::RewriteTableFunctions(statement, [](const pgwire::TableFunctionCall& call) {
+                  return freshet::Result<std::string>("SELECT '" + std::to_string(call.from) + "'");
+                });
+            if (rewritten.ok()) {
+              std::map<int, int> renumber;
+              for (int number : pgwire::ParameterNumbers(*rewritten)) {
+                renumber[number] = static_cast<int>(renumber.size()) + 1;
+              }
+              (void)pgwire::RenumberParameters(*rewritten, renumber);
+            }
           }
         }
         break;

@@ -3,11 +3,14 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -15,7 +18,9 @@
 #include "common/config.h"
 #include "common/metrics.h"
 #include "common/shutdown.h"
+#include "lake/fs/file_system.h"
 #include "server/http/http_server.h"
+#include "server/lake_table_catalog.h"
 #include "server/pgwire/config.h"
 #include "server/pgwire/scram.h"
 #include "server/pgwire/server.h"
@@ -73,8 +78,26 @@ int RunServe(const ServeArgs& args) {
     fmt::print(stderr, "freshet serve: {}\n", shutdown.status().message());
     return 1;
   }
-  server::StaticTableCatalog catalog(config->tables);
-  auto server = server::pgwire::PgwireServer::Start(config->options, catalog);
+  // Every pipeline's lake root (relative to the working directory, as the pipeline reads it)
+  // and the gateway's own lake_roots.
+  server::LakeCatalogOptions lake;
+  lake.fixed_tables = config->tables;
+  auto add_root = [&](const std::string& root) {
+    std::string absolute = std::filesystem::absolute(root).lexically_normal().string();
+    while (absolute.size() > 1 && absolute.back() == '/') absolute.pop_back();
+    if (std::find(lake.roots.begin(), lake.roots.end(), absolute) == lake.roots.end()) {
+      lake.roots.push_back(absolute);
+    }
+  };
+  for (const auto& pipeline : app_config->pipelines) add_root(pipeline.lake.root);
+  for (const auto& root : config->lake_roots) add_root(root);
+  lake::LocalFileSystem fs;
+  auto catalog = server::LakeTableCatalog::Open(fs, lake);
+  if (!catalog.ok()) {
+    fmt::print(stderr, "freshet serve: {}\n", catalog.status().message());
+    return 1;
+  }
+  auto server = server::pgwire::PgwireServer::Start(config->options, **catalog);
   if (!server.ok()) {
     fmt::print(stderr, "freshet serve: {}\n", server.status().message());
     return 1;
@@ -92,9 +115,11 @@ int RunServe(const ServeArgs& args) {
     spdlog::info("freshet serve: HTTP on {} (/metrics, /healthz, /readyz)",
                  *app_config->server.http_listen);
   }
-  spdlog::info("freshet serve: SQL gateway on {}:{} ({} users, {} tables); Ctrl-C stops",
-               config->options.host, (*server)->port(), config->options.users.size(),
-               config->tables.size());
+  spdlog::info(
+      "freshet serve: SQL gateway on {}:{} ({} users, {} fixed tables, lake roots: {}); Ctrl-C "
+      "stops",
+      config->options.host, (*server)->port(), config->options.users.size(), config->tables.size(),
+      lake.roots.empty() ? "none" : fmt::format("{}", fmt::join(lake.roots, ", ")));
   while (!(*shutdown)->WaitFor(std::chrono::seconds(1))) {
   }
   spdlog::info("freshet serve: shutting down");

@@ -10,6 +10,7 @@
 
 #include "common/sql_quote.h"
 #include "engine/database.h"
+#include "lake/change_feed.h"
 #include "lake/export.h"
 #include "lake/fs/file_system.h"
 #include "lake/optimize.h"
@@ -187,6 +188,16 @@ Status History(const TableArgs& args) {
   return WriteOutput(std::nullopt, text);
 }
 
+Status Changes(const TableArgs& args) {
+  lake::LocalFileSystem fs;
+  FRESHET_ASSIGN_OR_RETURN(Session session, OpenSession());
+  FRESHET_ASSIGN_OR_RETURN(
+      auto lines, lake::ChangeFeedJsonl(fs, session.connection, args.path, args.from, args.to));
+  std::string text;
+  for (const auto& line : lines) text += line + "\n";
+  return WriteOutput(args.output, text);
+}
+
 Status Optimize(const TableArgs& args) {
   lake::LocalFileSystem fs;
   FRESHET_ASSIGN_OR_RETURN(Session session, OpenSession());
@@ -259,6 +270,15 @@ CLI::App* AddTableCommand(CLI::App& app, TableArgs& args) {
                    "time zone of timestamp partition values written without one")
       ->capture_default_str();
 
+  CLI::App* changes = table->add_subcommand(
+      "changes",
+      "The change data feed of versions FROM..TO as JSON lines (_change_type, _commit_version, "
+      "_commit_timestamp after the columns); needs delta.enableChangeDataFeed=true");
+  changes->add_option("path", args.path, "folder of the Delta table")->required();
+  changes->add_option("--from", args.from, "first version")->required();
+  changes->add_option("--to", args.to, "last version (default: the latest)");
+  changes->add_option("--output", args.output, "write here instead of standard output");
+
   CLI::App* optimize = table->add_subcommand(
       "optimize", "Compact small files and files with deleted rows (about 128 MB each)");
   optimize->add_option("path", args.path, "folder of the Delta table")->required();
@@ -277,6 +297,7 @@ int RunTable(const CLI::App& table, const TableArgs& args) {
   if (table.got_subcommand("info")) return Report("info", Info(args));
   if (table.got_subcommand("history")) return Report("history", History(args));
   if (table.got_subcommand("export")) return Report("export", Export(args));
+  if (table.got_subcommand("changes")) return Report("changes", Changes(args));
   if (table.got_subcommand("optimize")) return Report("optimize", Optimize(args));
   if (table.got_subcommand("vacuum")) return Report("vacuum", Vacuum(args));
   return 2;

@@ -25,6 +25,8 @@ struct TableArgs {
   bool json = false;
   int64_t retain_hours = 7 * 24;  // vacuum
   bool dry_run = false;           // vacuum
+  int64_t from = 0;               // changes
+  std::optional<int64_t> to;      // changes
 };
 
 // Adds the `table` subcommand group to `app`; `args` must outlive `app`.

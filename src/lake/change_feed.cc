@@ -8,6 +8,7 @@
 
 #include "common/sql_quote.h"
 #include "lake/deletion_vector.h"
+#include "lake/export.h"
 #include "lake/paths.h"
 #include "lake/scan.h"
 #include "lake/snapshot.h"
@@ -184,6 +185,19 @@ Result<std::string> ChangeFeedSql(FileSystem& fs, engine::Connection& connection
   }
   return fmt::format("SELECT {} FROM ({}) AS feed ORDER BY {}, {}, {}", columns, union_sql,
                      QuoteIdentifier(kCommitVersionColumn), kFileOrdinal, kRowOrdinal);
+}
+
+Result<std::vector<std::string>> ChangeFeedJsonl(FileSystem& fs, engine::Connection& connection,
+                                                 const std::string& table_path, Version from,
+                                                 std::optional<Version> to) {
+  FRESHET_ASSIGN_OR_RETURN(std::string sql, ChangeFeedSql(fs, connection, table_path, from, to));
+  FRESHET_ASSIGN_OR_RETURN(Snapshot end, Snapshot::Load(fs, connection, table_path, to));
+  Schema schema = end.schema();
+  schema.fields.push_back({kChangeTypeColumn, DataType::Primitive(DataType::Kind::kString)});
+  schema.fields.push_back({kCommitVersionColumn, DataType::Primitive(DataType::Kind::kLong)});
+  schema.fields.push_back(
+      {kCommitTimestampColumn, DataType::Primitive(DataType::Kind::kTimestamp)});
+  return ExportJsonlLines(connection, schema, sql, false);
 }
 
 }  // namespace freshet::lake

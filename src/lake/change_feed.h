@@ -16,6 +16,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "engine/database.h"
@@ -41,6 +42,12 @@ inline constexpr const char* kChangeDataFolder = "_change_data";
 Result<std::string> ChangeFeedSql(FileSystem& fs, engine::Connection& connection,
                                   const std::string& table_path, Version from,
                                   std::optional<Version> to = std::nullopt);
+
+// The feed of ChangeFeedSql rendered as JSON lines (export.h rules), one per change in feed
+// order, with _change_type, _commit_version and _commit_timestamp after the table's columns.
+Result<std::vector<std::string>> ChangeFeedJsonl(FileSystem& fs, engine::Connection& connection,
+                                                 const std::string& table_path, Version from,
+                                                 std::optional<Version> to = std::nullopt);
 
 // True when `configuration` (metaData.configuration) enables the change data feed.
 bool ChangeFeedEnabled(const std::map<std::string, std::string>& configuration);

@@ -270,8 +270,8 @@ std::string JsonlSelect(const Schema& schema, const std::string& scan_sql) {
 }
 
 Result<std::vector<std::string>> ExportJsonlLines(engine::Connection& connection,
-                                                  const Schema& schema,
-                                                  const std::string& scan_sql) {
+                                                  const Schema& schema, const std::string& scan_sql,
+                                                  bool sort) {
   FRESHET_ASSIGN_OR_RETURN(engine::QueryResult result,
                            connection.Query(JsonlSelect(schema, scan_sql)));
   std::vector<std::string> lines;
@@ -285,7 +285,7 @@ Result<std::vector<std::string>> ExportJsonlLines(engine::Connection& connection
     }
     lines.push_back(line + "}");
   }
-  std::sort(lines.begin(), lines.end());
+  if (sort) std::sort(lines.begin(), lines.end());
   return lines;
 }
 

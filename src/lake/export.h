@@ -27,9 +27,10 @@ Result<std::string> RenderJsonValue(const DataType& type, const engine::Value& v
 // Wraps a scan SELECT so every column can be rendered: maps become lists of (k, v) structs,
 // since result maps lose their key types.
 std::string JsonlSelect(const Schema& schema, const std::string& scan_sql);
-// Runs `scan_sql` and renders every row, sorted byte-wise.
+// Runs `scan_sql` and renders every row, sorted byte-wise (or in query order when `sort` is
+// false).
 Result<std::vector<std::string>> ExportJsonlLines(engine::Connection& connection,
-                                                  const Schema& schema,
-                                                  const std::string& scan_sql);
+                                                  const Schema& schema, const std::string& scan_sql,
+                                                  bool sort = true);
 
 }  // namespace freshet::lake

@@ -350,10 +350,30 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
     if (has_row) touch(new_keys[change_idx]);
   }
 
-  // Where each touched key lives now (exact: candidates are checked against the files).
-  FRESHET_ASSIGN_OR_RETURN(
-      auto found,
-      index_.Find(order, DataFileKeyReader(*connection_, snapshot, index_, index_columns_)));
+  // Where each touched key lives now (exact: candidates are checked against the files). For
+  // the feed, whole rows are read at once: the pre-images come from the same read.
+  std::map<std::pair<uint32_t, uint32_t>, Row> lake_rows;
+  KeyIndex::KeyReader reader = DataFileKeyReader(*connection_, snapshot, index_, index_columns_);
+  if (feed) {
+    reader = [&](const std::vector<RowLocation>& locations) -> Result<std::vector<std::string>> {
+      std::set<std::pair<uint32_t, uint32_t>> wanted;
+      for (const RowLocation& location : locations) wanted.insert({location.file, location.row});
+      FRESHET_ASSIGN_OR_RETURN(auto rows, ReadRows(snapshot, wanted));
+      std::vector<std::string> keys;
+      keys.reserve(locations.size());
+      for (const RowLocation& location : locations) {
+        auto it = rows.find({location.file, location.row});
+        if (it == rows.end()) {
+          return Status::Corruption("{} has no row {}", index_.FilePath(location.file),
+                                    location.row);
+        }
+        keys.push_back(KeyOf(it->second));
+      }
+      lake_rows.merge(rows);
+      return keys;
+    };
+  }
+  FRESHET_ASSIGN_OR_RETURN(auto found, index_.Find(order, reader));
   for (size_t key_idx = 0; key_idx < order.size(); ++key_idx) {
     states[order[key_idx]].lake = found[key_idx];
   }
@@ -369,11 +389,14 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
     for (const std::string* key : {&old_keys[change_idx], &new_keys[change_idx]}) {
       if (!fills && !feed) break;
       const KeyState& state = states[*key];
-      if (state.lake) fill_locations.insert({state.lake->file, state.lake->row});
+      if (state.lake && lake_rows.count({state.lake->file, state.lake->row}) == 0) {
+        fill_locations.insert({state.lake->file, state.lake->row});
+      }
       if (!feed) break;  // unchanged values come from the old key's row only
     }
   }
-  FRESHET_ASSIGN_OR_RETURN(auto lake_rows, ReadRows(snapshot, fill_locations));
+  FRESHET_ASSIGN_OR_RETURN(auto filled, ReadRows(snapshot, fill_locations));
+  lake_rows.merge(filled);
 
   // The live version of a key as the replay stands: the batch's, else the table's.
   bool lake_truncated = false;
@@ -586,10 +609,10 @@ Status UpsertWriter::StageRows(const Snapshot& snapshot, const std::string& tabl
     for (size_t row_idx = start; row_idx < std::min(rows.size(), start + kRowsPerInsert);
          ++row_idx) {
       std::string tuple;
+      // No CASTs: INSERT converts each value to its column's type, and parsing and binding a
+      // cast per value costs more than the rest of the statement.
       for (size_t column = 0; column < fields.size(); ++column) {
-        tuple += fmt::format("{}CAST({} AS {})", column == 0 ? "" : ", ",
-                             ValueSqlLiteral((*rows[row_idx])[column]),
-                             fields[column].type.DuckDbType());
+        tuple += (column == 0 ? "" : ", ") + ValueSqlLiteral((*rows[row_idx])[column]);
       }
       if (!change_types.empty()) tuple += fmt::format(", '{}'", change_types[row_idx]);
       values += (values.empty() ? "(" : ", (") + tuple + ")";

@@ -17,6 +17,9 @@
 
 #include "engine/database.h"
 #include "engine/parquet.h"
+#include "lake/fs/file_system.h"
+#include "lake/schema.h"
+#include "lake/table_writer.h"
 #include "subprocess.h"
 
 namespace freshet {
@@ -135,6 +138,62 @@ TEST_F(ServeTest, ServesConfiguredTablesAndStopsOnSigterm) {
   pid_ = -1;
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadLog();
   EXPECT_NE(ReadLog().find("pgwire: stopped"), std::string::npos) << ReadLog();
+}
+
+// A Delta table with one BIGINT column `n` holding [from, to).
+void WriteLakeTable(const std::string& path, int from, int to) {
+  lake::LocalFileSystem fs;
+  auto db = engine::Database::Open("", {.threads = 1});
+  ASSERT_TRUE(db.ok());
+  auto connection = db->Connect();
+  ASSERT_TRUE(connection.ok());
+  if (!fs::exists(path + "/_delta_log")) {
+    auto schema = lake::ParseSchema(
+        R"({"type":"struct","fields":[{"name":"n","type":"long","nullable":true,"metadata":{}}]})");
+    ASSERT_TRUE(schema.ok());
+    ASSERT_TRUE(lake::CreateTable(fs, path, {*schema}).ok());
+  }
+  auto transaction = lake::Transaction::Begin(fs, *connection, path);
+  ASSERT_TRUE(transaction.ok()) << transaction.status();
+  ASSERT_TRUE(
+      transaction->Append(fmt::format("SELECT range AS n FROM range({}, {})", from, to)).ok());
+  ASSERT_TRUE(transaction->Commit().ok());
+}
+
+TEST_F(ServeTest, ServesLakeTablesOfPipelinesAndLakeRoots) {
+  WriteLakeTable((dir_ / "lake/public/orders").string(), 0, 10);
+  WriteLakeTable((dir_ / "extra/sales/items").string(), 0, 3);
+  std::ofstream(dir_ / "pw") << "pa55\n";
+  auto passwd = RunCommand({FRESHET_BINARY, "passwd", "--password-file", (dir_ / "pw").string()});
+  ASSERT_TRUE(passwd.ok() && passwd->exit_code == 0);
+  std::string verifier = passwd->output.substr(0, passwd->output.find('\n'));
+  int port = FreePort();
+  std::ofstream(dir_ / "freshet.yaml") << fmt::format(
+      "pipelines:\n  - name: shop\n    source:\n      postgres:\n"
+      "        dsn: postgres://freshet@127.0.0.1:1/shop\n        tables: [\"public.*\"]\n"
+      "    lake:\n      root: {}\n"
+      "server:\n  pgwire:\n    listen: 127.0.0.1:{}\n    lake_roots: [extra]\n    users:\n"
+      "      - name: bi\n        password: \"{}\"\n        grants: [\"*.*\"]\n",
+      (dir_ / "lake").string(), port, verifier);
+  StartServe(dir_ / "freshet.yaml");
+  testing::CommandResult result;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    result = Psql(port,
+                  "SELECT (SELECT sum(n) FROM public.orders), (SELECT count(*) FROM "
+                  "sales.items)");
+    if (result.exit_code == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(result.exit_code, 0) << result.output << ReadLog();
+  EXPECT_EQ(result.output, "45|3\n");
+  // A commit lands while the server runs; no restart needed.
+  WriteLakeTable((dir_ / "lake/public/orders").string(), 10, 12);
+  EXPECT_EQ(Psql(port, "SELECT sum(n) FROM public.orders").output, "66\n");
+  EXPECT_NE(
+      ReadLog().find("lake roots: " + (dir_ / "lake").string() + ", " + (dir_ / "extra").string()),
+      std::string::npos)
+      << ReadLog();
 }
 
 TEST_F(ServeTest, BadConfigurationNamesFileLineAndKey) {

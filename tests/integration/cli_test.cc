@@ -1,10 +1,18 @@
 // The freshet binary's own surface: --version, --help, init and validate, run as a user would.
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "engine/database.h"
+#include "lake/change_feed.h"
+#include "lake/fs/file_system.h"
+#include "lake/table_writer.h"
+#include "lake/upsert_writer.h"
 #include "postgres_test.h"
 #include "subprocess.h"
 
@@ -99,6 +107,66 @@ TEST_F(GenerateCommandTest, RunsTheWorkloadAndReportsCounts) {
   CommandResult bad = Freshet({"generate", "--dsn", "postgres://x@127.0.0.1:1/db"});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.output.find("Connection refused"), std::string::npos) << bad.output;
+}
+
+TEST_F(CliTest, TableChangesPrintsTheFeedAsJsonLines) {
+  std::string table = (dir_ / "orders").string();
+  lake::LocalFileSystem fs;
+  auto database = engine::Database::Open("");
+  ASSERT_TRUE(database.ok()) << database.status();
+  auto connection = database->Connect();
+  ASSERT_TRUE(connection.ok()) << connection.status();
+  auto schema = lake::ParseSchema(R"json({"type":"struct","fields":[
+    {"name":"id","type":"long","nullable":false,"metadata":{}},
+    {"name":"note","type":"string","nullable":true,"metadata":{}}]})json");
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  lake::CreateTableOptions options{*schema};
+  options.configuration["delta.enableChangeDataFeed"] = "true";
+  ASSERT_TRUE(lake::CreateTable(fs, table, options).ok());
+  lake::UpsertOptions upsert{{"id"}, false, {}};
+  auto writer = lake::UpsertWriter::Open(fs, *connection, table, upsert);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  auto change = [](lake::ChangeOp op, int64_t id, const char* note) {
+    lake::RowChange out;
+    out.op = op;
+    std::vector<engine::Value> row{engine::Value::Int(id), engine::Value::String(note)};
+    (op == lake::ChangeOp::kDelete ? out.old_row : out.row) = row;
+    return out;
+  };
+  ASSERT_TRUE(writer->Apply({{change(lake::ChangeOp::kInsert, 1, "new")}}).ok());
+  ASSERT_TRUE(writer->Apply({{change(lake::ChangeOp::kUpdate, 1, "paid")}}).ok());
+  ASSERT_TRUE(writer->Apply({{change(lake::ChangeOp::kDelete, 1, "paid")}}).ok());
+
+  CommandResult all = Freshet({"table", "changes", table, "--from", "1"});
+  ASSERT_EQ(all.exit_code, 0) << all.output;
+  // Commit times are the commit files' times: only their form is fixed.
+  std::string output = std::regex_replace(
+      all.output, std::regex(R"("_commit_timestamp":"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")"),
+      "TS");
+  const char* ts = "TS";
+  EXPECT_EQ(output,
+            fmt::format(R"({{"id":1,"note":"new","_change_type":"insert","_commit_version":1,{}}})"
+                        "\n"
+                        R"({{"id":1,"note":"new","_change_type":"update_preimage",)"
+                        R"("_commit_version":2,{}}})"
+                        "\n"
+                        R"({{"id":1,"note":"paid","_change_type":"update_postimage",)"
+                        R"("_commit_version":2,{}}})"
+                        "\n"
+                        R"({{"id":1,"note":"paid","_change_type":"delete","_commit_version":3,{}}})"
+                        "\n",
+                        ts, ts, ts, ts));
+  CommandResult one = Freshet({"table", "changes", table, "--from", "3", "--to", "3"});
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  EXPECT_EQ(std::count(one.output.begin(), one.output.end(), '\n'), 1) << one.output;
+
+  CommandResult beyond = Freshet({"table", "changes", table, "--from", "2", "--to", "9"});
+  EXPECT_EQ(beyond.exit_code, 2) << beyond.output;
+  EXPECT_NE(beyond.output.find("the table has versions up to 3"), std::string::npos)
+      << beyond.output;
+  CommandResult missing = Freshet({"table", "changes", table});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.output.find("--from"), std::string::npos) << missing.output;
 }
 
 }  // namespace

@@ -78,7 +78,7 @@ Result<PgwireConfig> LoadPgwireConfig(const ConfigNode& pgwire,
                                       const std::filesystem::path& base_dir) {
   FRESHET_RETURN_IF_ERROR(
       pgwire.CheckKeys({"listen", "tls", "users", "statement_timeout", "session_memory_limit",
-                        "session_threads", "max_connections", "tables"}));
+                        "session_threads", "max_connections", "tables", "lake_roots"}));
   PgwireConfig config;
   ServerOptions& options = config.options;
   if (auto listen = pgwire.Find("listen")) FRESHET_RETURN_IF_ERROR(ParseListen(*listen, &options));
@@ -121,6 +121,14 @@ Result<PgwireConfig> LoadPgwireConfig(const ConfigNode& pgwire,
     for (const auto& node : table_nodes) {
       FRESHET_ASSIGN_OR_RETURN(TableEntry table, ParseTable(node, base_dir));
       config.tables.push_back(std::move(table));
+    }
+  }
+  if (auto roots = pgwire.Find("lake_roots")) {
+    FRESHET_ASSIGN_OR_RETURN(std::vector<std::string> folders, roots->AsStringList());
+    for (const auto& folder : folders) {
+      if (folder.empty()) return roots->Error("a lake root must not be empty");
+      config.lake_roots.push_back(
+          std::filesystem::absolute(Resolve(base_dir, folder)).lexically_normal().string());
     }
   }
   return config;

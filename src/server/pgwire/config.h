@@ -16,9 +16,12 @@
 //       session_memory_limit: 1GB                      # optional, per session
 //       session_threads: 2                             # optional, per session
 //       max_connections: 100                           # optional
+//       lake_roots: [/data/lake]                       # optional: more lake roots to serve
+//                                                      # (every pipeline's lake.root is
+//                                                      # served anyway)
 //       tables:                                        # optional: Parquet files served
-//         - name: public.orders                        # as tables until lake tables are
-//           files: [/data/orders/part-0.parquet]       # bound to the gateway
+//         - name: public.orders                        # as fixed tables
+//           files: [/data/orders/part-0.parquet]
 //
 // Relative file paths are resolved against `base_dir` (the configuration file's folder).
 
@@ -34,6 +37,8 @@ namespace freshet::server::pgwire {
 struct PgwireConfig {
   ServerOptions options;
   std::vector<TableEntry> tables;
+  // Folders holding <schema>/<table>/_delta_log, absolute.
+  std::vector<std::string> lake_roots;
 };
 
 Result<PgwireConfig> LoadPgwireConfig(const ConfigNode& pgwire,

@@ -82,5 +82,23 @@ TEST(PgwireConfigTest, ErrorsNameFileLineAndKey) {
   }
 }
 
+TEST(PgwireConfigTest, LakeRootsAreAbsoluteAndRelativeToTheFile) {
+  auto config = Load(fmt::format(R"(pgwire:
+  users: [{{name: a, password: "{}"}}]
+  lake_roots: [lake, /data/lake/, ../shared/lake]
+)",
+                                 kVerifier));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->lake_roots,
+            (std::vector<std::string>{"/etc/freshet/lake", "/data/lake/", "/etc/shared/lake"}));
+  auto empty = Load(fmt::format(R"(pgwire:
+  users: [{{name: a, password: "{}"}}]
+  lake_roots: [""]
+)",
+                                kVerifier));
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.status().message().find("freshet.yaml:3"), std::string::npos) << empty.status();
+}
+
 }  // namespace
 }  // namespace freshet::server::pgwire

@@ -27,6 +27,7 @@ constexpr std::array kRules = {
     MessageRule{"Protocol Error", sqlstate::kProtocolViolation},
     MessageRule{"Format Error", sqlstate::kFeatureNotSupported},
     MessageRule{"Binary Error", sqlstate::kInvalidBinaryRepresentation},
+    MessageRule{"Time Travel Error", sqlstate::kInvalidParameterValue},
     MessageRule{"Parser Error", sqlstate::kSyntaxError},
     MessageRule{"Catalog Error: Table with name", sqlstate::kUndefinedTable},
     MessageRule{"Catalog Error: Table Function with name", sqlstate::kUndefinedFunction},

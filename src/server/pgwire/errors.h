@@ -47,7 +47,8 @@ inline constexpr std::string_view kInternalError = "XX000";
 // use the same form: "Read-only Error: ..." → 25006, "Privilege Error: ..." → 42501,
 // "Parameter Error" → 42704, "Setting Error" → 22023, "Canceled Error" → 57014,
 // "Shutdown Error" → 57P01, "Statement Error" → 26000, "Portal Error" → 34000,
-// "Protocol Error" → 08P01, "Format Error" → 0A000, "Binary Error" → 22P03.
+// "Protocol Error" → 08P01, "Format Error" → 0A000, "Binary Error" → 22P03,
+// "Time Travel Error" → 22023 (a version or time a table does not have).
 ErrorFields ErrorFromStatus(const Status& status);
 
 ErrorFields MakeError(std::string_view sqlstate, std::string message);

@@ -341,6 +341,22 @@ void WriteCloseComplete(WireWriter& out) {
   out.BeginMessage('3');
   out.EndMessage();
 }
+void WriteCopyOutResponse(WireWriter& out, int16_t columns) {
+  out.BeginMessage('H');
+  out.PutU8(0);
+  out.PutI16(columns);
+  for (int16_t i = 0; i < columns; ++i) out.PutI16(0);
+  out.EndMessage();
+}
+void WriteCopyData(WireWriter& out, std::string_view data) {
+  out.BeginMessage('d');
+  out.PutBytes(data);
+  out.EndMessage();
+}
+void WriteCopyDone(WireWriter& out) {
+  out.BeginMessage('c');
+  out.EndMessage();
+}
 void WriteNoData(WireWriter& out) {
   out.BeginMessage('n');
   out.EndMessage();

@@ -154,5 +154,10 @@ void WriteBindComplete(WireWriter& out);
 void WriteCloseComplete(WireWriter& out);
 void WriteNoData(WireWriter& out);
 void WritePortalSuspended(WireWriter& out);
+// COPY ... TO STDOUT: CopyOutResponse (text format, `columns` text columns), one CopyData per
+// row, CopyDone.
+void WriteCopyOutResponse(WireWriter& out, int16_t columns);
+void WriteCopyData(WireWriter& out, std::string_view data);
+void WriteCopyDone(WireWriter& out);
 
 }  // namespace freshet::server::pgwire

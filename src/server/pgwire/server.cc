@@ -287,12 +287,7 @@ void PgwireServer::State::Serve(Connection& connection) {
       return;
     }
   }
-  auto tables = catalog->ListTables();
-  if (!tables.ok()) {
-    fatal(sqlstate::kInternalError, tables.status().message());
-    return;
-  }
-  auto database = OpenSessionDatabase(*tables, user->grants, user_name,
+  auto database = OpenSessionDatabase(*catalog, user->grants, user_name,
                                       "PostgreSQL " + ServerVersion(), options.session);
   if (!database.ok()) {
     spdlog::error("pgwire: cannot open a session database: {}", database.status().message());
@@ -315,8 +310,8 @@ void PgwireServer::State::Serve(Connection& connection) {
   if (!sink.Flush().ok()) return;
   spdlog::debug("pgwire: session {} for user \"{}\"", connection.process_id, user_name);
 
-  Session session(
-      SessionContext{&database->connection, &parameters, interrupter, &watchdog, database->denied});
+  Session session(SessionContext{&database->connection, &parameters, interrupter, &watchdog,
+                                 database->tables.get()});
   while (true) {
     auto message = reader.ReadMessage(kMaxMessageBytes);
     if (!message.ok()) {

@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include <spdlog/spdlog.h>
 
+#include "common/sql_quote.h"
 #include "server/pgwire/catalog_emulation.h"
 #include "server/pgwire/errors.h"
+#include "server/pgwire/table_functions.h"
 #include "server/pgwire/types.h"
 
 namespace freshet::server::pgwire {
@@ -112,9 +115,17 @@ struct Session::Statement {
   std::string sql;
   std::string keyword;
   std::optional<ParameterCommand> command;  // answered from SessionParameters
+  std::optional<CopyCommand> copy;          // COPY ... TO STDOUT of a query
   bool empty = false;
   bool catalog_fallback = false;  // answered with no rows, see PrepareStatement
   std::optional<engine::PreparedStatement> prepared;
+  // Table function arguments are parameters: `query` is rewritten and prepared again at each
+  // Bind; DuckDB's parameter k is the client's parameter duckdb_parameters[k] (0-based), as
+  // `renumber` maps the client's $n to DuckDB's.
+  bool per_bind = false;
+  std::string query;
+  std::map<int, int> renumber;
+  std::vector<size_t> duckdb_parameters;
   StatementType type = StatementType::kOther;
   std::vector<uint32_t> parameter_oids;
   std::vector<std::string> column_names;
@@ -125,7 +136,8 @@ struct Session::Portal {
   std::shared_ptr<Statement> statement;
   std::vector<std::optional<std::string>> parameters;
   std::vector<Format> parameter_formats;
-  BindMessage formats;  // only result_formats are used
+  BindMessage formats;                                // only result_formats are used
+  std::optional<engine::PreparedStatement> prepared;  // per_bind statements only
   bool started = false;
   bool finished = false;
   std::optional<engine::RowStream> stream;
@@ -182,9 +194,125 @@ void Session::TrackTransaction(const std::string& keyword, bool ok) {
     in_transaction_ = true;
     transaction_failed_ = false;
   } else if (tag == "COMMIT" || tag == "ROLLBACK") {
+    // Views replaced inside a transaction that did not commit are back to their old versions.
+    if ((tag == "ROLLBACK" || transaction_failed_) && context_.tables != nullptr) {
+      context_.tables->Invalidate();
+    }
     in_transaction_ = false;
     transaction_failed_ = false;
   }
+}
+
+Status Session::RefreshTables() {
+  if (context_.tables == nullptr || refreshed_since_sync_) return Status::Ok();
+  if (in_transaction_ && !snapshot_changed_) return Status::Ok();
+  std::optional<Lsn> lsn;
+  auto setting = context_.parameters->Show("freshet.snapshot");
+  if (setting.ok() && Lower(*setting) != "latest") {
+    auto parsed = Lsn::Parse(*setting);
+    if (!parsed.ok())
+      return Status::InvalidArgument("Setting Error: {}", parsed.status().message());
+    lsn = *parsed;
+  }
+  Status refreshed = context_.tables->Refresh(*context_.connection, lsn);
+  if (!refreshed.ok()) {
+    if (refreshed.code() == Code::kInvalidArgument) {
+      return Status::InvalidArgument("Setting Error: freshet.snapshot: {}", refreshed.message());
+    }
+    return refreshed.WithContext("reading the lake's table versions");
+  }
+  refreshed_since_sync_ = true;
+  snapshot_changed_ = false;
+  return Status::Ok();
+}
+
+Result<std::string> Session::RewriteTableCalls(const std::string& sql, const Portal* portal,
+                                               std::map<int, uint32_t>* parameter_oids) {
+  if (context_.tables == nullptr) return sql;
+  // The text of parameter $n of `portal`.
+  auto value = [&](int number) -> Result<std::string> {
+    size_t index = static_cast<size_t>(number) - 1;
+    if (number < 1 || index >= portal->parameters.size()) {
+      return Status::InvalidArgument("Protocol Error: parameter ${} was not bound", number);
+    }
+    const auto& bytes = portal->parameters[index];
+    if (!bytes) {
+      return Status::InvalidArgument("Time Travel Error: parameter ${} of a table function is NULL",
+                                     number);
+    }
+    if (portal->parameter_formats[index] == Format::kBinary) {
+      return BinaryParameterToText(portal->statement->parameter_oids[index], *bytes);
+    }
+    return *bytes;
+  };
+  auto version = [&](int number) -> Result<int64_t> {
+    FRESHET_ASSIGN_OR_RETURN(std::string text, value(number));
+    int64_t out = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
+    if (error != std::errc() || end != text.data() + text.size()) {
+      return Status::InvalidArgument("Time Travel Error: parameter ${} is not a version: '{}'",
+                                     number, text);
+    }
+    return out;
+  };
+  return RewriteTableFunctions(sql, [&](TableFunctionCall call) -> Result<std::string> {
+    if (call.HasParameters() && portal == nullptr) {
+      // Parse: read the latest version, for the columns; the real one comes at Bind.
+      for (auto number : {call.version_parameter, call.from_parameter, call.to_parameter}) {
+        if (number) (*parameter_oids)[*number] = oid::kInt8;
+      }
+      if (call.timestamp_parameter) (*parameter_oids)[*call.timestamp_parameter] = oid::kText;
+      if (call.kind == TableFunctionCall::Kind::kTableChanges) {
+        call.from = 0;
+        call.to = 0;
+      }
+    } else if (call.HasParameters()) {
+      if (call.version_parameter) {
+        FRESHET_ASSIGN_OR_RETURN(call.version, version(*call.version_parameter));
+      }
+      if (call.from_parameter) {
+        FRESHET_ASSIGN_OR_RETURN(call.from, version(*call.from_parameter));
+      }
+      if (call.to_parameter) {
+        FRESHET_ASSIGN_OR_RETURN(call.to, version(*call.to_parameter));
+      }
+      if (call.timestamp_parameter) {
+        FRESHET_ASSIGN_OR_RETURN(call.timestamp, value(*call.timestamp_parameter));
+      }
+    }
+    if (call.kind == TableFunctionCall::Kind::kTableChanges) {
+      return context_.tables->ChangesQuery(call.table, call.from, call.to);
+    }
+    AsOf as_of;
+    as_of.version = call.version;
+    if (call.timestamp) {
+      // The session runs in UTC, so a time without a zone is UTC.
+      auto millis = context_.connection->Query(
+          fmt::format("SELECT epoch_ms(CAST({} AS TIMESTAMPTZ))", QuoteLiteral(*call.timestamp)));
+      if (!millis.ok() || millis->rows.size() != 1 || millis->rows[0][0].is_null()) {
+        return Status::InvalidArgument(
+            "Time Travel Error: table_at(): '{}' is not a timestamp; write e.g. '2026-01-01 "
+            "00:00:00+00'",
+            *call.timestamp);
+      }
+      as_of.timestamp_ms = millis->rows[0][0].integer();
+    }
+    return context_.tables->TableAtQuery(call.table, as_of);
+  });
+}
+
+Status Session::SetSnapshot() {
+  // Checked when set, so that a malformed or expired LSN fails the SET itself; the new
+  // versions are applied before the next statement, even inside a transaction.
+  snapshot_changed_ = true;
+  refreshed_since_sync_ = false;
+  if (context_.tables == nullptr) return Status::Ok();
+  auto setting = context_.parameters->Show("freshet.snapshot");
+  if (!setting.ok() || Lower(*setting) == "latest") return Status::Ok();
+  FRESHET_ASSIGN_OR_RETURN(Lsn lsn, Lsn::Parse(*setting));
+  Status refreshed = context_.tables->Refresh(*context_.connection, lsn);
+  if (refreshed.ok()) refreshed_since_sync_ = true;
+  return refreshed;
 }
 
 Status Session::MapPrepareError(const Status& status, std::string_view sql) const {
@@ -192,7 +320,9 @@ Status Session::MapPrepareError(const Status& status, std::string_view sql) cons
     std::string missing = Lower(MissingTableName(status.message()));
     if (!missing.empty()) {
       std::string lower_sql = Lower(sql);
-      for (const auto& table : context_.denied_tables) {
+      static const std::vector<TableEntry> kNone;
+      const auto& denied = context_.tables != nullptr ? context_.tables->denied() : kNone;
+      for (const auto& table : denied) {
         if (Lower(table.name) == missing && lower_sql.find(missing) != std::string::npos) {
           return Status::PermissionDenied("Privilege Error: permission denied for table {}.{}",
                                           table.schema, table.name);
@@ -231,16 +361,35 @@ Result<std::shared_ptr<Session::Statement>> Session::PrepareStatement(
     }
     return statement;
   }
-  if (IsWriteKeyword(statement->keyword)) {
+  std::string query = statement->sql;
+  if (statement->keyword == "COPY") {
+    FRESHET_ASSIGN_OR_RETURN(CopyCommand copy, ParseCopyToStdout(statement->sql));
+    query = copy.query;
+    statement->copy = std::move(copy);
+  } else if (IsWriteKeyword(statement->keyword)) {
     return Status::PermissionDenied(
         "Read-only Error: cannot execute {} in a read-only transaction: tables served by "
         "freshet are read-only (changes arrive from the source database)",
         statement->keyword);
   }
   spdlog::debug("pgwire: prepare {}", statement->sql);
-  std::string rewritten = RewriteCatalogQuery(statement->sql);
+  FRESHET_RETURN_IF_ERROR(RefreshTables());
+  std::map<int, uint32_t> function_parameters;
+  FRESHET_ASSIGN_OR_RETURN(std::string expanded,
+                           RewriteTableCalls(query, nullptr, &function_parameters));
+  if (!function_parameters.empty()) {
+    // DuckDB numbers the parameters left after the rewrite from $1 without gaps.
+    statement->per_bind = true;
+    statement->query = query;
+    for (int number : ParameterNumbers(expanded)) {
+      statement->renumber[number] = static_cast<int>(statement->renumber.size()) + 1;
+      statement->duckdb_parameters.push_back(static_cast<size_t>(number) - 1);
+    }
+    expanded = RenumberParameters(expanded, statement->renumber);
+  }
+  std::string rewritten = RewriteCatalogQuery(expanded);
   auto prepared = context_.connection->Prepare(rewritten);
-  if (!prepared.ok() && rewritten != statement->sql &&
+  if (!prepared.ok() && rewritten != expanded &&
       (prepared.status().message().starts_with("Binder Error") ||
        prepared.status().message().starts_with("Catalog Error"))) {
     // A client's catalog query using PostgreSQL features the emulation lacks (psql's \d
@@ -257,15 +406,30 @@ Result<std::shared_ptr<Session::Statement>> Session::PrepareStatement(
         "freshet are read-only (changes arrive from the source database)",
         engine::StatementTypeName(statement->type));
   }
-  for (size_t i = 0; i < prepared->parameter_count(); ++i) {
+  auto duckdb_type = [&](size_t i) {
+    engine::ColumnType type = prepared->parameter_type(i);
+    return type.id == engine::TypeId::kUnknown ? oid::kText : PgTypeFor(type).oid;
+  };
+  size_t count = prepared->parameter_count();
+  if (statement->per_bind) {
+    auto all = ParameterNumbers(query);
+    count = all.empty() ? 0 : static_cast<size_t>(all.back());
+  }
+  for (size_t i = 0; i < count; ++i) {
     uint32_t declared = i < parameter_types.size() ? parameter_types[i] : 0;
     if (declared != 0) {
       statement->parameter_oids.push_back(declared);
-      continue;
+    } else if (!statement->per_bind) {
+      statement->parameter_oids.push_back(duckdb_type(i));
+    } else if (auto it = function_parameters.find(static_cast<int>(i) + 1);
+               it != function_parameters.end()) {
+      statement->parameter_oids.push_back(it->second);
+    } else if (auto at = statement->renumber.find(static_cast<int>(i) + 1);
+               at != statement->renumber.end()) {
+      statement->parameter_oids.push_back(duckdb_type(static_cast<size_t>(at->second) - 1));
+    } else {
+      statement->parameter_oids.push_back(oid::kText);  // $n the statement never uses
     }
-    engine::ColumnType type = prepared->parameter_type(i);
-    statement->parameter_oids.push_back(type.id == engine::TypeId::kUnknown ? oid::kText
-                                                                            : PgTypeFor(type).oid);
   }
   if (ReturnsRows(statement->type)) {
     statement->column_names = prepared->column_names();
@@ -318,8 +482,14 @@ Status Session::RunParameterCommand(Portal& portal, MessageSink& sink) {
     case ParameterCommand::Kind::kSet:
     case ParameterCommand::Kind::kReset: {
       bool reset = command.kind == ParameterCommand::Kind::kReset || command.is_default;
+      bool snapshot = command.name == "freshet.snapshot" || command.name == "all";
+      std::string previous = parameters.Show("freshet.snapshot").value_or("latest");
       Status status =
           reset ? parameters.Reset(command.name) : parameters.Set(command.name, command.value);
+      if (status.ok() && snapshot) {
+        status = SetSnapshot();
+        if (!status.ok()) (void)parameters.Set("freshet.snapshot", previous);
+      }
       if (!status.ok()) {
         std::string_view kind = status.code() == Code::kNotFound ? "Parameter" : "Setting";
         return Status(status.code(), fmt::format("{} Error: {}", kind, status.message()));
@@ -353,20 +523,34 @@ Status Session::RunStatement(Portal& portal, MessageSink& sink) {
     portal.tag = "SELECT 0";
     return Status::Ok();
   }
-  engine::PreparedStatement& prepared = *statement.prepared;
-  for (size_t i = 0; i < portal.parameters.size(); ++i) {
+  engine::PreparedStatement* target = &*statement.prepared;
+  size_t bound = portal.parameters.size();
+  if (statement.per_bind) {
+    FRESHET_ASSIGN_OR_RETURN(std::string expanded,
+                             RewriteTableCalls(statement.query, &portal, nullptr));
+    auto prepared = context_.connection->Prepare(
+        RewriteCatalogQuery(RenumberParameters(expanded, statement.renumber)));
+    if (!prepared.ok()) return MapPrepareError(prepared.status(), statement.sql);
+    portal.prepared.emplace(std::move(prepared).value());
+    target = &*portal.prepared;
+    bound = statement.duckdb_parameters.size();
+  }
+  engine::PreparedStatement& prepared = *target;
+  for (size_t k = 0; k < bound; ++k) {
+    // DuckDB's parameter k holds the client's parameter i.
+    size_t i = statement.per_bind ? statement.duckdb_parameters[k] : k;
     const auto& value = portal.parameters[i];
     if (!value) {
-      FRESHET_RETURN_IF_ERROR(prepared.BindNull(i));
+      FRESHET_RETURN_IF_ERROR(prepared.BindNull(k));
       continue;
     }
     uint32_t type_oid = statement.parameter_oids[i];
     if (type_oid == oid::kBytea) {
       if (portal.parameter_formats[i] == Format::kBinary) {
-        FRESHET_RETURN_IF_ERROR(prepared.BindBlob(i, *value));
+        FRESHET_RETURN_IF_ERROR(prepared.BindBlob(k, *value));
       } else {
         FRESHET_ASSIGN_OR_RETURN(std::string bytes, DecodeByteaText(*value));
-        FRESHET_RETURN_IF_ERROR(prepared.BindBlob(i, bytes));
+        FRESHET_RETURN_IF_ERROR(prepared.BindBlob(k, bytes));
       }
       continue;
     }
@@ -376,9 +560,9 @@ Status Session::RunStatement(Portal& portal, MessageSink& sink) {
         return Status::InvalidArgument("Binary Error: parameter ${}: {}", i + 1,
                                        text.status().message());
       }
-      FRESHET_RETURN_IF_ERROR(prepared.BindText(i, *text));
+      FRESHET_RETURN_IF_ERROR(prepared.BindText(k, *text));
     } else {
-      FRESHET_RETURN_IF_ERROR(prepared.BindText(i, *value));
+      FRESHET_RETURN_IF_ERROR(prepared.BindText(k, *value));
     }
   }
 
@@ -424,7 +608,7 @@ Status Session::RunStatement(Portal& portal, MessageSink& sink) {
 }
 
 void Session::DescribePortal(const Portal& portal, MessageSink& sink) {
-  if (!portal.returns_rows || portal.columns.empty()) {
+  if (!portal.returns_rows || portal.columns.empty() || portal.statement->copy) {
     WriteNoData(sink.out());
     return;
   }
@@ -439,7 +623,7 @@ void Session::DescribePortal(const Portal& portal, MessageSink& sink) {
 
 Status Session::DescribeStatement(const Statement& statement, MessageSink& sink) {
   WriteParameterDescription(sink.out(), statement.parameter_oids);
-  if (statement.column_names.empty()) {
+  if (statement.column_names.empty() || statement.copy) {
     WriteNoData(sink.out());
     return Status::Ok();
   }
@@ -459,6 +643,7 @@ Status Session::ExecutePortal(Portal& portal, int32_t max_rows, MessageSink& sin
     return Status::Ok();
   }
   if (!portal.started) FRESHET_RETURN_IF_ERROR(RunStatement(portal, sink));
+  if (portal.statement->copy && !portal.finished) return CopyOut(portal, sink);
   if (portal.finished) {
     WriteCommandComplete(sink.out(), portal.tag.empty() ? "SELECT 0" : portal.tag);
     return Status::Ok();
@@ -520,6 +705,101 @@ Status Session::ExecutePortal(Portal& portal, int32_t max_rows, MessageSink& sin
   return Status::Ok();
 }
 
+namespace {
+
+// One field of COPY text format: backslash escapes for the delimiter, backslash and line ends.
+void AppendCopyText(std::string_view text, char delimiter, std::string* out) {
+  for (char c : text) {
+    switch (c) {
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (c == delimiter) out->push_back('\\');
+        out->push_back(c);
+    }
+  }
+}
+
+// One field of CSV: quoted when it holds the delimiter, a quote, a line end, or would read
+// as NULL.
+void AppendCsv(std::string_view text, const CopyCommand& copy, std::string* out) {
+  bool quote =
+      text.empty() || text == copy.null_text ||
+      text.find_first_of(std::string{copy.delimiter, '"', '\n', '\r'}) != std::string_view::npos;
+  if (!quote) {
+    out->append(text);
+    return;
+  }
+  out->push_back('"');
+  for (char c : text) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+}  // namespace
+
+Status Session::CopyOut(Portal& portal, MessageSink& sink) {
+  const CopyCommand& copy = *portal.statement->copy;
+  WireWriter& out = sink.out();
+  WriteCopyOutResponse(out, static_cast<int16_t>(portal.columns.size()));
+  std::string line;
+  if (copy.header) {
+    for (size_t col = 0; col < portal.columns.size(); ++col) {
+      if (col > 0) line.push_back(copy.delimiter);
+      AppendCsv(ClientColumnName(portal.columns[col]), copy, &line);
+    }
+    line.push_back('\n');
+    WriteCopyData(out, line);
+  }
+  std::string cell;
+  int64_t copied = 0;
+  while (portal.stream) {
+    portal.rows.clear();
+    FRESHET_ASSIGN_OR_RETURN(bool more, portal.stream->Next(&portal.rows));
+    if (!more) break;
+    for (const engine::Row& row : portal.rows) {
+      line.clear();
+      for (size_t col = 0; col < row.size(); ++col) {
+        if (col > 0) line.push_back(copy.delimiter);
+        if (row[col].is_null()) {
+          line.append(copy.null_text);
+          continue;
+        }
+        cell.clear();
+        AppendText(row[col], portal.types[col], &cell);
+        if (copy.csv) {
+          AppendCsv(cell, copy, &line);
+        } else {
+          AppendCopyText(cell, copy.delimiter, &line);
+        }
+      }
+      line.push_back('\n');
+      WriteCopyData(out, line);
+      ++copied;
+      if (out.size() >= kFlushBytes) FRESHET_RETURN_IF_ERROR(sink.Flush());
+    }
+  }
+  WriteCopyDone(out);
+  portal.finished = true;
+  portal.rows.clear();
+  portal.stream.reset();
+  portal.tag = fmt::format("COPY {}", copied);
+  WriteCommandComplete(out, portal.tag);
+  return Status::Ok();
+}
+
 // ---- message handlers. A returned error closes the connection; SQL errors are sent.
 
 Status Session::OnQuery(std::string_view body, MessageSink& sink) {
@@ -528,6 +808,7 @@ Status Session::OnQuery(std::string_view body, MessageSink& sink) {
   std::vector<std::string> statements = SplitStatements(query.sql);
   if (statements.empty()) WriteEmptyQueryResponse(sink.out());
   for (std::string& sql : statements) {
+    refreshed_since_sync_ = false;
     auto statement = PrepareStatement(std::move(sql), {});
     if (!statement.ok()) {
       SendError(statement.status(), sink);
@@ -536,7 +817,7 @@ Status Session::OnQuery(std::string_view body, MessageSink& sink) {
     std::string keyword = (*statement)->keyword;
     auto portal = BindPortal(*statement, BindMessage{});
     Status status = portal.ok() ? RunStatement(**portal, sink) : portal.status();
-    if (status.ok() && (*portal)->returns_rows) {
+    if (status.ok() && (*portal)->returns_rows && !(*statement)->copy) {
       if ((*portal)->columns.empty()) {
         WriteRowDescription(sink.out(), {});
       } else {
@@ -592,6 +873,13 @@ Status Session::OnBind(std::string_view body, MessageSink& sink) {
     SendError(Status::AlreadyExists("Portal Error: portal \"{}\" already exists", bind.portal),
               sink);
     return Status::Ok();
+  }
+  if (!it->second->command && !it->second->empty) {
+    Status refreshed = RefreshTables();
+    if (!refreshed.ok()) {
+      SendError(refreshed, sink);
+      return Status::Ok();
+    }
   }
   auto portal = BindPortal(it->second, bind);
   if (!portal.ok()) {
@@ -667,6 +955,7 @@ Status Session::OnClose(std::string_view body, MessageSink& sink) {
 Status Session::OnSync(std::string_view body, MessageSink& sink) {
   if (!body.empty()) return Status::Corruption("Sync message with {} bytes of body", body.size());
   skip_until_sync_ = false;
+  refreshed_since_sync_ = false;
   // The unnamed portal lives until the next Bind or the end of the transaction.
   if (!in_transaction_) portals_.erase("");
   WriteReadyForQuery(sink.out(), transaction_status());

@@ -7,9 +7,17 @@
 // skipping to Sync after an error, and the transaction status reported in ReadyForQuery.
 // Messages are dispatched from a table keyed by type byte.
 //
-// Only reads run: statements that would write (INSERT, CREATE, COPY, ATTACH...) get 25006.
+// Only reads run: statements that would write (INSERT, CREATE, COPY FROM, ATTACH...) get
+// 25006; COPY (query) TO STDOUT streams the query's rows in text or CSV format.
 // SET/SHOW/RESET of PostgreSQL parameters are answered from SessionParameters. A query that
 // names a catalog table the user may not read gets 42501.
+//
+// Freshness: before a statement is prepared (simple Query: each statement; extended protocol:
+// the first Parse or Bind after a Sync) the session's views are brought to the versions the
+// catalog names now, or to the watermark of `SET freshet.snapshot = '<LSN>'`. Inside an
+// explicit transaction the views stay as they were at its first statement, so every statement
+// of a transaction reads the same versions. table_at() and table_changes() calls are rewritten
+// into subqueries before DuckDB sees the statement (table_functions.h).
 //
 // Not thread-safe: one thread drives a Session; other threads reach it only through its
 // QueryInterrupter.
@@ -28,6 +36,7 @@
 #include "server/pgwire/interrupter.h"
 #include "server/pgwire/protocol.h"
 #include "server/pgwire/session_parameters.h"
+#include "server/pgwire/session_tables.h"
 #include "server/pgwire/sql_text.h"
 #include "server/table_catalog.h"
 
@@ -47,7 +56,7 @@ struct SessionContext {
   SessionParameters* parameters = nullptr;
   std::shared_ptr<QueryInterrupter> interrupter;
   Watchdog* watchdog = nullptr;  // may be null: no statement timeout
-  std::vector<TableEntry> denied_tables;
+  SessionTables* tables = nullptr;
 };
 
 class Session {
@@ -96,9 +105,20 @@ class Session {
   // PortalSuspended.
   Status ExecutePortal(Portal& portal, int32_t max_rows, MessageSink& sink);
   Status RunStatement(Portal& portal, MessageSink& sink);
+  // COPY ... TO STDOUT: CopyOutResponse, a CopyData per row, CopyDone, CommandComplete.
+  Status CopyOut(Portal& portal, MessageSink& sink);
   Status RunParameterCommand(Portal& portal, MessageSink& sink);
   Status MapPrepareError(const Status& status, std::string_view sql) const;
   void TrackTransaction(const std::string& keyword, bool ok);
+  // Brings the views up to date unless pinned by a transaction (see the class comment).
+  Status RefreshTables();
+  // `sql` with table_at()/table_changes() calls replaced by subqueries. Arguments that are
+  // parameters take their values from `portal`; without one (at Parse) such calls read the
+  // latest version (to learn the columns) and `parameter_oids` receives their types.
+  Result<std::string> RewriteTableCalls(const std::string& sql, const Portal* portal,
+                                        std::map<int, uint32_t>* parameter_oids);
+  // Checks and applies a new freshet.snapshot value.
+  Status SetSnapshot();
 
   SessionContext context_;
   std::map<std::string, std::shared_ptr<Statement>, std::less<>> statements_;
@@ -106,6 +126,10 @@ class Session {
   bool skip_until_sync_ = false;
   bool in_transaction_ = false;
   bool transaction_failed_ = false;
+  // Views were refreshed since the last Sync (extended protocol: once per Sync).
+  bool refreshed_since_sync_ = false;
+  // freshet.snapshot changed: refresh even inside a transaction.
+  bool snapshot_changed_ = false;
 };
 
 }  // namespace freshet::server::pgwire

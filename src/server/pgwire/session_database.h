@@ -3,17 +3,21 @@
 // The DuckDB database behind one gateway session. Every session gets its own in-memory
 // database, so sessions never see each other's state (temporary objects, variables,
 // prepared statements) and each has its own memory limit and thread count. It holds:
-//   - one view per catalog table the user may read, under the table's schema;
+//   - one view per catalog table the user may read, under the table's schema, kept current
+//     by `tables` (see session_tables.h);
 //   - small macros PostgreSQL clients call (version(), current_user, pg_get_userbyid...);
-// and is then locked: external access is off except for the catalog's files, and the
-// configuration cannot be changed by SQL (SET memory_limit, SET enable_external_access).
+// and is then locked: external access is off except for the fixed tables' files and the lake
+// folders the user's grants cover, and the configuration cannot be changed by SQL (SET
+// memory_limit, SET enable_external_access).
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
 #include "engine/database.h"
+#include "server/pgwire/session_tables.h"
 #include "server/table_catalog.h"
 
 namespace freshet::server::pgwire {
@@ -26,11 +30,12 @@ struct SessionLimits {
 struct SessionDatabase {
   engine::Database database;
   engine::Connection connection;
-  // Catalog tables this user may not read; a query naming one gets "permission denied".
-  std::vector<TableEntry> denied;
+  std::unique_ptr<SessionTables> tables;
 };
 
-Result<SessionDatabase> OpenSessionDatabase(const std::vector<TableEntry>& tables,
+// Opens the database and creates the views of the tables the catalog lists now. `catalog`
+// must outlive the result.
+Result<SessionDatabase> OpenSessionDatabase(const TableCatalog& catalog,
                                             const std::vector<std::string>& grants,
                                             const std::string& user, const std::string& version,
                                             const SessionLimits& limits);

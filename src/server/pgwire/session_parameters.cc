@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "common/config.h"
+#include "common/lsn.h"
 
 namespace freshet::server::pgwire {
 namespace {
@@ -147,11 +148,19 @@ Status SessionParameters::Set(std::string_view name, std::string_view value) {
     }
     statement_timeout_ = timeout;
     v = std::to_string(timeout.count());
-  } else if (lower == "freshet.snapshot" && Lower(v) != "latest") {
-    return Status::NotSupported(
-        "freshet.snapshot = '{}': reading as of a source LSN needs the lake's watermark log, "
-        "not yet available in this gateway; use 'latest'",
-        v);
+  } else if (lower == "freshet.snapshot") {
+    if (Lower(v) == "latest") {
+      v = "latest";
+    } else {
+      auto lsn = Lsn::Parse(v);
+      if (!lsn.ok()) {
+        return Status::InvalidArgument(
+            "invalid value for freshet.snapshot: \"{}\"; write 'latest' or a source LSN such as "
+            "'0/16B3748'",
+            v);
+      }
+      v = lsn->ToString();
+    }
   } else if (lower == "server_version" || lower == "server_encoding" ||
              lower == "integer_datetimes" || lower == "is_superuser" ||
              lower == "session_authorization" || lower == "in_hot_standby" ||

@@ -16,7 +16,8 @@ std::string Lower(std::string_view text) {
   return out;
 }
 
-// Index just past the quoted run or comment starting at `i`, or `i` when none starts there.
+}  // namespace
+
 size_t SkipQuotedOrComment(std::string_view sql, size_t i) {
   char c = sql[i];
   if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
@@ -60,6 +61,8 @@ size_t SkipQuotedOrComment(std::string_view sql, size_t i) {
   }
   return i;
 }
+
+namespace {
 
 std::string_view Trim(std::string_view text) {
   while (!text.empty() && IsSpace(text.front())) text.remove_prefix(1);
@@ -208,6 +211,181 @@ std::optional<ParameterCommand> ParseParameterCommand(std::string_view sql) {
   }
   command.value = value;
   return command;
+}
+
+namespace {
+
+// Index of the ")" closing the "(" at `open`, skipping quotes and comments; npos if none.
+size_t MatchingParen(std::string_view sql, size_t open) {
+  int depth = 0;
+  for (size_t i = open; i < sql.size();) {
+    size_t skipped = SkipQuotedOrComment(sql, i);
+    if (skipped != i) {
+      i = skipped;
+      continue;
+    }
+    if (sql[i] == '(') ++depth;
+    if (sql[i] == ')' && --depth == 0) return i;
+    ++i;
+  }
+  return std::string_view::npos;
+}
+
+size_t SkipSpaceAndComments(std::string_view sql, size_t i) {
+  while (i < sql.size()) {
+    if (IsSpace(sql[i])) {
+      ++i;
+      continue;
+    }
+    size_t skipped = SkipQuotedOrComment(sql, i);
+    if (skipped == i || sql[i] == '\'' || sql[i] == '"' || sql[i] == '$') break;
+    i = skipped;
+  }
+  return i;
+}
+
+Status CopySyntaxError() {
+  return Status::InvalidArgument(
+      "Parser Error: syntax error in COPY: the gateway runs COPY (SELECT ...) TO STDOUT or COPY "
+      "table TO STDOUT, with options WITH (FORMAT csv|text, HEADER, DELIMITER 'c', NULL 's')");
+}
+
+Result<bool> OptionBool(const std::vector<std::string>& tokens, size_t* k) {
+  if (*k >= tokens.size()) return true;
+  std::string value = Lower(Unquote(tokens[*k]));
+  if (value == "true" || value == "on" || value == "1") {
+    ++*k;
+    return true;
+  }
+  if (value == "false" || value == "off" || value == "0") {
+    ++*k;
+    return false;
+  }
+  return true;
+}
+
+// Applies option `name` (lower case) reading its value from tokens[*k...].
+Status ApplyCopyOption(const std::string& name, const std::vector<std::string>& tokens, size_t* k,
+                       CopyCommand* copy, bool* delimiter_set, bool* null_set) {
+  auto value = [&]() -> Result<std::string> {
+    if (*k < tokens.size() && Lower(tokens[*k]) == "as") ++*k;
+    if (*k >= tokens.size()) return CopySyntaxError();
+    return Unquote(tokens[(*k)++]);
+  };
+  if (name == "format") {
+    FRESHET_ASSIGN_OR_RETURN(std::string format, value());
+    format = Lower(format);
+    if (format == "binary") {
+      return Status::NotSupported(
+          "Not implemented Error: COPY FORMAT binary is not supported; "
+          "use text or csv");
+    }
+    if (format != "csv" && format != "text") return CopySyntaxError();
+    copy->csv = format == "csv";
+  } else if (name == "csv") {
+    copy->csv = true;
+  } else if (name == "binary") {
+    return Status::NotSupported(
+        "Not implemented Error: COPY BINARY is not supported; use text "
+        "or csv");
+  } else if (name == "header") {
+    FRESHET_ASSIGN_OR_RETURN(copy->header, OptionBool(tokens, k));
+  } else if (name == "delimiter") {
+    FRESHET_ASSIGN_OR_RETURN(std::string delimiter, value());
+    if (delimiter.size() != 1) {
+      return Status::InvalidArgument(
+          "Parser Error: COPY delimiter must be a single one-byte character");
+    }
+    copy->delimiter = delimiter[0];
+    *delimiter_set = true;
+  } else if (name == "null") {
+    FRESHET_ASSIGN_OR_RETURN(copy->null_text, value());
+    *null_set = true;
+  } else {
+    return Status::NotSupported("Not implemented Error: COPY option \"{}\" is not supported", name);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<CopyCommand> ParseCopyToStdout(std::string_view sql) {
+  CopyCommand copy;
+  size_t i = SkipSpaceAndComments(sql, 0);
+  if (sql.size() < i + 4 || Lower(sql.substr(i, 4)) != "copy") return CopySyntaxError();
+  i = SkipSpaceAndComments(sql, i + 4);
+  if (i >= sql.size()) return CopySyntaxError();
+  if (sql[i] == '(') {
+    size_t close = MatchingParen(sql, i);
+    if (close == std::string_view::npos) return CopySyntaxError();
+    copy.query = std::string(Trim(sql.substr(i + 1, close - i - 1)));
+    i = close + 1;
+  } else {
+    size_t start = i;
+    while (i < sql.size()) {
+      if (sql[i] == '"') {
+        i = SkipQuotedOrComment(sql, i);
+      } else if (IsWordChar(sql[i])) {
+        ++i;
+      } else {
+        break;
+      }
+    }
+    if (i == start) return CopySyntaxError();
+    std::string table(sql.substr(start, i - start));
+    std::string columns = "*";
+    i = SkipSpaceAndComments(sql, i);
+    if (i < sql.size() && sql[i] == '(') {
+      size_t close = MatchingParen(sql, i);
+      if (close == std::string_view::npos) return CopySyntaxError();
+      columns = std::string(Trim(sql.substr(i + 1, close - i - 1)));
+      i = close + 1;
+    }
+    copy.query = "SELECT " + columns + " FROM " + table;
+  }
+  std::vector<std::string> tokens = Tokens(sql.substr(i));
+  if (!tokens.empty() && Lower(tokens[0]) == "from") {
+    return Status::PermissionDenied(
+        "Read-only Error: cannot execute COPY FROM in a read-only transaction: tables served by "
+        "freshet are read-only (changes arrive from the source database)");
+  }
+  if (tokens.size() < 2 || Lower(tokens[0]) != "to") return CopySyntaxError();
+  if (Lower(tokens[1]) != "stdout") {
+    return Status::PermissionDenied(
+        "Read-only Error: cannot execute COPY TO a file or program in a read-only transaction: "
+        "the gateway writes nothing on the server; use COPY ... TO STDOUT (psql: \\copy ... TO "
+        "'file')");
+  }
+  bool delimiter_set = false;
+  bool null_set = false;
+  size_t k = 2;
+  if (k < tokens.size() && Lower(tokens[k]) == "with") ++k;
+  if (k < tokens.size() && tokens[k] == "(") {
+    ++k;
+    while (k < tokens.size() && tokens[k] != ")") {
+      if (tokens[k] == ",") {
+        ++k;
+        continue;
+      }
+      std::string name = Lower(tokens[k++]);
+      FRESHET_RETURN_IF_ERROR(ApplyCopyOption(name, tokens, &k, &copy, &delimiter_set, &null_set));
+    }
+    if (k >= tokens.size()) return CopySyntaxError();
+    ++k;
+  } else {
+    while (k < tokens.size()) {
+      std::string name = Lower(tokens[k++]);
+      FRESHET_RETURN_IF_ERROR(ApplyCopyOption(name, tokens, &k, &copy, &delimiter_set, &null_set));
+    }
+  }
+  if (k != tokens.size()) return CopySyntaxError();
+  if (copy.csv && !delimiter_set) copy.delimiter = ',';
+  if (copy.csv && !null_set) copy.null_text = "";
+  if (copy.header && !copy.csv) {
+    return Status::NotSupported("Not implemented Error: COPY HEADER is available only in CSV mode");
+  }
+  if (copy.query.empty()) return CopySyntaxError();
+  return copy;
 }
 
 }  // namespace freshet::server::pgwire

@@ -72,5 +72,40 @@ TEST(GrantsTest, MatchesSchemaTablePatterns) {
   EXPECT_FALSE(ValidateGrant("a.b.c").ok());
 }
 
+TEST(SqlText, ParsesCopyToStdoutInBothOptionSyntaxes) {
+  auto query = ParseCopyToStdout("COPY (SELECT 1, ')' FROM t) TO STDOUT");
+  ASSERT_TRUE(query.ok()) << query.status();
+  EXPECT_EQ(query->query, "SELECT 1, ')' FROM t");
+  EXPECT_FALSE(query->csv);
+  EXPECT_EQ(query->delimiter, '\t');
+  EXPECT_EQ(query->null_text, "\\N");
+  auto table = ParseCopyToStdout(
+      "copy public.\"Orders\" (id, name) to stdout with (format csv, "
+      "header true, delimiter ';', null 'NA')");
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_EQ(table->query, "SELECT id, name FROM public.\"Orders\"");
+  EXPECT_TRUE(table->csv);
+  EXPECT_TRUE(table->header);
+  EXPECT_EQ(table->delimiter, ';');
+  EXPECT_EQ(table->null_text, "NA");
+  auto legacy = ParseCopyToStdout("COPY orders TO STDOUT CSV HEADER");
+  ASSERT_TRUE(legacy.ok()) << legacy.status();
+  EXPECT_TRUE(legacy->csv && legacy->header);
+  EXPECT_EQ(legacy->delimiter, ',');
+  EXPECT_EQ(legacy->null_text, "");
+}
+
+TEST(SqlText, RefusesCopyThatWritesOrIsMalformed) {
+  EXPECT_EQ(ParseCopyToStdout("COPY t FROM STDIN").status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(ParseCopyToStdout("COPY t TO '/etc/x'").status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(ParseCopyToStdout("COPY t TO PROGRAM 'rm'").status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(ParseCopyToStdout("COPY t TO STDOUT (FORMAT binary)").status().code(),
+            Code::kNotSupported);
+  EXPECT_EQ(ParseCopyToStdout("COPY (SELECT 1 TO STDOUT").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(ParseCopyToStdout("COPY t TO STDOUT (DELIMITER ';;')").status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(ParseCopyToStdout("COPY t TO STDOUT extra").status().code(), Code::kNotSupported);
+}
+
 }  // namespace
 }  // namespace freshet::server::pgwire

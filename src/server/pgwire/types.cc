@@ -448,9 +448,49 @@ Status AppendBinary(const Value& value, const ColumnType& type, std::string* out
       PutBigEndian(out, static_cast<uint32_t>(months ? months->integer() : 0), 4);
       return Status::Ok();
     }
+    case TypeId::kList:
+      if (PgTypeFor(type).oid != oid::kText && !type.children.empty()) {
+        return AppendBinaryArray(value, type.children[0], out);
+      }
+      break;
     default:
-      return Status::NotSupported("binary format is not supported for this column type; use text");
+      break;
   }
+  // Types sent as text, json or varchar (structs, maps, unions, lists of those): their
+  // binary form is their text.
+  uint32_t sent_as = PgTypeFor(type).oid;
+  if (sent_as == oid::kText || sent_as == oid::kJson || sent_as == oid::kVarchar) {
+    AppendText(value, type, out);
+    return Status::Ok();
+  }
+  return Status::NotSupported("binary format is not supported for this column type; use text");
+}
+
+// PostgreSQL's array_send: dimensions (one, or none when empty), a has-null flag, the
+// element OID, then per dimension its length and lower bound (1), then each element as a
+// length (-1 for NULL) and its binary form.
+Status AppendBinaryArray(const Value& value, const ColumnType& element, std::string* out) {
+  const engine::ValueList& items = value.list();
+  bool has_null = false;
+  for (const Value& item : items) has_null = has_null || item.is_null();
+  PutBigEndian(out, items.empty() ? 0 : 1, 4);
+  PutBigEndian(out, has_null ? 1 : 0, 4);
+  PutBigEndian(out, PgTypeFor(element).oid, 4);
+  if (items.empty()) return Status::Ok();
+  PutBigEndian(out, items.size(), 4);
+  PutBigEndian(out, 1, 4);
+  std::string cell;
+  for (const Value& item : items) {
+    if (item.is_null()) {
+      PutBigEndian(out, 0xFFFFFFFFU, 4);
+      continue;
+    }
+    cell.clear();
+    FRESHET_RETURN_IF_ERROR(AppendBinary(item, element, &cell));
+    PutBigEndian(out, cell.size(), 4);
+    out->append(cell);
+  }
+  return Status::Ok();
 }
 
 Result<std::string> BinaryParameterToText(uint32_t type_oid, std::string_view bytes) {

@@ -50,9 +50,13 @@ PgType PgTypeFor(const engine::ColumnType& type);
 
 // Appends the text form of a non-NULL `value` of `type`.
 void AppendText(const engine::Value& value, const engine::ColumnType& type, std::string* out);
-// Appends the binary form; NotSupported for types without one here (arrays, STRUCT, MAP),
-// so the client should ask for text.
+// Appends the binary form: arrays as PostgreSQL's array_send (one dimension, lower bound 1),
+// types presented as text (STRUCT, MAP) as their text. NotSupported for anything else without
+// one, so the client should ask for text.
 Status AppendBinary(const engine::Value& value, const engine::ColumnType& type, std::string* out);
+// The binary form of a non-NULL LIST `value` whose elements have type `element`.
+Status AppendBinaryArray(const engine::Value& value, const engine::ColumnType& element,
+                         std::string* out);
 
 // A binary parameter of type `type_oid` as text DuckDB can cast; NotSupported for unknown
 // OIDs, InvalidArgument for bytes of the wrong size.

@@ -65,9 +65,44 @@ TEST(TypesTest, EncodesBinaryValues) {
                   .ok());
   // -1234.50: digits [1234, 5000], weight 0, negative, dscale 2.
   EXPECT_EQ(out, std::string("\0\x02\0\0\x40\0\0\x02\x04\xd2\x13\x88", 12));
-  EXPECT_FALSE(AppendBinary({Value::Kind::kList, engine::ValueList{}},
-                            {TypeId::kList, 0, 0, {ColumnType{TypeId::kInteger}}}, &out)
-                   .ok());
+}
+
+// Big-endian 32-bit words, then `tail`.
+std::string Words(std::initializer_list<uint32_t> words, std::string_view tail = "") {
+  std::string out;
+  for (uint32_t word : words) {
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(word >> shift));
+  }
+  out.append(tail);
+  return out;
+}
+
+TEST(TypesTest, EncodesArraysStructsAndMapsInBinary) {
+  ColumnType ints{TypeId::kList, 0, 0, {ColumnType{TypeId::kInteger}}};
+  std::string out;
+  ASSERT_TRUE(AppendBinary({Value::Kind::kList,
+                            engine::ValueList{Value::Int(1), Value::Null(), Value::Int(-2)}},
+                           ints, &out)
+                  .ok());
+  // ndim 1, has nulls, int4 (23); length 3, lower bound 1; 1, NULL, -2.
+  EXPECT_EQ(out, Words({1, 1, 23, 3, 1, 4, 1, 0xFFFFFFFF, 4, 0xFFFFFFFE}));
+  out.clear();
+  ASSERT_TRUE(AppendBinary({Value::Kind::kList, engine::ValueList{}}, ints, &out).ok());
+  EXPECT_EQ(out, Words({0, 0, 23}));  // empty: no dimensions
+  out.clear();
+  ColumnType texts{TypeId::kList, 0, 0, {ColumnType{TypeId::kVarchar}}};
+  ASSERT_TRUE(
+      AppendBinary({Value::Kind::kList, engine::ValueList{Value::String("ab")}}, texts, &out).ok());
+  EXPECT_EQ(out, Words({1, 0, 1043, 1, 1, 2}, "ab"));
+  // A struct is presented as text; its binary form is that text.
+  ColumnType pair{TypeId::kStruct, 0, 0, {ColumnType{TypeId::kInteger}}};
+  Value value{Value::Kind::kStruct, engine::ValueFields{{"x", Value::Int(1)}}};
+  std::string text;
+  AppendText(value, pair, &text);
+  out.clear();
+  ASSERT_TRUE(AppendBinary(value, pair, &out).ok());
+  EXPECT_EQ(out, text);
+  EXPECT_FALSE(text.empty());
 }
 
 TEST(TypesTest, DecodesBinaryParameters) {

@@ -58,6 +58,20 @@ async function main() {
   check('time', row.t === '13:14:15', row.t);
   check('null', row.nothing === null, row.nothing);
 
+  // Binary results: arrays in array_send format, structs as their text.
+  const binary = await client.query({
+    text: "SELECT [1, NULL, -3]::INTEGER[] AS a, ['x', 'y'] AS t, []::BIGINT[] AS e, " +
+        "{'k': 1} AS s, 7::INTEGER AS n",
+    binary: true,
+  });
+  const b = binary.rows[0];
+  check('binary int4[]', JSON.stringify(b.a) === '[1,null,-3]', b.a);
+  check('binary varchar[]', JSON.stringify(b.t) === '["x","y"]', b.t);
+  check('binary empty int8[]', JSON.stringify(b.e) === '[]', b.e);
+  const asText = await client.query("SELECT {'k': 1} AS s");
+  check('binary struct', String(b.s) === asText.rows[0].s, [String(b.s), asText.rows[0].s]);
+  check('binary int4', b.n === 7, b.n);
+
   check('42601', await sqlState(client, 'SELEC 1') === '42601', 'syntax');
   check('42P01', await sqlState(client, 'SELECT * FROM missing') === '42P01', 'undefined table');
   check('42501', await sqlState(client, 'SELECT * FROM hr.salaries') === '42501', 'denied');
