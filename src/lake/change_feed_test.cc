@@ -246,5 +246,47 @@ TEST_F(ChangeFeedTest, AppendOnlyRowsAreInserts) {
             (std::vector<std::string>{"1 insert 1 a 1", "1 insert 1 b 2", "1 insert 1 NULL -1"}));
 }
 
+TEST_F(ChangeFeedTest, DatesAndTimestampsSurviveStagingAtAnyEpoch) {
+  auto schema = ParseSchema(R"json({"type":"struct","fields":[
+    {"name":"id","type":"long","nullable":false,"metadata":{}},
+    {"name":"d","type":"date","nullable":true,"metadata":{}},
+    {"name":"ts","type":"timestamp","nullable":true,"metadata":{}},
+    {"name":"ntz","type":"timestamp_ntz","nullable":true,"metadata":{}}]})json");
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  CreateTableOptions options{*schema};
+  options.configuration["delta.enableChangeDataFeed"] = "true";
+  ASSERT_TRUE(CreateTable(fs_, table_, options).ok());
+  ASSERT_TRUE(connection_->Execute("SET TimeZone = 'America/New_York'").ok());
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ChangeBatch batch;
+  const std::vector<int64_t> micros = {0,
+                                       -1,
+                                       86'400'000'000 - 1,
+                                       -62'135'596'800'000'000,
+                                       253'402'300'799'999'999,
+                                       951'782'400'123'456};
+  for (size_t i = 0; i < micros.size(); ++i) {
+    Value date{Value::Kind::kDate, micros[i] / 86'400'000'000};
+    Value tz{Value::Kind::kTimestampTz, micros[i]};
+    Value ntz{Value::Kind::kTimestamp, micros[i]};
+    batch.changes.push_back(
+        {ChangeOp::kInsert, 0, {Value::Int(static_cast<int64_t>(i)), date, tz, ntz}, {}, {}});
+  }
+  ASSERT_EQ(*writer->Apply(batch), 1);
+  auto sql = ChangeFeedSql(fs_, *connection_, table_, 1);
+  ASSERT_TRUE(sql.ok()) << sql.status();
+  auto result = connection_->Query(
+      "SELECT id, CAST(d - DATE '1970-01-01' AS BIGINT), epoch_us(ts), epoch_us(ntz) FROM (" +
+      *sql + ") ORDER BY id");
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->rows.size(), micros.size());
+  for (size_t i = 0; i < micros.size(); ++i) {
+    EXPECT_EQ(result->rows[i][1].integer(), micros[i] / 86'400'000'000) << i;
+    EXPECT_EQ(result->rows[i][2].integer(), micros[i]) << i;
+    EXPECT_EQ(result->rows[i][3].integer(), micros[i]) << i;
+  }
+}
+
 }  // namespace
 }  // namespace freshet::lake
