@@ -10,8 +10,8 @@
 // Scale: 100k changes over 10k+ keys. Sanitizer builds (about 10x slower) run a tenth of
 // that, as does FRESHET_MODEL_SCALE=0.1 (any factor) in the environment.
 
-#include <algorithm>
 #include <unistd.h>
+#include <algorithm>
 
 #include <cstdlib>
 #include <filesystem>
@@ -187,8 +187,7 @@ std::string PgAmount(const std::optional<int64_t>& cents) {
 }
 std::string PgAt(const std::optional<int64_t>& at_us) {
   if (!at_us) return "NULL";
-  return fmt::format("(TIMESTAMPTZ '1970-01-01 00:00:00+00' + INTERVAL '{} microseconds')",
-                     *at_us);
+  return fmt::format("(TIMESTAMPTZ '1970-01-01 00:00:00+00' + INTERVAL '{} microseconds')", *at_us);
 }
 
 std::vector<Value> LakeRow(int64_t id, const ModelRow& row) {
@@ -219,8 +218,8 @@ class Generator {
     return row;
   }
   std::string Name() {
-    static const std::vector<std::string> kPieces = {"a", "b", "Z", " ", "'", "\\", "|",
-                                                     "é", "ß", "日本", "🙂", "x1"};
+    static const std::vector<std::string> kPieces = {"a", "b", "Z", " ",    "'",    "\\",
+                                                     "|", "é", "ß", "日本", "🙂", "x1"};
     std::string out;
     size_t length = Next(12);
     for (size_t i = 0; i < length; ++i) out += kPieces[Next(kPieces.size())];
@@ -255,7 +254,7 @@ TEST_F(UpsertModelTest, KeyedTableEqualsPostgresAtEveryVersionAndTheFeedReplays)
 
   Generator random(20261121);
   std::map<int64_t, ModelRow> live;
-  std::vector<int64_t> live_keys;  // for picking; rebuilt lazily
+  std::vector<int64_t> live_keys;                   // for picking; rebuilt lazily
   std::map<Version, std::vector<uint64_t>> states;  // PostgreSQL's state per lake version
   states[0] = {};
   std::vector<Version> optimize_versions;
@@ -349,9 +348,8 @@ TEST_F(UpsertModelTest, KeyedTableEqualsPostgresAtEveryVersionAndTheFeedReplays)
     Lines expected = PgLines("t");
     ASSERT_EQ(static_cast<int64_t>(expected.size()), static_cast<int64_t>(live.size()));
     Lines actual = LakeLines();
-    ASSERT_TRUE(actual == expected) << "after the batch ending at change " << done
-                                    << " (version " << *version
-                                    << "): " << FirstDifference(actual, expected);
+    ASSERT_TRUE(actual == expected) << "after the batch ending at change " << done << " (version "
+                                    << *version << "): " << FirstDifference(actual, expected);
     states[*version] = Fingerprint(expected);
     if (stats.compacted_version >= 0) {
       states[stats.compacted_version] = states[*version];
@@ -449,9 +447,10 @@ TEST_F(UpsertModelTest, WholeRowIdentityTableKeepsDuplicatesLikePostgres) {
                               row.second ? Value::String(*row.second) : Value::Null()};
   };
   auto pg_match = [](const std::pair<int64_t, std::optional<std::string>>& row) {
-    return fmt::format("ctid = (SELECT ctid FROM w WHERE k = {} AND name IS NOT DISTINCT FROM {} "
-                       "LIMIT 1)",
-                       row.first, PgValue(row.second));
+    return fmt::format(
+        "ctid = (SELECT ctid FROM w WHERE k = {} AND name IS NOT DISTINCT FROM {} "
+        "LIMIT 1)",
+        row.first, PgValue(row.second));
   };
   std::map<Version, std::vector<uint64_t>> states;
   states[0] = {};
@@ -470,9 +469,8 @@ TEST_F(UpsertModelTest, WholeRowIdentityTableKeepsDuplicatesLikePostgres) {
     EXPECT_TRUE(snapshot.ok()) << snapshot.status();
     auto sql = lake::ScanSql(fs_, *duck_, *snapshot);
     EXPECT_TRUE(sql.ok()) << sql.status();
-    auto result =
-        duck_->Query("SELECT concat_ws('|', CAST(k AS VARCHAR), coalesce(name, '\\N')) FROM (" +
-                     *sql + ")");
+    auto result = duck_->Query(
+        "SELECT concat_ws('|', CAST(k AS VARCHAR), coalesce(name, '\\N')) FROM (" + *sql + ")");
     EXPECT_TRUE(result.ok()) << result.status();
     for (const auto& row : result->rows) out.push_back(Text(row[0]));
     std::sort(out.begin(), out.end());
@@ -528,9 +526,10 @@ TEST_F(UpsertModelTest, WholeRowIdentityTableKeepsDuplicatesLikePostgres) {
   // must remove a row that is there.
   auto sql = lake::ChangeFeedSql(fs_, *duck_, table_, 1);
   ASSERT_TRUE(sql.ok()) << sql.status();
-  auto feed = duck_->Query("SELECT _change_type, concat_ws('|', CAST(k AS VARCHAR), "
-                           "coalesce(name, '\\N')) FROM (" +
-                           *sql + ")");
+  auto feed = duck_->Query(
+      "SELECT _change_type, concat_ws('|', CAST(k AS VARCHAR), "
+      "coalesce(name, '\\N')) FROM (" +
+      *sql + ")");
   ASSERT_TRUE(feed.ok()) << feed.status();
   std::multiset<std::string> rows;
   for (const auto& row : feed->rows) {
