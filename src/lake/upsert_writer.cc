@@ -49,6 +49,7 @@ struct KeyState {
   std::optional<RowLocation> lake;  // its live row in the table before the batch
   bool lake_replaced = false;       // the batch deleted or replaced that row version
   std::optional<Row> current;       // the batch's version (when lake_replaced or new)
+  size_t feed_index = 0;            // with the feed: the feed row that holds `current`
 };
 
 // Days since 1970-01-01 as a civil date (proleptic Gregorian; H. Hinnant's algorithm).
@@ -453,7 +454,9 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
     return it != lake_rows.end() ? &it->second : nullptr;
   };
   auto emit = [&](const Row& row, const char* type) {
-    if (feed) plan.feed.emplace_back(row, type);
+    if (!feed) return;
+    plan.feed.emplace_back(row, type);
+    plan.feed_final.push_back(false);
   };
 
   // Replay the batch in order; the last change to a key wins.
@@ -522,6 +525,7 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
       KeyState& new_state = states[new_keys[change_idx]];
       new_state.lake_replaced = true;
       new_state.current = std::move(row);
+      new_state.feed_index = plan.feed.size() - (feed ? 1 : 0);
     }
   }
 
@@ -529,7 +533,9 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
     KeyState& state = states[key];
     if (!state.lake_replaced) continue;
     if (state.lake && !lake_truncated) plan.deleted.emplace_back(key, *state.lake);
-    if (state.current) plan.rows.push_back(std::move(*state.current));
+    if (!state.current) continue;
+    if (feed) plan.feed_final[state.feed_index] = true;
+    plan.rows.push_back(std::move(*state.current));
   }
   return Status::Ok();
 }
@@ -560,6 +566,7 @@ Status UpsertWriter::PlanFullIdentity(const ChangeBatch& batch, const Snapshot& 
   std::vector<std::vector<size_t>> pending(keys.size());  // indexes into added rows
   std::vector<Row> added;
   std::vector<bool> alive;
+  std::vector<size_t> added_feed;  // with the feed: the feed row of each added row
   auto add = [&](Row row) {
     std::string key = KeyOf(row);
     auto it = key_ids.find(key);
@@ -568,7 +575,9 @@ Status UpsertWriter::PlanFullIdentity(const ChangeBatch& batch, const Snapshot& 
     alive.push_back(true);
   };
   auto emit = [&](const Row& row, const char* type) {
-    if (feed) plan.feed.emplace_back(row, type);
+    if (!feed) return;
+    plan.feed.emplace_back(row, type);
+    plan.feed_final.push_back(false);
   };
   bool lake_truncated = false;
   for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
@@ -627,17 +636,21 @@ Status UpsertWriter::PlanFullIdentity(const ChangeBatch& batch, const Snapshot& 
     } else {
       emit(row, "insert");
     }
+    if (feed) added_feed.push_back(plan.feed.size() - 1);
     add(std::move(row));
   }
   for (size_t row_idx = 0; row_idx < added.size(); ++row_idx) {
-    if (alive[row_idx]) plan.rows.push_back(std::move(added[row_idx]));
+    if (!alive[row_idx]) continue;
+    if (feed) plan.feed_final[added_feed[row_idx]] = true;
+    plan.rows.push_back(std::move(added[row_idx]));
   }
   return Status::Ok();
 }
 
 Status UpsertWriter::StageRows(const Snapshot& snapshot, const std::string& table,
                                const std::vector<const Row*>& rows,
-                               const std::vector<const char*>& change_types) {
+                               const std::vector<const char*>& change_types,
+                               const std::vector<bool>& final_flags) {
   const auto& fields = snapshot.schema().fields;
   std::string columns;
   for (const StructField& field : fields) {
@@ -647,6 +660,7 @@ Status UpsertWriter::StageRows(const Snapshot& snapshot, const std::string& tabl
   if (!change_types.empty()) {
     columns += fmt::format(", {} VARCHAR", QuoteIdentifier(kChangeTypeColumn));
   }
+  if (!final_flags.empty()) columns += ", freshet_final BOOLEAN";
   FRESHET_RETURN_IF_ERROR(
       connection_->Execute(fmt::format("CREATE OR REPLACE TEMP TABLE {} ({})", table, columns)));
   constexpr size_t kRowsPerInsert = 1000;
@@ -661,6 +675,7 @@ Status UpsertWriter::StageRows(const Snapshot& snapshot, const std::string& tabl
         tuple += (column == 0 ? "" : ", ") + StagingLiteral((*rows[row_idx])[column]);
       }
       if (!change_types.empty()) tuple += fmt::format(", '{}'", change_types[row_idx]);
+      if (!final_flags.empty()) tuple += final_flags[row_idx] ? ", true" : ", false";
       values += (values.empty() ? "(" : ", (") + tuple + ")";
     }
     // Rows keep their insertion order in the table (DuckDB preserves insertion order), which
@@ -680,13 +695,16 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
     return version_;
   }
   std::vector<AddFile> added;
-  if (!plan.rows.empty()) {
+  // With the feed on a keyed or whole-row table, the new rows are the feed rows marked final:
+  // one staging table serves both files.
+  bool rows_from_feed = plan.record_feed && !options_.append_only;
+  if (!plan.rows.empty() && !rows_from_feed) {
     const std::string staging = "freshet_upsert_rows";
     std::vector<const Row*> rows;
     rows.reserve(plan.rows.size());
     for (const Row& row : plan.rows) rows.push_back(&row);
     // The staging table is dropped on every path, so each step only records its status.
-    Status status = StageRows(snapshot, staging, rows, {});
+    Status status = StageRows(snapshot, staging, rows, {}, {});
     if (status.ok()) {
       auto appended = txn.Append("SELECT * FROM " + staging);
       if (appended.ok()) {
@@ -695,7 +713,7 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
         status = appended.status();
       }
     }
-    if (status.ok() && plan.record_feed && options_.append_only) {
+    if (status.ok() && plan.record_feed) {
       // Every appended change row is an insert of the history.
       status = txn.AppendChangeData(fmt::format("SELECT *, 'insert' AS {} FROM {}",
                                                 QuoteIdentifier(kChangeTypeColumn), staging))
@@ -715,7 +733,16 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
       rows.push_back(&row);
       types.push_back(type);
     }
-    Status status = StageRows(snapshot, staging, rows, types);
+    Status status = StageRows(snapshot, staging, rows, types, plan.feed_final);
+    if (status.ok() && !plan.rows.empty()) {
+      // Transaction::Append takes the table's columns by name and ignores the others.
+      auto appended = txn.Append(fmt::format("SELECT * FROM {} WHERE freshet_final", staging));
+      if (appended.ok()) {
+        added = std::move(appended).value();
+      } else {
+        status = appended.status();
+      }
+    }
     if (status.ok()) status = txn.AppendChangeData("SELECT * FROM " + staging).status();
     Status dropped = connection_->Execute("DROP TABLE IF EXISTS " + staging);
     FRESHET_RETURN_IF_ERROR(status);

@@ -90,6 +90,7 @@ class UpsertWriter {
     // batch in order, as (row, _change_type).
     bool record_feed = false;
     std::vector<std::pair<engine::Row, const char*>> feed;
+    std::vector<bool> feed_final;  // per feed row: it is a row the commit writes (in `rows`)
   };
   Status Rebuild(const Snapshot& snapshot);
   std::string KeyOf(const engine::Row& row) const;
@@ -102,7 +103,8 @@ class UpsertWriter {
   Result<std::vector<engine::Row>> ReadAllRows(const Snapshot& snapshot);
   Status StageRows(const Snapshot& snapshot, const std::string& table,
                    const std::vector<const engine::Row*>& rows,
-                   const std::vector<const char*>& change_types);
+                   const std::vector<const char*>& change_types,
+                   const std::vector<bool>& final_flags);
   Result<Version> CommitPlan(Transaction& txn, Plan& plan, ApplyStats* stats);
   Status MaybeCompact(ApplyStats* stats);
 
