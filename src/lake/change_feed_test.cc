@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "lake/optimize.h"
+#include "lake/scan.h"
 #include "lake/table_test_fixture.h"
 #include "lake/table_writer.h"
 #include "lake/upsert_writer.h"
@@ -213,6 +214,51 @@ TEST_F(ChangeFeedTest, PartitionedTableWritesOneChangeFilePerPartition) {
   EXPECT_EQ(Feed(1),
             (std::vector<std::string>{"1 insert 1 a 1", "1 insert 3 a 3", "1 insert 2 b 2",
                                       "2 update_preimage 2 b 2", "2 update_postimage 2 a 20"}));
+}
+
+TEST_F(ChangeFeedTest, OptimizeCompactsAPartitionedTablePerPartition) {
+  Create(true, {"s"});
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  for (int64_t round = 0; round < 3; ++round) {
+    ChangeBatch batch;
+    for (int64_t id = 0; id < 6; ++id) {
+      batch.changes.push_back(Insert(round * 10 + id, id % 2 == 0 ? "even" : "odd", round));
+    }
+    ASSERT_TRUE(writer->Apply(batch).ok());
+  }
+  ASSERT_TRUE(writer->Apply(ChangeBatch{{Delete(0), Delete(11)}}).ok());
+  auto before = Snapshot::Load(fs_, *connection_, table_);
+  ASSERT_TRUE(before.ok()) << before.status();
+  auto rows = [&](const Snapshot& snapshot) {
+    auto sql = ScanSql(fs_, *connection_, snapshot);
+    EXPECT_TRUE(sql.ok()) << sql.status();
+    auto result = connection_->Query("SELECT id, s, n FROM (" + *sql + ") ORDER BY id");
+    EXPECT_TRUE(result.ok()) << result.status();
+    std::vector<std::string> out;
+    for (const auto& row : result->rows) {
+      out.push_back(fmt::format("{} {} {}", row[0].integer(), row[1].string(), row[2].integer()));
+    }
+    return out;
+  };
+  EXPECT_EQ(before->files().size(), 6u);
+  OptimizeOptions options;
+  options.small_file_share = 1.0;
+  auto optimized = Optimize(fs_, *connection_, table_, options);
+  ASSERT_TRUE(optimized.ok()) << optimized.status();
+  EXPECT_EQ(optimized->files_removed, 6);
+  EXPECT_EQ(optimized->files_added, 2);
+  EXPECT_EQ(optimized->deleted_rows_dropped, 2);
+  auto after = Snapshot::Load(fs_, *connection_, table_);
+  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_EQ(after->files().size(), 2u);
+  for (const AddFile& add : after->files()) {
+    EXPECT_FALSE(add.deletion_vector);
+    EXPECT_EQ(add.NumRecords(), 8);
+  }
+  EXPECT_EQ(rows(*after), rows(*before));
+  EXPECT_EQ(rows(*after).size(), 16u);
+  EXPECT_TRUE(Feed(optimized->version, optimized->version).empty());
 }
 
 TEST_F(ChangeFeedTest, RangeAndDisabledFeedErrorsNameTheVersion) {
