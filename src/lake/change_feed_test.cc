@@ -187,6 +187,30 @@ TEST_F(ChangeFeedTest, VersionsWithoutCdcFilesFallBackToAddsAndDeletionVectors) 
                                       "2 delete 2 b 2", "3 delete 3 c 3", "4 delete 1 a 1"}));
 }
 
+TEST_F(ChangeFeedTest, FallbackFindsThePartitionOfARemoveThatOmitsIt) {
+  Create(true, {"s"});
+  {
+    auto txn = Transaction::Begin(fs_, *connection_, table_);
+    ASSERT_TRUE(txn.ok()) << txn.status();
+    ASSERT_TRUE(txn->Append("SELECT * FROM (VALUES (1, 'a', 1), (2, 'b', 2)) AS t(id, s, n)").ok());
+    ASSERT_EQ(*txn->Commit(), 1);
+  }
+  auto snapshot = Snapshot::Load(fs_, *connection_, table_);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  std::string path;
+  for (const AddFile& add : snapshot->files()) {
+    if (add.partition_values.at("s") == "b") path = add.path;
+  }
+  // Another writer's remove without the optional partitionValues.
+  ASSERT_TRUE(
+      fs_.PutIfAbsent(table_ + "/_delta_log/" + CommitFileName(2), R"({"remove":{"path":")" + path +
+                                                                       R"(","dataChange":true}})"
+                                                                       "\n")
+          .ok());
+  EXPECT_EQ(Feed(1),
+            (std::vector<std::string>{"1 insert 1 a 1", "1 insert 2 b 2", "2 delete 2 b 2"}));
+}
+
 TEST_F(ChangeFeedTest, WholeRowIdentityKeepsDuplicatesApart) {
   Create();
   auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{}, false, {}});
