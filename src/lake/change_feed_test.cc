@@ -1,5 +1,6 @@
 #include "lake/change_feed.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -283,6 +284,94 @@ TEST_F(ChangeFeedTest, OptimizeCompactsAPartitionedTablePerPartition) {
   EXPECT_EQ(rows(*after), rows(*before));
   EXPECT_EQ(rows(*after).size(), 16u);
   EXPECT_TRUE(Feed(optimized->version, optimized->version).empty());
+}
+
+TEST_F(ChangeFeedTest, EveryPrimitiveKindSurvivesStagingAndNestedOnesFallBack) {
+  auto schema = ParseSchema(R"json({"type":"struct","fields":[
+    {"name":"id","type":"long","nullable":false,"metadata":{}},
+    {"name":"b","type":"boolean","nullable":true,"metadata":{}},
+    {"name":"i8","type":"byte","nullable":true,"metadata":{}},
+    {"name":"f","type":"float","nullable":true,"metadata":{}},
+    {"name":"d","type":"double","nullable":true,"metadata":{}},
+    {"name":"bin","type":"binary","nullable":true,"metadata":{}},
+    {"name":"dec","type":"decimal(38,18)","nullable":true,"metadata":{}},
+    {"name":"s","type":"string","nullable":true,"metadata":{}}]})json");
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  CreateTableOptions options{*schema};
+  options.configuration["delta.enableChangeDataFeed"] = "true";
+  ASSERT_TRUE(CreateTable(fs_, table_, options).ok());
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  Value dec{
+      Value::Kind::kDecimal,
+      engine::Decimal{-static_cast<engine::Int128>(123456789012345678) * 1000000000 - 5, 38, 18}};
+  std::vector<Value> row{Value::Int(1),
+                         Value::Bool(true),
+                         Value::Int(-128),
+                         Value{Value::Kind::kDouble, 0.1f},
+                         Value{Value::Kind::kDouble, std::nan("")},
+                         Value{Value::Kind::kBlob, std::string("\x00\xff'\n", 4)},
+                         dec,
+                         Value::String("quote ' \" back \\ new\nline \t tab é 🙂")};
+  std::vector<Value> other{Value::Int(2),
+                           Value::Bool(false),
+                           Value::Null(),
+                           Value::Null(),
+                           Value{Value::Kind::kDouble, -1e300},
+                           Value::Null(),
+                           Value::Null(),
+                           Value::String("")};
+  ASSERT_EQ(*writer->Apply(ChangeBatch{
+                {{ChangeOp::kInsert, 0, row, {}, {}}, {ChangeOp::kInsert, 0, other, {}, {}}}}),
+            1);
+  auto snapshot = Snapshot::Load(fs_, *connection_, table_);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  for (auto sql :
+       {ScanSql(fs_, *connection_, *snapshot), ChangeFeedSql(fs_, *connection_, table_, 1)}) {
+    ASSERT_TRUE(sql.ok()) << sql.status();
+    auto result =
+        connection_->Query("SELECT id, b, i8, f, d, bin, dec, s FROM (" + *sql + ") ORDER BY id");
+    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_EQ(result->rows.size(), 2u);
+    const auto& got = result->rows[0];
+    EXPECT_EQ(got[1].integer(), 1);
+    EXPECT_EQ(got[2].integer(), -128);
+    EXPECT_EQ(static_cast<float>(got[3].real()), 0.1f);
+    EXPECT_TRUE(std::isnan(got[4].real()));
+    EXPECT_EQ(got[5].string(), std::string("\x00\xff'\n", 4));
+    EXPECT_EQ(got[6].decimal().unscaled, dec.decimal().unscaled);
+    EXPECT_EQ(got[7].string(), row[7].string());
+    EXPECT_EQ(result->rows[1][4].real(), -1e300);
+    EXPECT_TRUE(result->rows[1][2].is_null());
+    EXPECT_EQ(result->rows[1][7].string(), "");
+  }
+}
+
+TEST_F(ChangeFeedTest, NestedColumnsTakeTheLiteralStagingPath) {
+  auto schema = ParseSchema(R"json({"type":"struct","fields":[
+    {"name":"id","type":"long","nullable":false,"metadata":{}},
+    {"name":"tags","type":{"type":"array","elementType":"string","containsNull":true},
+     "nullable":true,"metadata":{}}]})json");
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  CreateTableOptions options{*schema};
+  options.configuration["delta.enableChangeDataFeed"] = "true";
+  ASSERT_TRUE(CreateTable(fs_, table_, options).ok());
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  Value tags{Value::Kind::kList, engine::ValueList{Value::String("a"), Value::Null()}};
+  ASSERT_EQ(
+      *writer->Apply(ChangeBatch{{{ChangeOp::kInsert, 0, {Value::Int(1), tags}, {}, {}},
+                                  {ChangeOp::kUpdate, 0, {Value::Int(1), Value::Null()}, {}, {}}}}),
+      1);
+  auto sql = ChangeFeedSql(fs_, *connection_, table_, 1);
+  ASSERT_TRUE(sql.ok()) << sql.status();
+  auto result = connection_->Query("SELECT _change_type, len(tags) FROM (" + *sql + ")");
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->rows.size(), 3u);
+  EXPECT_EQ(result->rows[0][0].string(), "insert");
+  EXPECT_EQ(result->rows[1][0].string(), "update_preimage");
+  EXPECT_EQ(result->rows[1][1].integer(), 2);
+  EXPECT_TRUE(result->rows[2][1].is_null());
 }
 
 TEST_F(ChangeFeedTest, RangeAndDisabledFeedErrorsNameTheVersion) {
