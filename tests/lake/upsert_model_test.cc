@@ -11,8 +11,8 @@
 // that, as does FRESHET_MODEL_SCALE=0.1 (any factor) in the environment.
 
 #include <unistd.h>
-#include <algorithm>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -43,7 +43,14 @@ using lake::ChangeOp;
 using lake::RowChange;
 using lake::Version;
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__)  // GCC
+#define FRESHET_MODEL_SANITIZED 1
+#elif defined(__has_feature)  // Clang
+#if __has_feature(address_sanitizer)
+#define FRESHET_MODEL_SANITIZED 1
+#endif
+#endif
+#ifdef FRESHET_MODEL_SANITIZED
 constexpr double kBuildScale = 0.1;
 #else
 constexpr double kBuildScale = 1.0;
