@@ -1,6 +1,7 @@
 #include "lake/change_feed.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -40,8 +41,13 @@ Result<std::vector<uint64_t>> DeletedRows(FileSystem& fs, const std::string& tab
 
 // The spec's fallback for a commit without cdc actions: new files are inserts, removed files'
 // live rows are deletes, and rows a file's new deletion vector adds are deletes.
-Status FallbackFiles(FileSystem& fs, const std::string& table_path, const ActionSet& actions,
-                     Version version, int64_t timestamp_ms, std::vector<ScanFile>& files) {
+// `removed_partition` gives the partition values of a removed file whose remove action lacks
+// them (they are optional in the log).
+Status FallbackFiles(
+    FileSystem& fs, const std::string& table_path, const ActionSet& actions, Version version,
+    int64_t timestamp_ms,
+    const std::function<Result<PartitionValues>(const std::string& path)>& removed_partition,
+    std::vector<ScanFile>& files) {
   std::map<std::string, const AddFile*> adds;
   std::map<std::string, const RemoveFile*> removes;
   for (const AddFile& add : actions.adds) {
@@ -82,6 +88,8 @@ Status FallbackFiles(FileSystem& fs, const std::string& table_path, const Action
       file.path = remove.path;
       if (remove.partition_values) {
         file.partition_values = *remove.partition_values;
+      } else {
+        FRESHET_ASSIGN_OR_RETURN(file.partition_values, removed_partition(remove.path));
       }
       FRESHET_ASSIGN_OR_RETURN(file.rows, DeletedRows(fs, table_path, remove.deletion_vector));
       file.rows_mode = ScanFile::Rows::kExcept;
@@ -160,7 +168,18 @@ Result<std::string> ChangeFeedSql(FileSystem& fs, engine::Connection& connection
       }
       continue;
     }
-    FRESHET_RETURN_IF_ERROR(FallbackFiles(fs, table_path, actions, version, timestamp_ms, files));
+    auto removed_partition = [&](const std::string& path) -> Result<PartitionValues> {
+      if (end.metadata().partition_columns.empty()) return PartitionValues{};
+      FRESHET_ASSIGN_OR_RETURN(Snapshot before,
+                               Snapshot::Load(fs, connection, table_path, version - 1));
+      for (const AddFile& add : before.files()) {
+        if (add.path == path) return add.partition_values;
+      }
+      return Status::Corruption("version {} of {} removes {}, which version {} does not hold",
+                                version, table_path, path, version - 1);
+    };
+    FRESHET_RETURN_IF_ERROR(
+        FallbackFiles(fs, table_path, actions, version, timestamp_ms, removed_partition, files));
   }
 
   std::string columns;

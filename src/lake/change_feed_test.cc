@@ -1,5 +1,6 @@
 #include "lake/change_feed.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -7,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "lake/optimize.h"
+#include "lake/scan.h"
 #include "lake/table_test_fixture.h"
 #include "lake/table_writer.h"
 #include "lake/upsert_writer.h"
@@ -186,6 +188,30 @@ TEST_F(ChangeFeedTest, VersionsWithoutCdcFilesFallBackToAddsAndDeletionVectors) 
                                       "2 delete 2 b 2", "3 delete 3 c 3", "4 delete 1 a 1"}));
 }
 
+TEST_F(ChangeFeedTest, FallbackFindsThePartitionOfARemoveThatOmitsIt) {
+  Create(true, {"s"});
+  {
+    auto txn = Transaction::Begin(fs_, *connection_, table_);
+    ASSERT_TRUE(txn.ok()) << txn.status();
+    ASSERT_TRUE(txn->Append("SELECT * FROM (VALUES (1, 'a', 1), (2, 'b', 2)) AS t(id, s, n)").ok());
+    ASSERT_EQ(*txn->Commit(), 1);
+  }
+  auto snapshot = Snapshot::Load(fs_, *connection_, table_);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  std::string path;
+  for (const AddFile& add : snapshot->files()) {
+    if (add.partition_values.at("s") == "b") path = add.path;
+  }
+  // Another writer's remove without the optional partitionValues.
+  ASSERT_TRUE(
+      fs_.PutIfAbsent(table_ + "/_delta_log/" + CommitFileName(2), R"({"remove":{"path":")" + path +
+                                                                       R"(","dataChange":true}})"
+                                                                       "\n")
+          .ok());
+  EXPECT_EQ(Feed(1),
+            (std::vector<std::string>{"1 insert 1 a 1", "1 insert 2 b 2", "2 delete 2 b 2"}));
+}
+
 TEST_F(ChangeFeedTest, WholeRowIdentityKeepsDuplicatesApart) {
   Create();
   auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{}, false, {}});
@@ -213,6 +239,139 @@ TEST_F(ChangeFeedTest, PartitionedTableWritesOneChangeFilePerPartition) {
   EXPECT_EQ(Feed(1),
             (std::vector<std::string>{"1 insert 1 a 1", "1 insert 3 a 3", "1 insert 2 b 2",
                                       "2 update_preimage 2 b 2", "2 update_postimage 2 a 20"}));
+}
+
+TEST_F(ChangeFeedTest, OptimizeCompactsAPartitionedTablePerPartition) {
+  Create(true, {"s"});
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  for (int64_t round = 0; round < 3; ++round) {
+    ChangeBatch batch;
+    for (int64_t id = 0; id < 6; ++id) {
+      batch.changes.push_back(Insert(round * 10 + id, id % 2 == 0 ? "even" : "odd", round));
+    }
+    ASSERT_TRUE(writer->Apply(batch).ok());
+  }
+  ASSERT_TRUE(writer->Apply(ChangeBatch{{Delete(0), Delete(11)}}).ok());
+  auto before = Snapshot::Load(fs_, *connection_, table_);
+  ASSERT_TRUE(before.ok()) << before.status();
+  auto rows = [&](const Snapshot& snapshot) {
+    auto sql = ScanSql(fs_, *connection_, snapshot);
+    EXPECT_TRUE(sql.ok()) << sql.status();
+    auto result = connection_->Query("SELECT id, s, n FROM (" + *sql + ") ORDER BY id");
+    EXPECT_TRUE(result.ok()) << result.status();
+    std::vector<std::string> out;
+    for (const auto& row : result->rows) {
+      out.push_back(fmt::format("{} {} {}", row[0].integer(), row[1].string(), row[2].integer()));
+    }
+    return out;
+  };
+  EXPECT_EQ(before->files().size(), 6u);
+  OptimizeOptions options;
+  options.small_file_share = 1.0;
+  auto optimized = Optimize(fs_, *connection_, table_, options);
+  ASSERT_TRUE(optimized.ok()) << optimized.status();
+  EXPECT_EQ(optimized->files_removed, 6);
+  EXPECT_EQ(optimized->files_added, 2);
+  EXPECT_EQ(optimized->deleted_rows_dropped, 2);
+  auto after = Snapshot::Load(fs_, *connection_, table_);
+  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_EQ(after->files().size(), 2u);
+  for (const AddFile& add : after->files()) {
+    EXPECT_FALSE(add.deletion_vector);
+    EXPECT_EQ(add.NumRecords(), 8);
+  }
+  EXPECT_EQ(rows(*after), rows(*before));
+  EXPECT_EQ(rows(*after).size(), 16u);
+  EXPECT_TRUE(Feed(optimized->version, optimized->version).empty());
+}
+
+TEST_F(ChangeFeedTest, EveryPrimitiveKindSurvivesStagingAndNestedOnesFallBack) {
+  auto schema = ParseSchema(R"json({"type":"struct","fields":[
+    {"name":"id","type":"long","nullable":false,"metadata":{}},
+    {"name":"b","type":"boolean","nullable":true,"metadata":{}},
+    {"name":"i8","type":"byte","nullable":true,"metadata":{}},
+    {"name":"f","type":"float","nullable":true,"metadata":{}},
+    {"name":"d","type":"double","nullable":true,"metadata":{}},
+    {"name":"bin","type":"binary","nullable":true,"metadata":{}},
+    {"name":"dec","type":"decimal(38,18)","nullable":true,"metadata":{}},
+    {"name":"s","type":"string","nullable":true,"metadata":{}}]})json");
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  CreateTableOptions options{*schema};
+  options.configuration["delta.enableChangeDataFeed"] = "true";
+  ASSERT_TRUE(CreateTable(fs_, table_, options).ok());
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  Value dec{
+      Value::Kind::kDecimal,
+      engine::Decimal{-static_cast<engine::Int128>(123456789012345678) * 1000000000 - 5, 38, 18}};
+  std::vector<Value> row{Value::Int(1),
+                         Value::Bool(true),
+                         Value::Int(-128),
+                         Value{Value::Kind::kDouble, 0.1f},
+                         Value{Value::Kind::kDouble, std::nan("")},
+                         Value{Value::Kind::kBlob, std::string("\x00\xff'\n", 4)},
+                         dec,
+                         Value::String("quote ' \" back \\ new\nline \t tab é 🙂")};
+  std::vector<Value> other{Value::Int(2),
+                           Value::Bool(false),
+                           Value::Null(),
+                           Value::Null(),
+                           Value{Value::Kind::kDouble, -1e300},
+                           Value::Null(),
+                           Value::Null(),
+                           Value::String("")};
+  ASSERT_EQ(*writer->Apply(ChangeBatch{
+                {{ChangeOp::kInsert, 0, row, {}, {}}, {ChangeOp::kInsert, 0, other, {}, {}}}}),
+            1);
+  auto snapshot = Snapshot::Load(fs_, *connection_, table_);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  for (auto sql :
+       {ScanSql(fs_, *connection_, *snapshot), ChangeFeedSql(fs_, *connection_, table_, 1)}) {
+    ASSERT_TRUE(sql.ok()) << sql.status();
+    auto result =
+        connection_->Query("SELECT id, b, i8, f, d, bin, dec, s FROM (" + *sql + ") ORDER BY id");
+    ASSERT_TRUE(result.ok()) << result.status();
+    ASSERT_EQ(result->rows.size(), 2u);
+    const auto& got = result->rows[0];
+    EXPECT_EQ(got[1].integer(), 1);
+    EXPECT_EQ(got[2].integer(), -128);
+    EXPECT_EQ(static_cast<float>(got[3].real()), 0.1f);
+    EXPECT_TRUE(std::isnan(got[4].real()));
+    EXPECT_EQ(got[5].string(), std::string("\x00\xff'\n", 4));
+    EXPECT_EQ(got[6].decimal().unscaled, dec.decimal().unscaled);
+    EXPECT_EQ(got[7].string(), row[7].string());
+    EXPECT_EQ(result->rows[1][4].real(), -1e300);
+    EXPECT_TRUE(result->rows[1][2].is_null());
+    EXPECT_EQ(result->rows[1][7].string(), "");
+  }
+}
+
+TEST_F(ChangeFeedTest, NestedColumnsTakeTheLiteralStagingPath) {
+  auto schema = ParseSchema(R"json({"type":"struct","fields":[
+    {"name":"id","type":"long","nullable":false,"metadata":{}},
+    {"name":"tags","type":{"type":"array","elementType":"string","containsNull":true},
+     "nullable":true,"metadata":{}}]})json");
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  CreateTableOptions options{*schema};
+  options.configuration["delta.enableChangeDataFeed"] = "true";
+  ASSERT_TRUE(CreateTable(fs_, table_, options).ok());
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  Value tags{Value::Kind::kList, engine::ValueList{Value::String("a"), Value::Null()}};
+  ASSERT_EQ(
+      *writer->Apply(ChangeBatch{{{ChangeOp::kInsert, 0, {Value::Int(1), tags}, {}, {}},
+                                  {ChangeOp::kUpdate, 0, {Value::Int(1), Value::Null()}, {}, {}}}}),
+      1);
+  auto sql = ChangeFeedSql(fs_, *connection_, table_, 1);
+  ASSERT_TRUE(sql.ok()) << sql.status();
+  auto result = connection_->Query("SELECT _change_type, len(tags) FROM (" + *sql + ")");
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->rows.size(), 3u);
+  EXPECT_EQ(result->rows[0][0].string(), "insert");
+  EXPECT_EQ(result->rows[1][0].string(), "update_preimage");
+  EXPECT_EQ(result->rows[1][1].integer(), 2);
+  EXPECT_TRUE(result->rows[2][1].is_null());
 }
 
 TEST_F(ChangeFeedTest, RangeAndDisabledFeedErrorsNameTheVersion) {
@@ -244,6 +403,48 @@ TEST_F(ChangeFeedTest, AppendOnlyRowsAreInserts) {
   ASSERT_EQ(*writer->Apply(ChangeBatch{{Insert(1, "a", 1), Update(1, "b", 2), Delete(1)}}), 1);
   EXPECT_EQ(Feed(1),
             (std::vector<std::string>{"1 insert 1 a 1", "1 insert 1 b 2", "1 insert 1 NULL -1"}));
+}
+
+TEST_F(ChangeFeedTest, DatesAndTimestampsSurviveStagingAtAnyEpoch) {
+  auto schema = ParseSchema(R"json({"type":"struct","fields":[
+    {"name":"id","type":"long","nullable":false,"metadata":{}},
+    {"name":"d","type":"date","nullable":true,"metadata":{}},
+    {"name":"ts","type":"timestamp","nullable":true,"metadata":{}},
+    {"name":"ntz","type":"timestamp_ntz","nullable":true,"metadata":{}}]})json");
+  ASSERT_TRUE(schema.ok()) << schema.status();
+  CreateTableOptions options{*schema};
+  options.configuration["delta.enableChangeDataFeed"] = "true";
+  ASSERT_TRUE(CreateTable(fs_, table_, options).ok());
+  ASSERT_TRUE(connection_->Execute("SET TimeZone = 'America/New_York'").ok());
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ChangeBatch batch;
+  const std::vector<int64_t> micros = {0,
+                                       -1,
+                                       86'400'000'000 - 1,
+                                       -62'135'596'800'000'000,
+                                       253'402'300'799'999'999,
+                                       951'782'400'123'456};
+  for (size_t i = 0; i < micros.size(); ++i) {
+    Value date{Value::Kind::kDate, micros[i] / 86'400'000'000};
+    Value tz{Value::Kind::kTimestampTz, micros[i]};
+    Value ntz{Value::Kind::kTimestamp, micros[i]};
+    batch.changes.push_back(
+        {ChangeOp::kInsert, 0, {Value::Int(static_cast<int64_t>(i)), date, tz, ntz}, {}, {}});
+  }
+  ASSERT_EQ(*writer->Apply(batch), 1);
+  auto sql = ChangeFeedSql(fs_, *connection_, table_, 1);
+  ASSERT_TRUE(sql.ok()) << sql.status();
+  auto result = connection_->Query(
+      "SELECT id, CAST(d - DATE '1970-01-01' AS BIGINT), epoch_us(ts), epoch_us(ntz) FROM (" +
+      *sql + ") ORDER BY id");
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->rows.size(), micros.size());
+  for (size_t i = 0; i < micros.size(); ++i) {
+    EXPECT_EQ(result->rows[i][1].integer(), micros[i] / 86'400'000'000) << i;
+    EXPECT_EQ(result->rows[i][2].integer(), micros[i]) << i;
+    EXPECT_EQ(result->rows[i][3].integer(), micros[i]) << i;
+  }
 }
 
 }  // namespace

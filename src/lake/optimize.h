@@ -4,8 +4,9 @@
 // vectors) are rewritten into files of about `target_file_bytes` holding only their live rows;
 // the commit ("OPTIMIZE") removes the old files and adds the new ones with dataChange=false,
 // so the table's contents do not change, only its layout. Writers holding a KeyIndex notice
-// the new version and rebuild it (UpsertWriter does so on its next batch). Unpartitioned tables
-// without column mapping only, for now (NotSupported otherwise).
+// the new version and rebuild it (UpsertWriter does so on its next batch). Partitioned tables
+// are compacted per partition (a new file never mixes partitions); column-mapped tables are
+// refused (NotSupported), since freshet does not write them yet.
 
 #include <cstdint>
 

@@ -11,6 +11,7 @@
 
 #include "common/sql_quote.h"
 #include "lake/change_feed.h"
+#include "lake/export.h"
 #include "lake/paths.h"
 #include "lake/scan.h"
 
@@ -49,7 +50,98 @@ struct KeyState {
   std::optional<RowLocation> lake;  // its live row in the table before the batch
   bool lake_replaced = false;       // the batch deleted or replaced that row version
   std::optional<Row> current;       // the batch's version (when lake_replaced or new)
+  size_t feed_index = 0;            // with the feed: the feed row that holds `current`
 };
+
+// Days since 1970-01-01 as a civil date (proleptic Gregorian; H. Hinnant's algorithm).
+std::string CivilDate(int64_t days) {
+  days += 719468;
+  int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  auto day_of_era = static_cast<uint64_t>(days - era * 146097);
+  uint64_t year_of_era =
+      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  int64_t year = static_cast<int64_t>(year_of_era) + era * 400;
+  uint64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  uint64_t shifted_month = (5 * day_of_year + 2) / 153;
+  uint64_t day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+  uint64_t month = shifted_month < 10 ? shifted_month + 3 : shifted_month - 9;
+  if (month <= 2) ++year;
+  return fmt::format("{:04d}-{:02d}-{:02d}", year, month, day);
+}
+
+// The literal of `value` for a staging INSERT: dates and timestamps as plain ISO strings
+// (INSERT casts them to the column type), which DuckDB parses and binds much faster than the
+// expressions ValueSqlLiteral builds; everything else as ValueSqlLiteral.
+std::string StagingLiteral(const Value& value) {
+  constexpr int64_t kMicrosPerDay = int64_t{86'400'000'000};
+  switch (value.kind) {
+    case Value::Kind::kDate:
+      if (value.integer() < -700000 || value.integer() > 2900000) break;  // outside 0000-9999
+      return "'" + CivilDate(value.integer()) + "'";
+    case Value::Kind::kTimestamp:
+    case Value::Kind::kTimestampTz: {
+      int64_t micros = value.integer();
+      int64_t days = micros / kMicrosPerDay;
+      int64_t rest = micros % kMicrosPerDay;
+      if (rest < 0) {
+        rest += kMicrosPerDay;
+        --days;
+      }
+      if (days < -700000 || days > 2900000) break;
+      int64_t seconds = rest / 1'000'000;
+      return fmt::format("'{} {:02d}:{:02d}:{:02d}.{:06d}{}'", CivilDate(days), seconds / 3600,
+                         seconds / 60 % 60, seconds % 60, rest % 1'000'000,
+                         value.kind == Value::Kind::kTimestampTz ? "+00" : "");
+    }
+    default:
+      break;
+  }
+  return ValueSqlLiteral(value);
+}
+
+// The JSON token of `value` for the bulk staging path (StageRows), whose SQL casts each
+// extracted text to the column type; nullopt for kinds that path does not carry (nested).
+std::optional<std::string> StagingJson(const Value& value) {
+  switch (value.kind) {
+    case Value::Kind::kNull:
+      return std::string("null");
+    case Value::Kind::kBool:
+      return std::string(value.integer() != 0 ? "true" : "false");
+    case Value::Kind::kInt:
+      return std::to_string(value.integer());
+    case Value::Kind::kUInt:
+      return std::to_string(value.unsigned_integer());
+    case Value::Kind::kDouble:
+      return JsonString(fmt::format("{}", value.real()));
+    case Value::Kind::kString:
+      return JsonString(value.string());
+    case Value::Kind::kBlob: {
+      std::string hex;
+      for (unsigned char byte : value.string()) hex += fmt::format("{:02x}", byte);
+      return JsonString(hex);
+    }
+    case Value::Kind::kDecimal:
+      return JsonString(DecimalText(value.decimal()));
+    case Value::Kind::kHugeInt:
+      return JsonString(Int128Text(value.decimal().unscaled));
+    case Value::Kind::kTime: {
+      int64_t micros = value.integer();
+      if (micros < 0 || micros > int64_t{86'400'000'000}) return std::nullopt;
+      int64_t seconds = micros / 1'000'000;
+      return fmt::format("\"{:02d}:{:02d}:{:02d}.{:06d}\"", seconds / 3600, seconds / 60 % 60,
+                         seconds % 60, micros % 1'000'000);
+    }
+    case Value::Kind::kDate:
+    case Value::Kind::kTimestamp:
+    case Value::Kind::kTimestampTz: {
+      std::string literal = StagingLiteral(value);
+      if (literal.empty() || literal[0] != '\'') return std::nullopt;  // out of range
+      return "\"" + literal.substr(1, literal.size() - 2) + "\"";
+    }
+    default:
+      return std::nullopt;
+  }
+}
 
 }  // namespace
 
@@ -407,7 +499,9 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
     return it != lake_rows.end() ? &it->second : nullptr;
   };
   auto emit = [&](const Row& row, const char* type) {
-    if (feed) plan.feed.emplace_back(row, type);
+    if (!feed) return;
+    plan.feed.emplace_back(row, type);
+    plan.feed_final.push_back(false);
   };
 
   // Replay the batch in order; the last change to a key wins.
@@ -476,6 +570,7 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
       KeyState& new_state = states[new_keys[change_idx]];
       new_state.lake_replaced = true;
       new_state.current = std::move(row);
+      new_state.feed_index = plan.feed.size() - (feed ? 1 : 0);
     }
   }
 
@@ -483,7 +578,9 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
     KeyState& state = states[key];
     if (!state.lake_replaced) continue;
     if (state.lake && !lake_truncated) plan.deleted.emplace_back(key, *state.lake);
-    if (state.current) plan.rows.push_back(std::move(*state.current));
+    if (!state.current) continue;
+    if (feed) plan.feed_final[state.feed_index] = true;
+    plan.rows.push_back(std::move(*state.current));
   }
   return Status::Ok();
 }
@@ -514,6 +611,7 @@ Status UpsertWriter::PlanFullIdentity(const ChangeBatch& batch, const Snapshot& 
   std::vector<std::vector<size_t>> pending(keys.size());  // indexes into added rows
   std::vector<Row> added;
   std::vector<bool> alive;
+  std::vector<size_t> added_feed;  // with the feed: the feed row of each added row
   auto add = [&](Row row) {
     std::string key = KeyOf(row);
     auto it = key_ids.find(key);
@@ -522,7 +620,9 @@ Status UpsertWriter::PlanFullIdentity(const ChangeBatch& batch, const Snapshot& 
     alive.push_back(true);
   };
   auto emit = [&](const Row& row, const char* type) {
-    if (feed) plan.feed.emplace_back(row, type);
+    if (!feed) return;
+    plan.feed.emplace_back(row, type);
+    plan.feed_final.push_back(false);
   };
   bool lake_truncated = false;
   for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
@@ -581,17 +681,21 @@ Status UpsertWriter::PlanFullIdentity(const ChangeBatch& batch, const Snapshot& 
     } else {
       emit(row, "insert");
     }
+    if (feed) added_feed.push_back(plan.feed.size() - 1);
     add(std::move(row));
   }
   for (size_t row_idx = 0; row_idx < added.size(); ++row_idx) {
-    if (alive[row_idx]) plan.rows.push_back(std::move(added[row_idx]));
+    if (!alive[row_idx]) continue;
+    if (feed) plan.feed_final[added_feed[row_idx]] = true;
+    plan.rows.push_back(std::move(added[row_idx]));
   }
   return Status::Ok();
 }
 
 Status UpsertWriter::StageRows(const Snapshot& snapshot, const std::string& table,
                                const std::vector<const Row*>& rows,
-                               const std::vector<const char*>& change_types) {
+                               const std::vector<const char*>& change_types,
+                               const std::vector<bool>& final_flags) {
   const auto& fields = snapshot.schema().fields;
   std::string columns;
   for (const StructField& field : fields) {
@@ -601,26 +705,71 @@ Status UpsertWriter::StageRows(const Snapshot& snapshot, const std::string& tabl
   if (!change_types.empty()) {
     columns += fmt::format(", {} VARCHAR", QuoteIdentifier(kChangeTypeColumn));
   }
+  if (!final_flags.empty()) columns += ", freshet_final BOOLEAN";
   FRESHET_RETURN_IF_ERROR(
       connection_->Execute(fmt::format("CREATE OR REPLACE TEMP TABLE {} ({})", table, columns)));
-  constexpr size_t kRowsPerInsert = 1000;
+  // Fast path: the rows travel as one string of JSON arrays, one per line, which DuckDB splits,
+  // extracts and casts column by column (vectorised), instead of parsing and binding an
+  // expression per value. Rows keep their order (DuckDB preserves insertion order), which the
+  // change-data file relies on. Nested values take the VALUES path below.
+  constexpr size_t kRowsPerInsert = 20000;
+  size_t width = fields.size();
   for (size_t start = 0; start < rows.size(); start += kRowsPerInsert) {
-    std::string values;
-    for (size_t row_idx = start; row_idx < std::min(rows.size(), start + kRowsPerInsert);
-         ++row_idx) {
-      std::string tuple;
-      // No CASTs: INSERT converts each value to its column's type, and parsing and binding a
-      // cast per value costs more than the rest of the statement.
-      for (size_t column = 0; column < fields.size(); ++column) {
-        tuple += (column == 0 ? "" : ", ") + ValueSqlLiteral((*rows[row_idx])[column]);
+    size_t end = std::min(rows.size(), start + kRowsPerInsert);
+    std::string text;
+    bool fast = true;
+    for (size_t row_idx = start; row_idx < end && fast; ++row_idx) {
+      text += row_idx == start ? "[" : "\n[";
+      for (size_t column = 0; column < width; ++column) {
+        auto token = StagingJson((*rows[row_idx])[column]);
+        if (!token) {
+          fast = false;
+          break;
+        }
+        text += (column == 0 ? "" : ",") + *token;
       }
-      if (!change_types.empty()) tuple += fmt::format(", '{}'", change_types[row_idx]);
-      values += (values.empty() ? "(" : ", (") + tuple + ")";
+      if (!change_types.empty()) text += fmt::format(",\"{}\"", change_types[row_idx]);
+      if (!final_flags.empty()) text += final_flags[row_idx] ? ",true" : ",false";
+      text += "]";
     }
-    // Rows keep their insertion order in the table (DuckDB preserves insertion order), which
-    // the change-data file relies on.
-    FRESHET_RETURN_IF_ERROR(
-        connection_->Execute(fmt::format("INSERT INTO {} VALUES {}", table, values)));
+    if (fast) {
+      size_t extra = (change_types.empty() ? 0 : 1) + (final_flags.empty() ? 0 : 1);
+      std::string paths;
+      for (size_t column = 0; column < width + extra; ++column) {
+        paths += fmt::format("{}'$[{}]'", column == 0 ? "" : ", ", column);
+      }
+      std::string select;
+      for (size_t column = 0; column < width + extra; ++column) {
+        std::string type = column < width ? fields[column].type.DuckDbType()
+                           : column == width && !change_types.empty() ? "VARCHAR"
+                                                                      : "BOOLEAN";
+        bool blob = column < width && fields[column].type.kind == DataType::Kind::kBinary;
+        select += fmt::format("{}{}", column == 0 ? "" : ", ",
+                              blob ? fmt::format("from_hex(v[{}])", column + 1)
+                                   : fmt::format("CAST(v[{}] AS {})", column + 1, type));
+      }
+      FRESHET_RETURN_IF_ERROR(connection_->Execute(fmt::format(
+          "INSERT INTO {} SELECT {} FROM (SELECT json_extract_string(r, [{}]) AS v FROM (SELECT "
+          "unnest(string_split({}, chr(10))) AS r))",
+          table, select, paths, QuoteLiteral(text))));
+      continue;
+    }
+    for (size_t chunk = start; chunk < end; chunk += 1000) {
+      std::string values;
+      for (size_t row_idx = chunk; row_idx < std::min(end, chunk + 1000); ++row_idx) {
+        std::string tuple;
+        // No CASTs: INSERT converts each value to its column's type, and parsing and binding
+        // a cast per value costs more than the rest of the statement.
+        for (size_t column = 0; column < width; ++column) {
+          tuple += (column == 0 ? "" : ", ") + StagingLiteral((*rows[row_idx])[column]);
+        }
+        if (!change_types.empty()) tuple += fmt::format(", '{}'", change_types[row_idx]);
+        if (!final_flags.empty()) tuple += final_flags[row_idx] ? ", true" : ", false";
+        values += (values.empty() ? "(" : ", (") + tuple + ")";
+      }
+      FRESHET_RETURN_IF_ERROR(
+          connection_->Execute(fmt::format("INSERT INTO {} VALUES {}", table, values)));
+    }
   }
   return Status::Ok();
 }
@@ -634,13 +783,16 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
     return version_;
   }
   std::vector<AddFile> added;
-  if (!plan.rows.empty()) {
+  // With the feed on a keyed or whole-row table, the new rows are the feed rows marked final:
+  // one staging table serves both files.
+  bool rows_from_feed = plan.record_feed && !options_.append_only;
+  if (!plan.rows.empty() && !rows_from_feed) {
     const std::string staging = "freshet_upsert_rows";
     std::vector<const Row*> rows;
     rows.reserve(plan.rows.size());
     for (const Row& row : plan.rows) rows.push_back(&row);
     // The staging table is dropped on every path, so each step only records its status.
-    Status status = StageRows(snapshot, staging, rows, {});
+    Status status = StageRows(snapshot, staging, rows, {}, {});
     if (status.ok()) {
       auto appended = txn.Append("SELECT * FROM " + staging);
       if (appended.ok()) {
@@ -649,7 +801,7 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
         status = appended.status();
       }
     }
-    if (status.ok() && plan.record_feed && options_.append_only) {
+    if (status.ok() && plan.record_feed) {
       // Every appended change row is an insert of the history.
       status = txn.AppendChangeData(fmt::format("SELECT *, 'insert' AS {} FROM {}",
                                                 QuoteIdentifier(kChangeTypeColumn), staging))
@@ -669,7 +821,16 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
       rows.push_back(&row);
       types.push_back(type);
     }
-    Status status = StageRows(snapshot, staging, rows, types);
+    Status status = StageRows(snapshot, staging, rows, types, plan.feed_final);
+    if (status.ok() && !plan.rows.empty()) {
+      // Transaction::Append takes the table's columns by name and ignores the others.
+      auto appended = txn.Append(fmt::format("SELECT * FROM {} WHERE freshet_final", staging));
+      if (appended.ok()) {
+        added = std::move(appended).value();
+      } else {
+        status = appended.status();
+      }
+    }
     if (status.ok()) status = txn.AppendChangeData("SELECT * FROM " + staging).status();
     Status dropped = connection_->Execute("DROP TABLE IF EXISTS " + staging);
     FRESHET_RETURN_IF_ERROR(status);

@@ -9,6 +9,16 @@
 // batch after a crash converges. Values marked unchanged are taken from the row's current
 // version: earlier in the batch, else the table.
 //
+// On a table with delta.enableChangeDataFeed=true each commit also writes change-data files
+// (Transaction::AppendChangeData) recording every change of the batch individually and in
+// order, as change_feed.h reads them: an insert ('insert', or an 'update_preimage' /
+// 'update_postimage' pair when the key is live), an update (pre-image from the table or an
+// earlier change of the batch, then the post-image with unchanged values filled; 'insert' when
+// the key is absent; a key change that lands on a live key first deletes that row), a delete
+// ('delete' with the full old row; nothing when the key is absent), a truncate (a 'delete' per
+// live row). Whole-row-identity tables likewise; append-only tables record each appended row
+// as an 'insert'.
+//
 // The writer keeps a KeyIndex of the table, built when it opens and updated by its commits;
 // when another writer committed in between, the index is rebuilt from the newer snapshot.
 // Not thread-safe; one UpsertWriter per table.
@@ -90,6 +100,7 @@ class UpsertWriter {
     // batch in order, as (row, _change_type).
     bool record_feed = false;
     std::vector<std::pair<engine::Row, const char*>> feed;
+    std::vector<bool> feed_final;  // per feed row: it is a row the commit writes (in `rows`)
   };
   Status Rebuild(const Snapshot& snapshot);
   std::string KeyOf(const engine::Row& row) const;
@@ -102,7 +113,8 @@ class UpsertWriter {
   Result<std::vector<engine::Row>> ReadAllRows(const Snapshot& snapshot);
   Status StageRows(const Snapshot& snapshot, const std::string& table,
                    const std::vector<const engine::Row*>& rows,
-                   const std::vector<const char*>& change_types);
+                   const std::vector<const char*>& change_types,
+                   const std::vector<bool>& final_flags);
   Result<Version> CommitPlan(Transaction& txn, Plan& plan, ApplyStats* stats);
   Status MaybeCompact(ApplyStats* stats);
 
