@@ -162,8 +162,8 @@ Result<ValueOwner> NestedValue(const Value& value, duckdb_logical_type type) {
   using Kind = Value::Kind;
   duckdb_type id = duckdb_get_type_id(type);
   auto mismatch = [&] {
-    return Status::InvalidArgument("{} cannot be stored as DuckDB type id {}",
-                                   KindName(value.kind), static_cast<int>(id));
+    return Status::InvalidArgument("{} cannot be stored as DuckDB type id {}", KindName(value.kind),
+                                   static_cast<int>(id));
   };
   if (value.is_null()) return ValueOwner(duckdb_create_null_value());
   bool is_int = value.kind == Kind::kInt || value.kind == Kind::kBool;
@@ -187,7 +187,8 @@ Result<ValueOwner> NestedValue(const Value& value, duckdb_logical_type type) {
       if (!is_int) return mismatch();
       return ValueOwner(duckdb_create_int64(value.integer()));
     case DUCKDB_TYPE_UBIGINT:
-      if (value.kind == Kind::kUInt) return ValueOwner(duckdb_create_uint64(value.unsigned_integer()));
+      if (value.kind == Kind::kUInt)
+        return ValueOwner(duckdb_create_uint64(value.unsigned_integer()));
       if (!in_range(0, INT64_MAX)) return mismatch();
       return ValueOwner(duckdb_create_uint64(static_cast<uint64_t>(value.integer())));
     case DUCKDB_TYPE_HUGEINT:
@@ -234,8 +235,8 @@ Result<ValueOwner> NestedValue(const Value& value, duckdb_logical_type type) {
       return ValueOwner(duckdb_create_varchar_length(value.string().data(), value.string().size()));
     case DUCKDB_TYPE_BLOB:
       if (value.kind != Kind::kBlob && value.kind != Kind::kString) return mismatch();
-      return ValueOwner(duckdb_create_blob(
-          reinterpret_cast<const uint8_t*>(value.string().data()), value.string().size()));
+      return ValueOwner(duckdb_create_blob(reinterpret_cast<const uint8_t*>(value.string().data()),
+                                           value.string().size()));
     case DUCKDB_TYPE_DATE:
       if (value.kind != Kind::kDate) return mismatch();
       return ValueOwner(duckdb_create_date({static_cast<int32_t>(value.integer())}));
@@ -245,8 +246,9 @@ Result<ValueOwner> NestedValue(const Value& value, duckdb_logical_type type) {
     case DUCKDB_TYPE_TIMESTAMP:
     case DUCKDB_TYPE_TIMESTAMP_TZ:
       if (value.kind != Kind::kTimestamp && value.kind != Kind::kTimestampTz) return mismatch();
-      return ValueOwner(id == DUCKDB_TYPE_TIMESTAMP ? duckdb_create_timestamp({value.integer()})
-                                                    : duckdb_create_timestamp_tz({value.integer()}));
+      return ValueOwner(id == DUCKDB_TYPE_TIMESTAMP
+                            ? duckdb_create_timestamp({value.integer()})
+                            : duckdb_create_timestamp_tz({value.integer()}));
     case DUCKDB_TYPE_LIST:
     case DUCKDB_TYPE_ARRAY:
       if (value.kind != Kind::kList) return mismatch();
@@ -311,8 +313,8 @@ Result<Appender> Appender::Open(Connection& connection, const std::string& table
         TakeDuckDbString(duckdb_table_description_get_column_name(description, column)));
     TypeHandle type(duckdb_appender_column_type(handle, column));
     duckdb_type id = duckdb_get_type_id(type.get());
-    bool nested = id == DUCKDB_TYPE_LIST || id == DUCKDB_TYPE_ARRAY ||
-                  id == DUCKDB_TYPE_STRUCT || id == DUCKDB_TYPE_MAP;
+    bool nested = id == DUCKDB_TYPE_LIST || id == DUCKDB_TYPE_ARRAY || id == DUCKDB_TYPE_STRUCT ||
+                  id == DUCKDB_TYPE_MAP;
     out.decimal_.push_back(id == DUCKDB_TYPE_DECIMAL);
     out.types_.push_back(nested ? std::move(type) : TypeHandle());
   }
@@ -332,10 +334,10 @@ Status Appender::Fail(std::string detail) {
     }
     if (detail.empty()) detail = "DuckDB's appender failed";
   }
-  std::string where = column_ < columns_.size()
-                          ? fmt::format("column {} ({} of {})", columns_[column_], column_ + 1,
-                                        columns_.size())
-                          : fmt::format("row end ({} columns)", columns_.size());
+  std::string where =
+      column_ < columns_.size()
+          ? fmt::format("column {} ({} of {})", columns_[column_], column_ + 1, columns_.size())
+          : fmt::format("row end ({} columns)", columns_.size());
   error_ = Status(code, fmt::format("appending to {}, {}: {}", table_, where, detail));
   return error_;
 }
@@ -399,8 +401,8 @@ Status Appender::Append(const Value& value) {
     case Kind::kList:
     case Kind::kStruct:
     case Kind::kMap:
-      return Fail(fmt::format("{} cannot be stored in a column that is not nested",
-                              KindName(value.kind)));
+      return Fail(
+          fmt::format("{} cannot be stored in a column that is not nested", KindName(value.kind)));
   }
   if (state == DuckDBError) return Fail("");
   ++column_;
@@ -413,8 +415,8 @@ Status Appender::AppendNested(const Value& value) {
   if (converted->value == nullptr) {
     // DuckDB's C API refuses to build some nested values, such as an empty list (it wants at
     // least one element).
-    error_ = Status::NotSupported("appending to {}, column {}: DuckDB cannot build {} here",
-                                  table_, columns_[column_], value.ToString());
+    error_ = Status::NotSupported("appending to {}, column {}: DuckDB cannot build {} here", table_,
+                                  columns_[column_], value.ToString());
     return error_;
   }
   if (duckdb_append_value(handle_.get(), converted->value) == DuckDBError) return Fail("");

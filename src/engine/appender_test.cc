@@ -34,11 +34,10 @@ Value Of(Value::Kind kind, int64_t integer) { return {kind, integer}; }
 
 TEST_F(AppenderTest, RoundTripsEveryScalarKind) {
   ASSERT_TRUE(connection_
-                  ->Execute(
-                      "CREATE TABLE t (b BOOLEAN, i8 TINYINT, i16 SMALLINT, i32 INTEGER, i64 "
-                      "BIGINT, u64 UBIGINT, d DOUBLE, s VARCHAR, bl BLOB, dt DATE, tm TIME, "
-                      "ts TIMESTAMP, tz TIMESTAMPTZ, dec DECIMAL(10,2), big DECIMAL(38,4), "
-                      "h HUGEINT, u UUID)")
+                  ->Execute("CREATE TABLE t (b BOOLEAN, i8 TINYINT, i16 SMALLINT, i32 INTEGER, i64 "
+                            "BIGINT, u64 UBIGINT, d DOUBLE, s VARCHAR, bl BLOB, dt DATE, tm TIME, "
+                            "ts TIMESTAMP, tz TIMESTAMPTZ, dec DECIMAL(10,2), big DECIMAL(38,4), "
+                            "h HUGEINT, u UUID)")
                   .ok());
   // A non-UTC session zone must not shift TIMESTAMPTZ values.
   ASSERT_TRUE(connection_->Execute("SET TimeZone = 'America/New_York'").ok());
@@ -83,8 +82,10 @@ TEST_F(AppenderTest, ConvertsCompatibleKindsIntoTheColumnType) {
           .ok());
   auto appender = Appender::Open(*connection_, "t");
   ASSERT_TRUE(appender.ok()) << appender.status();
-  Status status = appender->AppendRow({{Value::Kind::kDecimal, Decimal{125, 5, 2}}, Value::Int(3),
-                                       Value::String("2024-02-29"), Value::Int(7)});
+  Status status = appender->AppendRow({{Value::Kind::kDecimal, Decimal{125, 5, 2}},
+                                       Value::Int(3),
+                                       Value::String("2024-02-29"),
+                                       Value::Int(7)});
   ASSERT_TRUE(status.ok()) << status;
   ASSERT_TRUE(appender->Flush().ok());
   auto rows = Rows("SELECT dec::VARCHAR, d, dt::VARCHAR, s FROM t");
@@ -97,26 +98,24 @@ TEST_F(AppenderTest, ConvertsCompatibleKindsIntoTheColumnType) {
 
 TEST_F(AppenderTest, RoundTripsNestedKinds) {
   ASSERT_TRUE(connection_
-                  ->Execute(
-                      "CREATE TABLE t (l INTEGER[], s STRUCT(a VARCHAR, b DECIMAL(5,1)), "
-                      "m MAP(VARCHAR, BIGINT), mi MAP(INTEGER, VARCHAR), ll DATE[][], "
-                      "ls STRUCT(x TIMESTAMPTZ)[])")
+                  ->Execute("CREATE TABLE t (l INTEGER[], s STRUCT(a VARCHAR, b DECIMAL(5,1)), "
+                            "m MAP(VARCHAR, BIGINT), mi MAP(INTEGER, VARCHAR), ll DATE[][], "
+                            "ls STRUCT(x TIMESTAMPTZ)[])")
                   .ok());
   auto appender = Appender::Open(*connection_, "t");
   ASSERT_TRUE(appender.ok()) << appender.status();
   Row row = {
       {Value::Kind::kList, ValueList{Value::Int(1), Value::Null(), Value::Int(-3)}},
-      {Value::Kind::kStruct,
-       ValueFields{{"a", Value::String("x'y")},
-                   {"b", {Value::Kind::kDecimal, Decimal{-15, 3, 1}}}}},
+      {Value::Kind::kStruct, ValueFields{{"a", Value::String("x'y")},
+                                         {"b", {Value::Kind::kDecimal, Decimal{-15, 3, 1}}}}},
       {Value::Kind::kMap, ValueFields{{"k1", Value::Int(1)}, {"k2", Value::Int(2)}}},
       {Value::Kind::kMap, ValueFields{{"5", Value::String("five")}}},
       {Value::Kind::kList,
        ValueList{{Value::Kind::kList, ValueList{Of(Value::Kind::kDate, 19000)}},
                  {Value::Kind::kList, ValueList{Of(Value::Kind::kDate, 19001)}}}},
       {Value::Kind::kList,
-       ValueList{{Value::Kind::kStruct,
-                  ValueFields{{"x", Of(Value::Kind::kTimestampTz, 1'000'000)}}}}},
+       ValueList{
+           {Value::Kind::kStruct, ValueFields{{"x", Of(Value::Kind::kTimestampTz, 1'000'000)}}}}},
   };
   Status status = appender->AppendRow(row);
   ASSERT_TRUE(status.ok()) << status;
@@ -192,8 +191,7 @@ TEST_F(AppenderTest, WrongTypeNamesTheColumnAndBreaksTheAppender) {
 
   auto third = Appender::Open(*connection_, "t");
   ASSERT_TRUE(third.ok());
-  status = third->AppendRow(
-      {{Value::Kind::kList, ValueList{Value::Int(1)}}, Value::Int(1)});
+  status = third->AppendRow({{Value::Kind::kList, ValueList{Value::Int(1)}}, Value::Int(1)});
   EXPECT_TRUE(status.Is(Code::kInvalidArgument)) << status;
   EXPECT_NE(status.message().find("column id"), std::string::npos) << status;
 }
@@ -202,8 +200,7 @@ TEST_F(AppenderTest, EmptyNestedListIsNotSupported) {
   ASSERT_TRUE(connection_->Execute("CREATE TABLE t (l INTEGER[])").ok());
   auto appender = Appender::Open(*connection_, "t");
   ASSERT_TRUE(appender.ok());
-  Status status =
-      appender->AppendRow({{Value::Kind::kList, ValueList{}}});
+  Status status = appender->AppendRow({{Value::Kind::kList, ValueList{}}});
   EXPECT_TRUE(status.Is(Code::kNotSupported)) << status;
   EXPECT_NE(status.message().find("column l"), std::string::npos) << status;
 }
@@ -212,8 +209,8 @@ TEST_F(AppenderTest, NestedMismatchNamesTheColumnAndElement) {
   ASSERT_TRUE(connection_->Execute("CREATE TABLE t (tags VARCHAR[])").ok());
   auto appender = Appender::Open(*connection_, "t");
   ASSERT_TRUE(appender.ok());
-  Status status = appender->AppendRow(
-      {{Value::Kind::kList, ValueList{Value::String("a"), Value::Int(2)}}});
+  Status status =
+      appender->AppendRow({{Value::Kind::kList, ValueList{Value::String("a"), Value::Int(2)}}});
   EXPECT_TRUE(status.Is(Code::kInvalidArgument)) << status;
   EXPECT_NE(status.message().find("column tags"), std::string::npos) << status;
   EXPECT_NE(status.message().find("element 1"), std::string::npos) << status;
