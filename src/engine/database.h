@@ -67,6 +67,7 @@ class Connection {
 
  private:
   friend class Database;
+  friend class Appender;
   struct Deleter {
     void operator()(_duckdb_connection* connection) const noexcept;
   };

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "common/sql_quote.h"
+#include "engine/appender.h"
 #include "lake/change_feed.h"
 #include "lake/export.h"
 #include "lake/paths.h"
@@ -97,50 +98,6 @@ std::string StagingLiteral(const Value& value) {
       break;
   }
   return ValueSqlLiteral(value);
-}
-
-// The JSON token of `value` for the bulk staging path (StageRows), whose SQL casts each
-// extracted text to the column type; nullopt for kinds that path does not carry (nested).
-std::optional<std::string> StagingJson(const Value& value) {
-  switch (value.kind) {
-    case Value::Kind::kNull:
-      return std::string("null");
-    case Value::Kind::kBool:
-      return std::string(value.integer() != 0 ? "true" : "false");
-    case Value::Kind::kInt:
-      return std::to_string(value.integer());
-    case Value::Kind::kUInt:
-      return std::to_string(value.unsigned_integer());
-    case Value::Kind::kDouble:
-      return JsonString(fmt::format("{}", value.real()));
-    case Value::Kind::kString:
-      return JsonString(value.string());
-    case Value::Kind::kBlob: {
-      std::string hex;
-      for (unsigned char byte : value.string()) hex += fmt::format("{:02x}", byte);
-      return JsonString(hex);
-    }
-    case Value::Kind::kDecimal:
-      return JsonString(DecimalText(value.decimal()));
-    case Value::Kind::kHugeInt:
-      return JsonString(Int128Text(value.decimal().unscaled));
-    case Value::Kind::kTime: {
-      int64_t micros = value.integer();
-      if (micros < 0 || micros > int64_t{86'400'000'000}) return std::nullopt;
-      int64_t seconds = micros / 1'000'000;
-      return fmt::format("\"{:02d}:{:02d}:{:02d}.{:06d}\"", seconds / 3600, seconds / 60 % 60,
-                         seconds % 60, micros % 1'000'000);
-    }
-    case Value::Kind::kDate:
-    case Value::Kind::kTimestamp:
-    case Value::Kind::kTimestampTz: {
-      std::string literal = StagingLiteral(value);
-      if (literal.empty() || literal[0] != '\'') return std::nullopt;  // out of range
-      return "\"" + literal.substr(1, literal.size() - 2) + "\"";
-    }
-    default:
-      return std::nullopt;
-  }
 }
 
 }  // namespace
@@ -708,68 +665,44 @@ Status UpsertWriter::StageRows(const Snapshot& snapshot, const std::string& tabl
   if (!final_flags.empty()) columns += ", freshet_final BOOLEAN";
   FRESHET_RETURN_IF_ERROR(
       connection_->Execute(fmt::format("CREATE OR REPLACE TEMP TABLE {} ({})", table, columns)));
-  // Fast path: the rows travel as one string of JSON arrays, one per line, which DuckDB splits,
-  // extracts and casts column by column (vectorised), instead of parsing and binding an
-  // expression per value. Rows keep their order (DuckDB preserves insertion order), which the
-  // change-data file relies on. Nested values take the VALUES path below.
-  constexpr size_t kRowsPerInsert = 20000;
+  // Rows go through DuckDB's appender: no SQL text to build, parse and bind. Rows keep their
+  // order (DuckDB preserves insertion order), which the change-data file relies on.
   size_t width = fields.size();
-  for (size_t start = 0; start < rows.size(); start += kRowsPerInsert) {
-    size_t end = std::min(rows.size(), start + kRowsPerInsert);
-    std::string text;
-    bool fast = true;
-    for (size_t row_idx = start; row_idx < end && fast; ++row_idx) {
-      text += row_idx == start ? "[" : "\n[";
+  Status appended = [&]() -> Status {
+    FRESHET_ASSIGN_OR_RETURN(engine::Appender appender,
+                             engine::Appender::Open(*connection_, table, "main", "temp"));
+    for (size_t row_idx = 0; row_idx < rows.size(); ++row_idx) {
       for (size_t column = 0; column < width; ++column) {
-        auto token = StagingJson((*rows[row_idx])[column]);
-        if (!token) {
-          fast = false;
-          break;
-        }
-        text += (column == 0 ? "" : ",") + *token;
+        FRESHET_RETURN_IF_ERROR(appender.Append((*rows[row_idx])[column]));
       }
-      if (!change_types.empty()) text += fmt::format(",\"{}\"", change_types[row_idx]);
-      if (!final_flags.empty()) text += final_flags[row_idx] ? ",true" : ",false";
-      text += "]";
+      if (!change_types.empty()) {
+        FRESHET_RETURN_IF_ERROR(appender.Append(Value::String(change_types[row_idx])));
+      }
+      if (!final_flags.empty()) {
+        FRESHET_RETURN_IF_ERROR(appender.Append(Value::Bool(final_flags[row_idx])));
+      }
+      FRESHET_RETURN_IF_ERROR(appender.EndRow());
     }
-    if (fast) {
-      size_t extra = (change_types.empty() ? 0 : 1) + (final_flags.empty() ? 0 : 1);
-      std::string paths;
-      for (size_t column = 0; column < width + extra; ++column) {
-        paths += fmt::format("{}'$[{}]'", column == 0 ? "" : ", ", column);
+    return appender.Flush();
+  }();
+  if (!appended.Is(Code::kNotSupported)) return appended;
+  // A nested value DuckDB's appender cannot build (an empty nested list): INSERT ... VALUES
+  // with literals, which INSERT casts to the column types.
+  FRESHET_RETURN_IF_ERROR(
+      connection_->Execute(fmt::format("CREATE OR REPLACE TEMP TABLE {} ({})", table, columns)));
+  for (size_t chunk = 0; chunk < rows.size(); chunk += 1000) {
+    std::string values;
+    for (size_t row_idx = chunk; row_idx < std::min(rows.size(), chunk + 1000); ++row_idx) {
+      std::string tuple;
+      for (size_t column = 0; column < width; ++column) {
+        tuple += (column == 0 ? "" : ", ") + StagingLiteral((*rows[row_idx])[column]);
       }
-      std::string select;
-      for (size_t column = 0; column < width + extra; ++column) {
-        std::string type = column < width ? fields[column].type.DuckDbType()
-                           : column == width && !change_types.empty() ? "VARCHAR"
-                                                                      : "BOOLEAN";
-        bool blob = column < width && fields[column].type.kind == DataType::Kind::kBinary;
-        select += fmt::format("{}{}", column == 0 ? "" : ", ",
-                              blob ? fmt::format("from_hex(v[{}])", column + 1)
-                                   : fmt::format("CAST(v[{}] AS {})", column + 1, type));
-      }
-      FRESHET_RETURN_IF_ERROR(connection_->Execute(fmt::format(
-          "INSERT INTO {} SELECT {} FROM (SELECT json_extract_string(r, [{}]) AS v FROM (SELECT "
-          "unnest(string_split({}, chr(10))) AS r))",
-          table, select, paths, QuoteLiteral(text))));
-      continue;
+      if (!change_types.empty()) tuple += fmt::format(", '{}'", change_types[row_idx]);
+      if (!final_flags.empty()) tuple += final_flags[row_idx] ? ", true" : ", false";
+      values += (values.empty() ? "(" : ", (") + tuple + ")";
     }
-    for (size_t chunk = start; chunk < end; chunk += 1000) {
-      std::string values;
-      for (size_t row_idx = chunk; row_idx < std::min(end, chunk + 1000); ++row_idx) {
-        std::string tuple;
-        // No CASTs: INSERT converts each value to its column's type, and parsing and binding
-        // a cast per value costs more than the rest of the statement.
-        for (size_t column = 0; column < width; ++column) {
-          tuple += (column == 0 ? "" : ", ") + StagingLiteral((*rows[row_idx])[column]);
-        }
-        if (!change_types.empty()) tuple += fmt::format(", '{}'", change_types[row_idx]);
-        if (!final_flags.empty()) tuple += final_flags[row_idx] ? ", true" : ", false";
-        values += (values.empty() ? "(" : ", (") + tuple + ")";
-      }
-      FRESHET_RETURN_IF_ERROR(
-          connection_->Execute(fmt::format("INSERT INTO {} VALUES {}", table, values)));
-    }
+    FRESHET_RETURN_IF_ERROR(
+        connection_->Execute(fmt::format("INSERT INTO {} VALUES {}", table, values)));
   }
   return Status::Ok();
 }
