@@ -47,8 +47,8 @@ Result<SinkTableConfig> ParseTable(const ConfigNode& item) {
 }
 
 Result<PostgresSinkConfig> ParsePostgres(const ConfigNode& pg, size_t index) {
-  FRESHET_RETURN_IF_ERROR(pg.CheckKeys({"dsn", "password_file", "name", "poll_interval",
-                                        "max_versions_per_transaction", "tables"}));
+  FRESHET_RETURN_IF_ERROR(pg.CheckKeys(
+      {"dsn", "password_file", "name", "poll_interval", "max_versions_per_transaction", "tables"}));
   PostgresSinkConfig out;
   FRESHET_ASSIGN_OR_RETURN(ConfigNode dsn, pg.Get("dsn"));
   FRESHET_ASSIGN_OR_RETURN(out.dsn, dsn.AsString());

@@ -37,7 +37,7 @@ enum class SinkMode { kUpsert, kAppend, kSnapshot };
 std::string_view SinkModeName(SinkMode mode);
 
 struct SinkTableConfig {
-  std::string from;                   // schema.table pattern, * and ? wildcards
+  std::string from;                     // schema.table pattern, * and ? wildcards
   std::string to = "{schema}.{table}";  // destination schema.table, with placeholders
   SinkMode mode = SinkMode::kUpsert;
 };

@@ -52,8 +52,7 @@ sinks:
       tabels: []
 )");
   ASSERT_FALSE(sinks.ok());
-  EXPECT_NE(sinks.status().message().find("freshet.yaml:5"), std::string::npos)
-      << sinks.status();
+  EXPECT_NE(sinks.status().message().find("freshet.yaml:5"), std::string::npos) << sinks.status();
   EXPECT_NE(sinks.status().message().find("tabels"), std::string::npos) << sinks.status();
 }
 

@@ -14,9 +14,9 @@ using Kind = lake::DataType::Kind;
 bool IsPlainTypeText(const std::string& text) {
   if (text.empty() || text.size() > 200) return false;
   return std::all_of(text.begin(), text.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == ' ' || c == '(' || c == ')' || c == ',' || c == '[' || c == ']' || c == '"' ||
-           c == '.' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ' ||
+           c == '(' || c == ')' || c == ',' || c == '[' || c == ']' || c == '"' || c == '.' ||
+           c == '_';
   });
 }
 

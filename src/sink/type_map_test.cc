@@ -60,8 +60,7 @@ TEST(TypeMap, CsvExpressionsRenderPostgresInput) {
             "2024-01-02 03:04:05.5+00");
   lake::DataType texts{.kind = Kind::kArray,
                        .children = {lake::DataType::Primitive(Kind::kString)}};
-  EXPECT_EQ(render(Field(texts), R"(['a', NULL, 'b"c', 'd\e'])"),
-            R"({"a",NULL,"b\"c","d\\e"})");
+  EXPECT_EQ(render(Field(texts), R"(['a', NULL, 'b"c', 'd\e'])"), R"({"a",NULL,"b\"c","d\\e"})");
   EXPECT_EQ(render(Field(texts), "NULL::VARCHAR[]"), "<null>");
   lake::DataType nested{.kind = Kind::kArray, .children = {texts}};
   EXPECT_EQ(render(Field(nested), "[['x'], ['y']]"), R"({{"x"},{"y"}})");

@@ -1,0 +1,160 @@
+#include "sink/table_sync.h"
+
+#include <gtest/gtest.h>
+
+#include "sink/destination.h"
+#include "sink/sink_test_fixture.h"
+
+namespace freshet::sink {
+namespace {
+
+using lake::ChangeOp;
+using sink::testing::DeleteItem;
+using sink::testing::Item;
+using sink::testing::ItemsSchemaJson;
+
+class TableSyncTest : public sink::testing::SinkTest {
+ protected:
+  void SetUp() override {
+    SinkTest::SetUp();
+    if (HasFatalFailure()) return;
+    path_ = TablePath("public", "items");
+    CreateLakeTable(path_, ItemsSchemaJson());
+    auto pg = pg::Connection::Open({.dsn = dsn()});
+    ASSERT_TRUE(pg.ok()) << pg.status();
+    pg_.emplace(std::move(pg).value());
+    ASSERT_TRUE(EnsureOffsetsTable(*pg_).ok());
+  }
+
+  TableSync MakeSync(SinkMode mode, TableSyncOptions options = {}) {
+    return TableSync(fs_, path_, {"public", "items"}, {"serving", "items"}, mode,
+                     std::move(options));
+  }
+
+  Result<StepResult> Step(TableSync& sync) { return sync.Step(*duck_, *pg_); }
+
+  // Steps until the destination holds the lake's latest version.
+  void CatchUp(TableSync& sync) {
+    for (int i = 0; i < 100; ++i) {
+      auto step = Step(sync);
+      ASSERT_TRUE(step.ok()) << step.status();
+      ASSERT_FALSE(step->paused) << *step->paused;
+      if (step->offset == step->latest_version) return;
+    }
+    FAIL() << "did not catch up";
+  }
+
+  std::vector<std::string> Items() { return Rows("SELECT * FROM serving.items ORDER BY id"); }
+  std::vector<std::string> Offset() {
+    return Rows("SELECT lake_table, version FROM freshet_sink_offsets");
+  }
+
+  std::string path_;
+  std::optional<pg::Connection> pg_;
+};
+
+TEST_F(TableSyncTest, FirstCopyCreatesTheTableWithSourceTypesAndRecordsTheVersion) {
+  Apply({Item(ChangeOp::kInsert, 1, "one", 150, "x"), Item(ChangeOp::kInsert, 2, "", 0),
+         Item(ChangeOp::kInsert, 3, "a,\"quoted\"\nline", -99)});
+  int64_t version = Apply({DeleteItem(2), Item(ChangeOp::kInsert, 4, "four", 400, "")});
+  TableSync sync = MakeSync(SinkMode::kUpsert);
+  auto step = Step(sync);
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_TRUE(step->applied);
+  EXPECT_EQ(step->offset, version);
+  EXPECT_EQ(step->rows, 3);
+  EXPECT_EQ(Items(), (std::vector<std::string>{"1|one|1.50|x", "3|a,\"quoted\"\nline|-0.99|∅",
+                                               "4|four|4.00|"}));
+  EXPECT_EQ(Offset(), std::vector<std::string>{"public.items|" + std::to_string(version)});
+  EXPECT_EQ(Rows("SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+                 "WHERE attrelid = 'serving.items'::regclass AND attnum > 0 ORDER BY attnum"),
+            (std::vector<std::string>{"id|bigint", "name|character varying(20)",
+                                      "amount|numeric(10,2)", "note|text"}));
+  EXPECT_EQ(Rows("SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = "
+                 "i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = "
+                 "'serving.items'::regclass AND i.indisprimary"),
+            std::vector<std::string>{"id"});
+  // Nothing new: the next step applies nothing.
+  auto idle = Step(sync);
+  ASSERT_TRUE(idle.ok()) << idle.status();
+  EXPECT_FALSE(idle->applied);
+  EXPECT_EQ(idle->offset, version);
+}
+
+TEST_F(TableSyncTest, SnapshotModeReplacesTheRowsAtEachVersion) {
+  Apply({Item(ChangeOp::kInsert, 1, "one", 100), Item(ChangeOp::kInsert, 2, "two", 200)});
+  TableSync sync = MakeSync(SinkMode::kSnapshot);
+  CatchUp(sync);
+  EXPECT_EQ(Items(), (std::vector<std::string>{"1|one|1.00|∅", "2|two|2.00|∅"}));
+  int64_t version = Apply({DeleteItem(1), Item(ChangeOp::kUpdate, 2, "zwei", 201)});
+  CatchUp(sync);
+  EXPECT_EQ(Items(), std::vector<std::string>{"2|zwei|2.01|∅"});
+  EXPECT_EQ(Offset(), std::vector<std::string>{"public.items|" + std::to_string(version)});
+}
+
+TEST_F(TableSyncTest, AFailureBeforeCommitLeavesNeitherRowsNorOffset) {
+  Apply({Item(ChangeOp::kInsert, 1, "one", 100)});
+  TableSyncOptions options;
+  bool fail = true;
+  options.TEST_before_commit = [&]() -> Status {
+    return fail ? Status::Internal("injected before commit") : Status::Ok();
+  };
+  TableSync sync = MakeSync(SinkMode::kUpsert, options);
+  auto step = Step(sync);
+  ASSERT_FALSE(step.ok());
+  EXPECT_NE(step.status().message().find("injected"), std::string::npos) << step.status();
+  EXPECT_TRUE(Offset().empty());
+  // The table creation was part of the rolled-back transaction too.
+  EXPECT_EQ(Rows("SELECT to_regclass('serving.items') IS NULL"), std::vector<std::string>{"t"});
+  fail = false;
+  CatchUp(sync);
+  EXPECT_EQ(Items(), std::vector<std::string>{"1|one|1.00|∅"});
+}
+
+TEST_F(TableSyncTest, IncompatibleDestinationColumnPausesUntilFixed) {
+  Apply({Item(ChangeOp::kInsert, 1, "one", 100)});
+  Sql("CREATE SCHEMA serving; CREATE TABLE serving.items (id bigint PRIMARY KEY, name text, "
+      "amount numeric(10,2), note text)");
+  TableSync sync = MakeSync(SinkMode::kUpsert);
+  auto step = Step(sync);
+  ASSERT_TRUE(step.ok()) << step.status();
+  ASSERT_TRUE(step->paused);
+  EXPECT_NE(step->paused->find("column name is text in the destination table serving.items but "
+                               "character varying(20) in the lake"),
+            std::string::npos)
+      << *step->paused;
+  EXPECT_FALSE(step->applied);
+  Sql("ALTER TABLE serving.items ALTER COLUMN name TYPE varchar(20)");
+  CatchUp(sync);
+  EXPECT_EQ(Items(), std::vector<std::string>{"1|one|1.00|∅"});
+}
+
+TEST_F(TableSyncTest, UpsertModeNeedsAKey) {
+  std::string keyless = TablePath("public", "keyless");
+  CreateLakeTable(keyless, ItemsSchemaJson(), "[]");
+  Apply({Item(ChangeOp::kInsert, 1, "one", 100)});
+  TableSync sync(fs_, keyless, {"public", "keyless"}, {"serving", "keyless"}, SinkMode::kUpsert,
+                 {});
+  auto step = Step(sync);
+  ASSERT_TRUE(step.ok()) << step.status();
+  ASSERT_TRUE(step->paused);
+  EXPECT_NE(step->paused->find("has no primary key"), std::string::npos) << *step->paused;
+  TableSync append(fs_, keyless, {"public", "keyless"}, {"serving", "keyless"},
+                   SinkMode::kAppend, {});
+  CatchUp(append);
+  EXPECT_EQ(Rows("SELECT * FROM serving.keyless"),
+            std::vector<std::string>{"1|one|1.00|∅|insert|1"});
+}
+
+TEST_F(TableSyncTest, ADroppedDestinationTableIsCopiedAgain) {
+  Apply({Item(ChangeOp::kInsert, 1, "one", 100)});
+  TableSync sync = MakeSync(SinkMode::kUpsert);
+  CatchUp(sync);
+  Sql("DROP TABLE serving.items");
+  CatchUp(sync);
+  EXPECT_EQ(Items(), std::vector<std::string>{"1|one|1.00|∅"});
+  EXPECT_EQ(Offset(), std::vector<std::string>{"public.items|1"});
+}
+
+}  // namespace
+}  // namespace freshet::sink
