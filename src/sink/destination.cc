@@ -148,8 +148,8 @@ Status AdvanceOffset(pg::Connection& connection, const std::string& lake_table,
                        "WHERE lake_table = $1 AND version = $3 RETURNING version",
                        {lake_table, std::to_string(version), std::to_string(*expected)}));
   if (rows.size() != 1) {
-    return Status::Conflict("{}: its offset moved from {} while this batch was applied",
-                            lake_table, *expected);
+    return Status::Conflict("{}: its offset moved from {} while this batch was applied", lake_table,
+                            *expected);
   }
   return Status::Ok();
 }

@@ -39,8 +39,7 @@ struct TableShape {
   std::vector<std::string> key;  // empty: no primary key
 };
 
-TableShape ShapeFor(const lake::Schema& schema, const std::vector<std::string>& key,
-                    SinkMode mode);
+TableShape ShapeFor(const lake::Schema& schema, const std::vector<std::string>& key, SinkMode mode);
 
 // The destination's columns in order; nullopt when the table does not exist.
 Result<std::optional<std::vector<Column>>> ReadColumns(pg::Connection& connection,

@@ -64,9 +64,8 @@ Result<std::unique_ptr<PostgresSink>> PostgresSink::Create(PostgresSinkConfig co
                                                            std::string pipeline,
                                                            MetricsRegistry& metrics,
                                                            SinkOptions options) {
-  std::unique_ptr<PostgresSink> sink(new PostgresSink(std::move(config), std::move(lake_root),
-                                                      std::move(pipeline), metrics,
-                                                      std::move(options)));
+  std::unique_ptr<PostgresSink> sink(new PostgresSink(
+      std::move(config), std::move(lake_root), std::move(pipeline), metrics, std::move(options)));
   FRESHET_RETURN_IF_ERROR(sink->Init());
   return sink;
 }
@@ -98,10 +97,10 @@ Status PostgresSink::Init() {
   FRESHET_ASSIGN_OR_RETURN(auto duck, worker_->database->Connect());
   worker_->duck.emplace(std::move(duck));
   MetricLabels labels = {{"pipeline", pipeline_}, {"sink", config_.name}};
-  worker_->errors_total = &metrics_.Counter(
-      "freshet_sink_errors_total", "Failed sink steps and connection attempts", labels);
-  worker_->connected = &metrics_.Gauge(
-      "freshet_sink_connected", "1 while the sink holds a destination connection", labels);
+  worker_->errors_total = &metrics_.Counter("freshet_sink_errors_total",
+                                            "Failed sink steps and connection attempts", labels);
+  worker_->connected = &metrics_.Gauge("freshet_sink_connected",
+                                       "1 while the sink holds a destination connection", labels);
   std::lock_guard lock(status_mu_);
   status_.name = config_.name;
   status_.destination = pg::RedactDsn(config_.dsn);
@@ -191,18 +190,18 @@ Status PostgresSink::Discover() {
       MetricLabels labels = {{"pipeline", pipeline_}, {"sink", config_.name}, {"table", key}};
       state.applied_version = &metrics_.Gauge(
           "freshet_sink_applied_version", "Last lake version applied to the destination", labels);
-      state.lag_versions = &metrics_.Gauge("freshet_sink_lag_versions",
-                                           "Lake versions not yet applied", labels);
-      state.lag_seconds = &metrics_.Gauge(
-          "freshet_sink_lag_seconds", "Age of the oldest lake commit not yet applied", labels);
-      state.rows_per_second = &metrics_.Gauge(
-          "freshet_sink_rows_per_second", "Rows per second of the last transaction", labels);
-      state.paused = &metrics_.Gauge(
-          "freshet_sink_paused", "1 while the table waits for a schema fix", labels);
+      state.lag_versions =
+          &metrics_.Gauge("freshet_sink_lag_versions", "Lake versions not yet applied", labels);
+      state.lag_seconds = &metrics_.Gauge("freshet_sink_lag_seconds",
+                                          "Age of the oldest lake commit not yet applied", labels);
+      state.rows_per_second = &metrics_.Gauge("freshet_sink_rows_per_second",
+                                              "Rows per second of the last transaction", labels);
+      state.paused = &metrics_.Gauge("freshet_sink_paused",
+                                     "1 while the table waits for a schema fix", labels);
       state.rows_total =
           &metrics_.Counter("freshet_sink_rows_total", "Rows copied to the destination", labels);
-      state.transactions_total = &metrics_.Counter(
-          "freshet_sink_transactions_total", "Destination transactions committed", labels);
+      state.transactions_total = &metrics_.Counter("freshet_sink_transactions_total",
+                                                   "Destination transactions committed", labels);
 
       auto destination = DestinationName(entry->to, lake_name);
       if (!destination.ok()) {
@@ -247,8 +246,8 @@ void PostgresSink::StepTable(TableState& table) {
     }
     status.state = "error";
     status.message = step.status().ToString();
-    table.backoff = std::min(std::max(table.backoff * 2, options_.min_backoff),
-                             options_.max_backoff);
+    table.backoff =
+        std::min(std::max(table.backoff * 2, options_.min_backoff), options_.max_backoff);
     table.next_attempt = Clock::now() + table.backoff;
     if (status.message != table.last_logged) {
       spdlog::warn("sink {}: {}: {}; retrying in {} ms", config_.name, status.lake_table,
@@ -279,10 +278,9 @@ void PostgresSink::StepTable(TableState& table) {
   status.message.clear();
   int64_t applied = step->offset.value_or(-1);
   status.lag_versions = step->latest_version - applied;
-  status.lag_seconds =
-      step->first_pending_commit_ms > 0
-          ? std::max<double>(0, (NowMs() - step->first_pending_commit_ms) / 1000.0)
-          : 0;
+  status.lag_seconds = step->first_pending_commit_ms > 0
+                           ? std::max<double>(0, (NowMs() - step->first_pending_commit_ms) / 1000.0)
+                           : 0;
   status.state = status.lag_versions > 0 ? "following" : "caught up";
   if (step->applied) {
     double seconds = std::chrono::duration<double>(Clock::now() - started).count();
@@ -352,12 +350,11 @@ std::string FormatSinkStatus(const SinkStatus& status) {
   out += fmt::format("  {:<28} {:<28} {:<8} {:>8} {:>8} {:>9} {:>10}  {}\n", "lake table",
                      "destination", "mode", "applied", "lag", "lag s", "rows/s", "state");
   for (const auto& table : status.tables) {
-    out += fmt::format(
-        "  {:<28} {:<28} {:<8} {:>8} {:>8} {:>9.1f} {:>10.0f}  {}{}\n", table.lake_table,
-        table.destination, SinkModeName(table.mode),
-        table.applied_version ? std::to_string(*table.applied_version) : "-", table.lag_versions,
-        table.lag_seconds, table.rows_per_second, table.state,
-        table.message.empty() ? "" : ": " + table.message);
+    out += fmt::format("  {:<28} {:<28} {:<8} {:>8} {:>8} {:>9.1f} {:>10.0f}  {}{}\n",
+                       table.lake_table, table.destination, SinkModeName(table.mode),
+                       table.applied_version ? std::to_string(*table.applied_version) : "-",
+                       table.lag_versions, table.lag_seconds, table.rows_per_second, table.state,
+                       table.message.empty() ? "" : ": " + table.message);
   }
   return out;
 }

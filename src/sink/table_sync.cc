@@ -79,6 +79,12 @@ std::string CollapsedSql(const std::string& feed_sql, const lake::Schema& schema
          ", _change_type IN ('delete', 'update_preimage') FROM last";
 }
 
+// Versions the feed cannot give (not enabled, cleaned up, not implemented by the reader).
+bool IsFeedUnavailable(const Status& status) {
+  return status.Is(Code::kInvalidArgument) || status.Is(Code::kNotFound) ||
+         status.Is(Code::kNotSupported);
+}
+
 std::string UpsertSql(const QualifiedName& destination, const TableShape& shape) {
   std::string columns = ColumnList(shape.columns);
   std::string sql = "INSERT INTO " + Qualified(destination) + " (" + columns + ") SELECT " +
@@ -182,9 +188,35 @@ Result<StepResult> TableSync::Step(engine::Connection& duck, pg::Connection& pg)
   if (base && *base == result.latest_version) return result;
 
   bool whole = !base || mode_ == SinkMode::kSnapshot;
-  int64_t target = whole ? result.latest_version
-                         : std::min(result.latest_version,
-                                    *base + options_.max_versions_per_transaction);
+  int64_t target =
+      whole ? result.latest_version
+            : std::min(result.latest_version, *base + options_.max_versions_per_transaction);
+  std::optional<std::string> feed;
+  if (!whole) {
+    Result<std::string> sql = lake::ChangeFeedSql(fs_, duck, table_path_, *base + 1, target);
+    if (sql.ok()) {
+      feed = std::move(sql).value();
+    } else if (!IsFeedUnavailable(sql.status())) {
+      return sql.status();
+    } else if (mode_ == SinkMode::kAppend) {
+      result.paused = fmt::format(
+          "append mode needs the change feed of {} from version {}, which is not there ({}); "
+          "drop the destination table to copy the table again",
+          offset_key_, *base + 1, sql.status().message());
+      return result;
+    } else {
+      // The feed is gone (log cleaned up, feed disabled for a while): the rows of the latest
+      // version replace the destination's, which ends in the same state.
+      spdlog::warn(
+          "sink: no change feed for {} from version {} ({}); replacing {} from the "
+          "snapshot at version {}",
+          offset_key_, *base + 1, sql.status().message(), destination_.ToString(),
+          result.latest_version);
+      whole = true;
+      target = result.latest_version;
+    }
+  }
+  result.from_feed = feed.has_value();
   FRESHET_ASSIGN_OR_RETURN(lake::Snapshot snapshot,
                            lake::Snapshot::Load(fs_, duck, table_path_, target));
   FRESHET_ASSIGN_OR_RETURN(std::vector<std::string> key, PrimaryKeyOf(snapshot));
@@ -211,15 +243,11 @@ Result<StepResult> TableSync::Step(engine::Connection& duck, pg::Connection& pg)
     select = "SELECT " + CsvColumns(snapshot.schema());
     if (mode_ == SinkMode::kAppend) select += ", 'insert', " + std::to_string(target);
     select += " FROM (" + scan + ")";
+  } else if (mode_ == SinkMode::kUpsert) {
+    select = CollapsedSql(*feed, snapshot.schema(), key);
   } else {
-    FRESHET_ASSIGN_OR_RETURN(std::string feed,
-                             lake::ChangeFeedSql(fs_, duck, table_path_, *base + 1, target));
-    if (mode_ == SinkMode::kUpsert) {
-      select = CollapsedSql(feed, snapshot.schema(), key);
-    } else {
-      select = "SELECT " + CsvColumns(snapshot.schema()) +
-               ", _change_type, _commit_version FROM (" + feed + ")";
-    }
+    select = "SELECT " + CsvColumns(snapshot.schema()) + ", _change_type, _commit_version FROM (" +
+             *feed + ")";
   }
   FRESHET_ASSIGN_OR_RETURN(std::string batch_path, WriteBatchFile(duck, select));
   FileRemover remover(batch_path);
@@ -234,17 +262,15 @@ Result<StepResult> TableSync::Step(engine::Connection& duck, pg::Connection& pg)
       if (whole && !plan.creates_table) {
         // A first copy owns the table; a snapshot replace keeps it readable (DELETE, not
         // TRUNCATE, so readers see the old rows until the commit).
-        FRESHET_RETURN_IF_ERROR(
-            pg.Execute((mode_ == SinkMode::kSnapshot && base ? "DELETE FROM " : "TRUNCATE ") +
-                       table));
+        FRESHET_RETURN_IF_ERROR(pg.Execute((base ? "DELETE FROM " : "TRUNCATE ") + table));
       }
       FRESHET_ASSIGN_OR_RETURN(
-          rows, CopyFile(pg, "COPY " + table + " (" + ColumnList(shape.columns) + ")" + csv,
-                         batch_path));
+          rows,
+          CopyFile(pg, "COPY " + table + " (" + ColumnList(shape.columns) + ")" + csv, batch_path));
     } else {
       FRESHET_RETURN_IF_ERROR(pg.Execute(BatchTableSql(shape)));
-      FRESHET_ASSIGN_OR_RETURN(rows, CopyFile(pg, std::string("COPY ") + kBatchTable + csv,
-                                              batch_path));
+      FRESHET_ASSIGN_OR_RETURN(rows,
+                               CopyFile(pg, std::string("COPY ") + kBatchTable + csv, batch_path));
       FRESHET_RETURN_IF_ERROR(pg.Execute(DeleteSql(destination_, shape.key)));
       FRESHET_RETURN_IF_ERROR(pg.Execute(UpsertSql(destination_, shape)));
     }

@@ -14,6 +14,8 @@
 //     INSERT ... ON CONFLICT DO UPDATE and DELETE;
 //   - append: every change row is appended with its _change_type and _commit_version;
 //   - snapshot: the table's rows are replaced by the latest version's in one transaction.
+// When the feed cannot give the versions (cleaned up, not enabled), upsert mode replaces the
+// rows from the latest snapshot instead, and append mode pauses.
 // Before the rows, the destination table is created or given the lake table's new columns in
 // the same transaction; a change it cannot follow pauses the table (StepResult::paused).
 //
@@ -46,12 +48,13 @@ struct TableSyncOptions {
 };
 
 struct StepResult {
-  bool applied = false;                  // a transaction was committed
-  std::optional<int64_t> offset;         // the destination's version after the step
-  int64_t latest_version = -1;           // the lake table's latest version
-  int64_t first_pending_commit_ms = 0;   // commit time of offset+1 when behind, else 0
-  int64_t rows = 0;                      // rows copied into the destination
-  std::optional<std::string> paused;     // why the table cannot be followed
+  bool applied = false;                 // a transaction was committed
+  std::optional<int64_t> offset;        // the destination's version after the step
+  int64_t latest_version = -1;          // the lake table's latest version
+  int64_t first_pending_commit_ms = 0;  // commit time of offset+1 when behind, else 0
+  int64_t rows = 0;                     // rows copied into the destination
+  bool from_feed = false;               // the rows came from the change feed
+  std::optional<std::string> paused;    // why the table cannot be followed
 };
 
 class TableSync {

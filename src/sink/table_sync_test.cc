@@ -139,8 +139,8 @@ TEST_F(TableSyncTest, UpsertModeNeedsAKey) {
   ASSERT_TRUE(step.ok()) << step.status();
   ASSERT_TRUE(step->paused);
   EXPECT_NE(step->paused->find("has no primary key"), std::string::npos) << *step->paused;
-  TableSync append(fs_, keyless, {"public", "keyless"}, {"serving", "keyless"},
-                   SinkMode::kAppend, {});
+  TableSync append(fs_, keyless, {"public", "keyless"}, {"serving", "keyless"}, SinkMode::kAppend,
+                   {});
   CatchUp(append);
   EXPECT_EQ(Rows("SELECT * FROM serving.keyless"),
             std::vector<std::string>{"1|one|1.00|∅|insert|1"});
