@@ -5,7 +5,10 @@
 // appends, no lookups or deletion vectors). Reports changes/s of both and their ratio, file
 // count and scan time before and after an optimize, KeyIndex bytes per row and peak RSS.
 //
-//   build/bench/upsert_bench [ROWS] [CHANGES] [BATCH] [RESULT.json]
+// With FEED = "feed" both tables have the change data feed on (delta.enableChangeDataFeed),
+// so every commit also writes its change-data file.
+//
+//   build/bench/upsert_bench [ROWS] [CHANGES] [BATCH] [RESULT.json] [feed]
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -14,6 +17,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -75,6 +79,7 @@ int main(int argc, char** argv) {
   int64_t changes = argc > 2 ? std::stoll(argv[2]) : 200'000;
   int64_t batch_size = argc > 3 ? std::stoll(argv[3]) : 10'000;
   std::string output = argc > 4 ? argv[4] : "upsert.json";
+  bool feed = argc > 5 && std::string(argv[5]) == "feed";
 
   std::string root =
       (std::filesystem::temp_directory_path() / fmt::format("freshet-upsert-bench-{}", ::getpid()))
@@ -91,10 +96,13 @@ int main(int argc, char** argv) {
   auto schema = lake::ParseSchema(kSchema);
   auto history_schema = lake::ParseSchema(kHistorySchema);
   if (!schema.ok() || !history_schema.ok()) return Fail(Status::Internal("bad schema"));
-  if (auto created = lake::CreateTable(fs, table, {*schema}); !created.ok()) {
+  std::map<std::string, std::string> configuration;
+  if (feed) configuration["delta.enableChangeDataFeed"] = "true";
+  if (auto created = lake::CreateTable(fs, table, {*schema, {}, configuration}); !created.ok()) {
     return Fail(created.status());
   }
-  if (auto created = lake::CreateTable(fs, history, {*history_schema}); !created.ok()) {
+  if (auto created = lake::CreateTable(fs, history, {*history_schema, {}, configuration});
+      !created.ok()) {
     return Fail(created.status());
   }
   {
@@ -186,6 +194,7 @@ int main(int argc, char** argv) {
       {"changes", changes},
       {"batch", batch_size},
       {"mix", "70% update, 20% insert, 10% delete"},
+      {"change_feed", feed},
       {"index_build_s", index_build_s},
       {"key_index_bytes_per_row", index_bytes_per_row},
       {"key_index_bytes_per_row_at_end",

@@ -191,6 +191,18 @@ Status ParseObject(const Json& line, ActionSet& out) {
       if (!remove.ok()) return remove.status();
       out.file_action_order.emplace_back(false, out.removes.size());
       out.removes.push_back(std::move(remove).value());
+    } else if (key == "cdc") {
+      AddCdcFile cdc;
+      FRESHET_ASSIGN_OR_RETURN(cdc.path, ReqString(value, "path", "cdc"));
+      FRESHET_ASSIGN_OR_RETURN(auto partition_values, OptPartitionValues(value));
+      if (partition_values) cdc.partition_values = std::move(*partition_values);
+      FRESHET_ASSIGN_OR_RETURN(cdc.size, ReqInt(value, "size", "cdc"));
+      FRESHET_ASSIGN_OR_RETURN(auto data_change, OptBool(value, "dataChange"));
+      cdc.data_change = data_change.value_or(false);
+      if (value.contains("tags") && value["tags"].is_object()) {
+        FRESHET_ASSIGN_OR_RETURN(cdc.tags, StringMap(value, "tags"));
+      }
+      out.cdcs.push_back(std::move(cdc));
     } else if (key == "metaData") {
       auto metadata = ParseMetadata(value);
       if (!metadata.ok()) return metadata.status();
@@ -335,6 +347,15 @@ std::string ToJsonLine(const RemoveFile& remove) {
   if (remove.stats) out["stats"] = *remove.stats;
   if (remove.deletion_vector) out["deletionVector"] = DvToJson(*remove.deletion_vector);
   return Dump(Json{{"remove", out}});
+}
+
+std::string ToJsonLine(const AddCdcFile& cdc) {
+  Json out{{"path", cdc.path},
+           {"partitionValues", PartitionValuesToJson(cdc.partition_values)},
+           {"size", cdc.size},
+           {"dataChange", cdc.data_change}};
+  if (cdc.tags) out["tags"] = *cdc.tags;
+  return Dump(Json{{"cdc", out}});
 }
 
 std::string ToJsonLine(const Txn& txn) {

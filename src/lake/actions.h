@@ -85,6 +85,17 @@ struct RemoveFile {
   friend bool operator==(const RemoveFile&, const RemoveFile&) = default;
 };
 
+// A change data file (PROTOCOL.md "Add CDC File"): the table's columns plus _change_type, under
+// _change_data/; never part of the table's data, always dataChange=false.
+struct AddCdcFile {
+  std::string path;
+  PartitionValues partition_values;
+  int64_t size = 0;
+  bool data_change = false;
+  std::optional<std::map<std::string, std::string>> tags;
+  friend bool operator==(const AddCdcFile&, const AddCdcFile&) = default;
+};
+
 struct Txn {
   std::string app_id;
   int64_t version = 0;
@@ -117,6 +128,7 @@ struct ActionSet {
   std::optional<CommitInfo> commit_info;
   std::vector<AddFile> adds;
   std::vector<RemoveFile> removes;
+  std::vector<AddCdcFile> cdcs;  // in file order
   std::vector<Txn> txns;
   std::vector<Sidecar> sidecars;
   std::vector<DomainMetadata> domain_metadata;
@@ -137,6 +149,7 @@ std::string ToJsonLine(const Protocol& protocol);
 std::string ToJsonLine(const Metadata& metadata);
 std::string ToJsonLine(const AddFile& add);
 std::string ToJsonLine(const RemoveFile& remove);
+std::string ToJsonLine(const AddCdcFile& cdc);
 std::string ToJsonLine(const Txn& txn);
 std::string ToJsonLine(const DomainMetadata& domain_metadata);
 

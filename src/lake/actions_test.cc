@@ -33,6 +33,20 @@ TEST(Actions, ParsesACommitWithEveryFileActionField) {
   EXPECT_TRUE(actions.file_action_order[0].first);
 }
 
+TEST(Actions, CdcActionRoundTrips) {
+  AddCdcFile cdc;
+  cdc.path = "_change_data/p=1/cdc-00000-x.snappy.parquet";
+  cdc.partition_values["p"] = "1";
+  cdc.size = 1234;
+  std::string line = ToJsonLine(cdc);
+  EXPECT_NE(line.find(R"("dataChange":false)"), std::string::npos);
+  ActionSet actions;
+  ASSERT_TRUE(ParseActions(line + "\n", "01.json", actions).ok());
+  ASSERT_EQ(actions.cdcs.size(), 1u);
+  EXPECT_EQ(actions.cdcs[0], cdc);
+  EXPECT_TRUE(actions.adds.empty());
+}
+
 TEST(Actions, CorruptLineNamesTheFileAndLine) {
   ActionSet actions;
   Status s = ParseActions("{\"txn\":{\"appId\":\"a\",\"version\":1}}\n{\"add\":{\"path\":",

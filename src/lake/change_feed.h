@@ -28,6 +28,8 @@ namespace freshet::lake {
 inline constexpr const char* kChangeTypeColumn = "_change_type";
 inline constexpr const char* kCommitVersionColumn = "_commit_version";
 inline constexpr const char* kCommitTimestampColumn = "_commit_timestamp";
+// The folder (under the table root) of change-data files.
+inline constexpr const char* kChangeDataFolder = "_change_data";
 
 // The change data feed of versions [from, to] (to: the latest when unset) as one DuckDB
 // SELECT: the table's columns (logical names), then _change_type VARCHAR ('insert',

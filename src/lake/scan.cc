@@ -273,6 +273,34 @@ std::string DeletedRowsQuery(const std::vector<uint64_t>& rows) {
   return fmt::format("SELECT unnest(string_split('{}', ',')::UBIGINT[])", text);
 }
 
+// The select list reading the table's columns (logical names, current types) from a file whose
+// Parquet schema is `root`, with `partition_values` for the partition columns.
+Result<std::string> ColumnsSql(const Snapshot& snapshot, const PhysicalNode& root,
+                               const PartitionValues& partition_values,
+                               const ScanOptions& options) {
+  const std::string& mode = snapshot.column_mapping_mode();
+  const auto& partition_list = snapshot.metadata().partition_columns;
+  std::set<std::string> partition_columns(partition_list.begin(), partition_list.end());
+  ExpressionBuilder builder(mode);
+  std::string columns;
+  for (const StructField& field : snapshot.schema().fields) {
+    std::string expression;
+    const std::string& physical_name = field.PhysicalName(mode);
+    if (partition_columns.count(field.name) > 0) {
+      auto it = partition_values.find(physical_name);
+      std::optional<std::string> value;
+      if (it != partition_values.end()) value = it->second;
+      FRESHET_ASSIGN_OR_RETURN(expression, PartitionLiteral(field.type, value, options));
+    } else {
+      const PhysicalNode* node = FindChild(root.children, field, mode);
+      expression = builder.Build(field.type, node, node ? QuoteIdentifier(node->name) : "");
+    }
+    columns += fmt::format("{}{} AS {}", columns.empty() ? "" : ", ", expression,
+                           QuoteIdentifier(field.name));
+  }
+  return columns;
+}
+
 struct FileRead {
   std::string path;
   const AddFile* add = nullptr;
@@ -286,9 +314,6 @@ Result<std::string> ScanSql(FileSystem& fs, engine::Connection& connection,
                             const Snapshot& snapshot, const ScanOptions& options,
                             ScanStats* stats) {
   const Schema& schema = snapshot.schema();
-  const std::string& mode = snapshot.column_mapping_mode();
-  std::set<std::string> partition_columns(snapshot.metadata().partition_columns.begin(),
-                                          snapshot.metadata().partition_columns.end());
   ScanStats local_stats;
   std::vector<FileRead> reads;
   std::vector<std::string> paths;
@@ -344,26 +369,8 @@ Result<std::string> ScanSql(FileSystem& fs, engine::Connection& connection,
   for (const std::string& key : group_order) {
     const auto& group = groups[key];
     const FileRead& first = *group.front();
-    const PhysicalNode& root = physical.at(first.path);
-    ExpressionBuilder builder(mode);
-    std::string columns;
-    for (const StructField& field : schema.fields) {
-      std::string expression;
-      const std::string& physical_name = field.PhysicalName(mode);
-      if (partition_columns.count(field.name) > 0) {
-        auto it = first.add->partition_values.find(physical_name);
-        std::optional<std::string> value;
-        if (it != first.add->partition_values.end()) value = it->second;
-        auto literal = PartitionLiteral(field.type, value, options);
-        if (!literal.ok()) return literal.status().WithContext(first.path);
-        expression = *literal;
-      } else {
-        const PhysicalNode* node = FindChild(root.children, field, mode);
-        expression = builder.Build(field.type, node, node ? QuoteIdentifier(node->name) : "");
-      }
-      columns += fmt::format("{}{} AS {}", columns.empty() ? "" : ", ", expression,
-                             QuoteIdentifier(field.name));
-    }
+    FRESHET_ASSIGN_OR_RETURN(std::string columns, ColumnsSql(snapshot, physical.at(first.path),
+                                                             first.add->partition_values, options));
     std::string files;
     for (const FileRead* read : group) {
       files += (files.empty() ? "" : ", ") + QuoteLiteral(read->path);
@@ -394,6 +401,41 @@ Result<std::string> ScanSql(FileSystem& fs, engine::Connection& connection,
   std::string sql;
   for (const auto& select : selects) {
     sql += (sql.empty() ? "" : " UNION ALL ") + ("(" + select + ")");
+  }
+  return sql;
+}
+
+Result<std::string> ScanFilesSql(FileSystem& fs, engine::Connection& connection,
+                                 const Snapshot& snapshot, const std::vector<ScanFile>& files,
+                                 const ScanOptions& options) {
+  std::vector<std::string> paths;
+  for (const ScanFile& file : files) {
+    auto path = ResolveDataPath(snapshot.table_path(), file.path);
+    if (!path.ok()) return path.status().WithContext("file path '" + file.path + "'");
+    auto head = fs.Head(*path);
+    if (!head.ok()) return head.status().WithContext("a file of " + snapshot.table_path());
+    paths.push_back(*path);
+  }
+  FRESHET_ASSIGN_OR_RETURN(auto physical, ReadPhysicalSchemas(connection, paths));
+  std::string sql;
+  for (size_t file_idx = 0; file_idx < files.size(); ++file_idx) {
+    const ScanFile& file = files[file_idx];
+    auto found = physical.find(paths[file_idx]);
+    if (found == physical.end()) {
+      return Status::Internal("DuckDB reported no Parquet schema for {}", paths[file_idx]);
+    }
+    auto columns = ColumnsSql(snapshot, found->second, file.partition_values, options);
+    if (!columns.ok()) return columns.status().WithContext(paths[file_idx]);
+    std::string select = fmt::format(
+        "SELECT {}{} FROM read_parquet({}, hive_partitioning = false, file_row_number = true)",
+        *columns, file.extra_columns, QuoteLiteral(paths[file_idx]));
+    if (file.rows_mode == ScanFile::Rows::kOnly) {
+      if (file.rows.empty()) continue;
+      select += fmt::format(" WHERE file_row_number IN ({})", DeletedRowsQuery(file.rows));
+    } else if (file.rows_mode == ScanFile::Rows::kExcept && !file.rows.empty()) {
+      select += fmt::format(" WHERE file_row_number NOT IN ({})", DeletedRowsQuery(file.rows));
+    }
+    sql += (sql.empty() ? "(" : " UNION ALL (") + select + ")";
   }
   return sql;
 }

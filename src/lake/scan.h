@@ -17,6 +17,7 @@
 // partition value.
 
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "engine/database.h"
@@ -42,5 +43,24 @@ struct ScanStats {
 Result<std::string> ScanSql(FileSystem& fs, engine::Connection& connection,
                             const Snapshot& snapshot, const ScanOptions& options = {},
                             ScanStats* stats = nullptr);
+
+// One file for ScanFilesSql: a data or change-data file of the table, all its rows or a subset.
+struct ScanFile {
+  enum class Rows { kAll, kExcept, kOnly };
+  std::string path;  // relative to the table root, percent-encoded (as in add.path)
+  PartitionValues partition_values;
+  Rows rows_mode = Rows::kAll;
+  std::vector<uint64_t> rows;  // row indexes for kExcept and kOnly
+  // Appended to the select list (", expr AS name, ..."); may use the file's physical columns
+  // and file_row_number.
+  std::string extra_columns;
+};
+
+// The rows of `files`, read with the schema, column mapping and partition columns of
+// `snapshot` (columns a file lacks read NULL), one SELECT per file joined by UNION ALL; empty
+// when no file has rows to read. NotFound naming a missing file.
+Result<std::string> ScanFilesSql(FileSystem& fs, engine::Connection& connection,
+                                 const Snapshot& snapshot, const std::vector<ScanFile>& files,
+                                 const ScanOptions& options = {});
 
 }  // namespace freshet::lake

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/sql_quote.h"
+#include "lake/change_feed.h"
 #include "lake/checkpoint.h"
 #include "lake/deletion_vector.h"
 #include "lake/export.h"
@@ -242,6 +243,9 @@ Result<Version> CreateTable(FileSystem& fs, const std::string& table_path,
     protocol.reader_features->push_back("timestampNtz");
     protocol.writer_features->push_back("timestampNtz");
   }
+  if (ChangeFeedEnabled(options.configuration)) {
+    protocol.writer_features->push_back("changeDataFeed");
+  }
   Metadata metadata;
   metadata.id = UuidText(RandomUuid());
   metadata.name = options.name;
@@ -294,7 +298,7 @@ Result<Transaction> Transaction::Begin(FileSystem& fs, engine::Connection& conne
     // writer does not evaluate them). v2Checkpoint would require V2 checkpoints, which this
     // writer does not write, so such tables are refused.
     static const std::set<std::string> kWritable = {"deletionVectors", "timestampNtz", "appendOnly",
-                                                    "invariants"};
+                                                    "invariants", "changeDataFeed"};
     for (const auto& feature : *protocol.writer_features) {
       bool declared = feature == "invariants" && snapshot.metadata().schema_string.find(
                                                      "delta.invariants") != std::string::npos;
@@ -310,7 +314,7 @@ Result<Transaction> Transaction::Begin(FileSystem& fs, engine::Connection& conne
 }
 
 Result<AddFile> Transaction::WriteDataFile(const std::string& select_sql,
-                                           const PartitionValues& partition) {
+                                           const PartitionValues& partition, bool change_data) {
   const Schema& schema = snapshot_.schema();
   const auto& partition_columns = snapshot_.metadata().partition_columns;
   std::set<std::string> partitions(partition_columns.begin(), partition_columns.end());
@@ -320,6 +324,9 @@ Result<AddFile> Transaction::WriteDataFile(const std::string& select_sql,
     columns += fmt::format("{}CAST(t.{} AS {}) AS {}", columns.empty() ? "" : ", ",
                            QuoteIdentifier(field.name), field.type.DuckDbType(),
                            QuoteIdentifier(field.name));
+  }
+  if (change_data) {
+    columns += fmt::format(", CAST(t.{0} AS VARCHAR) AS {0}", QuoteIdentifier(kChangeTypeColumn));
   }
   std::string where;
   for (const auto& column : partition_columns) {
@@ -347,11 +354,11 @@ Result<AddFile> Transaction::WriteDataFile(const std::string& select_sql,
   auto bytes = local.Get(staging);
   std::filesystem::remove(staging);
   if (!bytes.ok()) return bytes.status();
-  std::string relative;
+  std::string relative = change_data ? std::string(kChangeDataFolder) + "/" : "";
   for (const auto& column : partition_columns) {
     relative += HivePartitionDirectory(column, partition.at(column)) + "/";
   }
-  relative += UuidFileName("part-00000-", "-c000.snappy.parquet");
+  relative += UuidFileName(change_data ? "cdc-00000-" : "part-00000-", "-c000.snappy.parquet");
   std::string path = JoinPath(snapshot_.table_path(), relative);
   FRESHET_RETURN_IF_ERROR(fs_->PutIfAbsent(path, *bytes));
   AddFile add;
@@ -360,6 +367,11 @@ Result<AddFile> Transaction::WriteDataFile(const std::string& select_sql,
   add.size = static_cast<int64_t>(bytes->size());
   add.modification_time = options_.now_ms();
   add.data_change = true;
+  if (change_data) {
+    metrics_["numChangeDataFiles"] += 1;
+    metrics_["numChangeDataRows"] += stats->row_count;
+    return add;
+  }
   add.stats = StatsJson(schema, partition_columns, stats->row_count, *stats);
   metrics_["numFiles"] += 1;
   metrics_["numOutputRows"] += stats->row_count;
@@ -367,34 +379,58 @@ Result<AddFile> Transaction::WriteDataFile(const std::string& select_sql,
   return add;
 }
 
-Result<std::vector<AddFile>> Transaction::Append(const std::string& select_sql) {
+Result<std::vector<PartitionValues>> Transaction::Partitions(const std::string& select_sql) {
   const auto& partition_columns = snapshot_.metadata().partition_columns;
   std::vector<PartitionValues> partitions;
   if (partition_columns.empty()) {
     partitions.emplace_back();
-  } else {
-    std::string columns;
-    for (const auto& column : partition_columns) {
-      columns += (columns.empty() ? "" : ", ") + QuoteIdentifier(column);
-    }
-    FRESHET_ASSIGN_OR_RETURN(
-        auto distinct,
-        connection_->Query(fmt::format("SELECT DISTINCT {} FROM ({}) AS t", columns, select_sql)));
-    for (const auto& row : distinct.rows) {
-      PartitionValues values;
-      for (size_t i = 0; i < partition_columns.size(); ++i) {
-        const StructField* field = snapshot_.schema().Find(partition_columns[i]);
-        FRESHET_ASSIGN_OR_RETURN(values[partition_columns[i]],
-                                 SerializePartitionValue(field->type, row[i]));
-      }
-      partitions.push_back(std::move(values));
-    }
+    return partitions;
   }
+  std::string columns;
+  for (const auto& column : partition_columns) {
+    columns += (columns.empty() ? "" : ", ") + QuoteIdentifier(column);
+  }
+  // In order of each partition's first row, so change-data files follow the changes.
+  FRESHET_ASSIGN_OR_RETURN(
+      auto distinct,
+      connection_->Query(fmt::format("SELECT {0} FROM (SELECT {0}, row_number() OVER () AS "
+                                     "freshet_ordinal FROM ({1}) AS t) GROUP BY ALL ORDER BY "
+                                     "min(freshet_ordinal)",
+                                     columns, select_sql)));
+  for (const auto& row : distinct.rows) {
+    PartitionValues values;
+    for (size_t i = 0; i < partition_columns.size(); ++i) {
+      const StructField* field = snapshot_.schema().Find(partition_columns[i]);
+      FRESHET_ASSIGN_OR_RETURN(values[partition_columns[i]],
+                               SerializePartitionValue(field->type, row[i]));
+    }
+    partitions.push_back(std::move(values));
+  }
+  return partitions;
+}
+
+Result<std::vector<AddFile>> Transaction::Append(const std::string& select_sql) {
+  FRESHET_ASSIGN_OR_RETURN(auto partitions, Partitions(select_sql));
   std::vector<AddFile> added;
   for (const auto& partition : partitions) {
     FRESHET_ASSIGN_OR_RETURN(AddFile add, WriteDataFile(select_sql, partition));
     added.push_back(add);
     adds_.push_back(std::move(add));
+  }
+  return added;
+}
+
+Result<std::vector<AddCdcFile>> Transaction::AppendChangeData(const std::string& select_sql) {
+  FRESHET_ASSIGN_OR_RETURN(auto partitions, Partitions(select_sql));
+  std::vector<AddCdcFile> added;
+  for (const auto& partition : partitions) {
+    FRESHET_ASSIGN_OR_RETURN(AddFile file, WriteDataFile(select_sql, partition, true));
+    AddCdcFile cdc;
+    cdc.path = std::move(file.path);
+    cdc.partition_values = std::move(file.partition_values);
+    cdc.size = file.size;
+    added.push_back(cdc);
+    cdcs_.push_back(std::move(cdc));
   }
   return added;
 }
@@ -519,6 +555,7 @@ std::string Transaction::CommitText(const std::string& operation) const {
   if (app_transaction_) text += ToJsonLine(*app_transaction_) + "\n";
   for (const auto& remove : removes_) text += ToJsonLine(remove) + "\n";
   for (const auto& add : adds_) text += ToJsonLine(add) + "\n";
+  for (const auto& cdc : cdcs_) text += ToJsonLine(cdc) + "\n";
   return text;
 }
 

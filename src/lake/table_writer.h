@@ -50,8 +50,9 @@ struct CreateTableOptions {
 };
 
 // Creates version 0: protocol (reader 3, writer 7, deletionVectors; timestampNtz when the
-// schema uses it), metaData with delta.enableDeletionVectors=true. AlreadyExists when the
-// table has a version 0.
+// schema uses it; the changeDataFeed writer feature when the configuration sets
+// delta.enableChangeDataFeed=true), metaData with delta.enableDeletionVectors=true. AlreadyExists
+// when the table has a version 0.
 Result<Version> CreateTable(FileSystem& fs, const std::string& table_path,
                             const CreateTableOptions& options, const WriterOptions& writer = {});
 
@@ -69,6 +70,11 @@ class Transaction {
   // Writes the rows of `select_sql` (its columns named like the table's, any order; missing
   // ones become NULL) as new data files, one per partition, and stages their add actions.
   Result<std::vector<AddFile>> Append(const std::string& select_sql);
+  // Writes the rows of `select_sql` (the table's columns as in Append, plus kChangeTypeColumn)
+  // as change-data files under _change_data/, one per partition (in order of each partition's
+  // first row), and stages their cdc actions (PROTOCOL.md "Add CDC File"). Each file keeps the
+  // rows in the order `select_sql` yields them; readers order by file and then row number.
+  Result<std::vector<AddCdcFile>> AppendChangeData(const std::string& select_sql);
   // Stages the removal of the live file `path` (as it appears in add.path).
   Status Remove(const std::string& path);
   // Marks `rows` (indexes into the data file) of the live file `path` deleted: writes a new
@@ -90,7 +96,9 @@ class Transaction {
  private:
   Transaction(FileSystem& fs, engine::Connection& connection, Snapshot snapshot,
               WriterOptions options);
-  Result<AddFile> WriteDataFile(const std::string& select_sql, const PartitionValues& partition);
+  Result<AddFile> WriteDataFile(const std::string& select_sql, const PartitionValues& partition,
+                                bool change_data = false);
+  Result<std::vector<PartitionValues>> Partitions(const std::string& select_sql);
   Status CheckConflicts(const ActionSet& winner, Version version) const;
   std::string CommitText(const std::string& operation) const;
   const AddFile* LiveFile(const std::string& path) const;
@@ -102,6 +110,7 @@ class Transaction {
   WriterOptions options_;
   std::vector<AddFile> adds_;
   std::vector<RemoveFile> removes_;
+  std::vector<AddCdcFile> cdcs_;
   std::optional<Txn> app_transaction_;
   std::map<std::string, int64_t> metrics_;
   bool committed_ = false;

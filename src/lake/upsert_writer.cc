@@ -10,7 +10,9 @@
 #include <fmt/format.h>
 
 #include "common/sql_quote.h"
+#include "lake/change_feed.h"
 #include "lake/paths.h"
+#include "lake/scan.h"
 
 namespace freshet::lake {
 namespace {
@@ -195,6 +197,7 @@ Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats)
   if (snapshot.version() != version_) FRESHET_RETURN_IF_ERROR(Rebuild(snapshot));
   FRESHET_RETURN_IF_ERROR(Validate(batch, data_columns_.size()));
   Plan plan;
+  plan.record_feed = ChangeFeedEnabled(snapshot.metadata().configuration);
   if (!batch.app_id.empty()) {
     txn.SetAppTransaction(batch.app_id, batch.app_version);
     plan.app_transaction = true;
@@ -204,24 +207,18 @@ Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats)
     return CommitPlan(txn, plan, stats);
   }
   // A truncate empties the table: the commit removes every file, and only the changes after
-  // the last truncate count.
-  auto last_truncate =
-      std::find_if(batch.changes.rbegin(), batch.changes.rend(),
-                   [](const RowChange& change) { return change.op == ChangeOp::kTruncate; });
-  ChangeBatch rest;
-  const ChangeBatch* changes = &batch;
-  if (last_truncate != batch.changes.rend()) {
-    rest.changes.assign(last_truncate.base(), batch.changes.end());
-    changes = &rest;
-    plan.truncate = true;
-    for (const AddFile& add : snapshot.files()) FRESHET_RETURN_IF_ERROR(txn.Remove(add.path));
-    index_ = KeyIndex();  // the table is empty for the rest of the batch
-    version_ = -1;        // rebuilt on the next batch unless this commit lands
-  }
+  // the last truncate leave rows (the planners replay the whole batch, so the change feed
+  // records the changes before it too).
   if (options_.key_columns.empty()) {
-    FRESHET_RETURN_IF_ERROR(PlanFullIdentity(*changes, snapshot, plan));
+    FRESHET_RETURN_IF_ERROR(PlanFullIdentity(batch, snapshot, plan));
   } else {
-    FRESHET_RETURN_IF_ERROR(PlanKeyed(*changes, snapshot, plan));
+    FRESHET_RETURN_IF_ERROR(PlanKeyed(batch, snapshot, plan));
+  }
+  if (plan.truncate) {
+    for (const AddFile& add : snapshot.files()) FRESHET_RETURN_IF_ERROR(txn.Remove(add.path));
+    plan.deleted.clear();
+    index_ = KeyIndex();  // the table is empty but for this commit's rows
+    version_ = -1;        // rebuilt on the next batch unless this commit lands
   }
   FRESHET_ASSIGN_OR_RETURN(Version version, CommitPlan(txn, plan, stats));
   if (!options_.append_only) FRESHET_RETURN_IF_ERROR(MaybeCompact(stats));
@@ -287,35 +284,54 @@ Result<std::map<std::pair<uint32_t, uint32_t>, Row>> UpsertWriter::ReadRows(
     const Snapshot& snapshot, const std::set<std::pair<uint32_t, uint32_t>>& locations) {
   std::map<std::pair<uint32_t, uint32_t>, Row> out;
   if (locations.empty()) return out;
-  std::string columns;
-  for (const StructField& field : snapshot.schema().fields) {
-    columns += fmt::format(", CAST({} AS {})",
-                           QuoteIdentifier(field.PhysicalName(snapshot.column_mapping_mode())),
-                           field.type.DuckDbType());
-  }
-  std::map<uint32_t, std::string> rows_by_file;
-  for (const auto& [file, row] : locations) {
-    std::string& list = rows_by_file[file];
-    list += (list.empty() ? "" : ",") + std::to_string(row);
-  }
-  for (const auto& [file, list] : rows_by_file) {
-    FRESHET_ASSIGN_OR_RETURN(std::string path, ResolveDataPath(table_path_, index_.FilePath(file)));
-    auto result = connection_->Query(
-        fmt::format("SELECT file_row_number{} FROM read_parquet({}, file_row_number = true) WHERE "
-                    "file_row_number IN ({})",
-                    columns, QuoteLiteral(path), list));
-    if (!result.ok()) return result.status().WithContext("current rows of " + path);
-    for (Row& row : result->rows) {
-      auto position = static_cast<uint32_t>(row[0].integer());
-      row.erase(row.begin());
-      out[{file, position}] = std::move(row);
+  std::map<uint32_t, std::vector<uint64_t>> rows_by_file;
+  for (const auto& [file, row] : locations) rows_by_file[file].push_back(row);
+  // Read like a scan (partition values, column mapping, widening), one query for all files.
+  std::vector<ScanFile> files;
+  for (auto& [file, rows] : rows_by_file) {
+    const std::string& path = index_.FilePath(file);
+    auto add = std::lower_bound(snapshot.files().begin(), snapshot.files().end(), path,
+                                [](const AddFile& candidate, const std::string& wanted) {
+                                  return candidate.path < wanted;
+                                });
+    if (add == snapshot.files().end() || add->path != path) {
+      return Status::Internal("{} is not a live file of version {} of {}", path, snapshot.version(),
+                              table_path_);
     }
+    ScanFile scan;
+    scan.path = path;
+    scan.partition_values = add->partition_values;
+    scan.rows_mode = ScanFile::Rows::kOnly;
+    scan.rows = std::move(rows);
+    scan.extra_columns = fmt::format(
+        ", CAST({} AS BIGINT) AS freshet_file, CAST(file_row_number "
+        "AS BIGINT) AS freshet_row",
+        file);
+    files.push_back(std::move(scan));
+  }
+  FRESHET_ASSIGN_OR_RETURN(std::string sql, ScanFilesSql(*fs_, *connection_, snapshot, files));
+  auto result = connection_->Query(sql);
+  if (!result.ok()) return result.status().WithContext("current rows of " + table_path_);
+  size_t width = snapshot.schema().fields.size();
+  for (Row& row : result->rows) {
+    auto file = static_cast<uint32_t>(row[width].integer());
+    auto position = static_cast<uint32_t>(row[width + 1].integer());
+    row.resize(width);
+    out[{file, position}] = std::move(row);
   }
   return out;
 }
 
+Result<std::vector<Row>> UpsertWriter::ReadAllRows(const Snapshot& snapshot) {
+  FRESHET_ASSIGN_OR_RETURN(std::string sql, ScanSql(*fs_, *connection_, snapshot));
+  auto result = connection_->Query(sql);
+  if (!result.ok()) return result.status().WithContext("rows of " + table_path_);
+  return std::move(result->rows);
+}
+
 Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapshot, Plan& plan) {
   const auto& fields = snapshot.schema().fields;
+  const bool feed = plan.record_feed;
   // The keys each change touches: before (old_row, else row) and after (row).
   std::vector<std::string> old_keys(batch.changes.size());
   std::vector<std::string> new_keys(batch.changes.size());
@@ -326,6 +342,7 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
   };
   for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
     const RowChange& change = batch.changes[change_idx];
+    if (change.op == ChangeOp::kTruncate) continue;
     bool has_row = change.op != ChangeOp::kDelete;
     if (has_row) new_keys[change_idx] = KeyOf(change.row);
     old_keys[change_idx] = change.old_row.empty() ? new_keys[change_idx] : KeyOf(change.old_row);
@@ -333,38 +350,93 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
     if (has_row) touch(new_keys[change_idx]);
   }
 
-  // Where each touched key lives now (exact: candidates are checked against the files).
-  FRESHET_ASSIGN_OR_RETURN(
-      auto found,
-      index_.Find(order, DataFileKeyReader(*connection_, snapshot, index_, index_columns_)));
+  // Where each touched key lives now (exact: candidates are checked against the files). For
+  // the feed, whole rows are read at once: the pre-images come from the same read.
+  std::map<std::pair<uint32_t, uint32_t>, Row> lake_rows;
+  KeyIndex::KeyReader reader = DataFileKeyReader(*connection_, snapshot, index_, index_columns_);
+  if (feed) {
+    reader = [&](const std::vector<RowLocation>& locations) -> Result<std::vector<std::string>> {
+      std::set<std::pair<uint32_t, uint32_t>> wanted;
+      for (const RowLocation& location : locations) wanted.insert({location.file, location.row});
+      FRESHET_ASSIGN_OR_RETURN(auto rows, ReadRows(snapshot, wanted));
+      std::vector<std::string> keys;
+      keys.reserve(locations.size());
+      for (const RowLocation& location : locations) {
+        auto it = rows.find({location.file, location.row});
+        if (it == rows.end()) {
+          return Status::Corruption("{} has no row {}", index_.FilePath(location.file),
+                                    location.row);
+        }
+        keys.push_back(KeyOf(it->second));
+      }
+      lake_rows.merge(rows);
+      return keys;
+    };
+  }
+  FRESHET_ASSIGN_OR_RETURN(auto found, index_.Find(order, reader));
   for (size_t key_idx = 0; key_idx < order.size(); ++key_idx) {
     states[order[key_idx]].lake = found[key_idx];
   }
 
-  // Lake rows needed to fill unchanged values, read in one query per file.
+  // Lake rows needed to fill unchanged values (and, for the feed, every pre-image), read in one
+  // query.
   std::set<std::pair<uint32_t, uint32_t>> fill_locations;
   for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
     const RowChange& change = batch.changes[change_idx];
-    if (std::find(change.unchanged.begin(), change.unchanged.end(), true) ==
-        change.unchanged.end()) {
-      continue;
+    if (change.op == ChangeOp::kTruncate) continue;
+    bool fills =
+        std::find(change.unchanged.begin(), change.unchanged.end(), true) != change.unchanged.end();
+    for (const std::string* key : {&old_keys[change_idx], &new_keys[change_idx]}) {
+      if (!fills && !feed) break;
+      const KeyState& state = states[*key];
+      if (state.lake && lake_rows.count({state.lake->file, state.lake->row}) == 0) {
+        fill_locations.insert({state.lake->file, state.lake->row});
+      }
+      if (!feed) break;  // unchanged values come from the old key's row only
     }
-    const KeyState& state = states[old_keys[change_idx]];
-    if (state.lake) fill_locations.insert({state.lake->file, state.lake->row});
   }
-  FRESHET_ASSIGN_OR_RETURN(auto lake_rows, ReadRows(snapshot, fill_locations));
+  FRESHET_ASSIGN_OR_RETURN(auto filled, ReadRows(snapshot, fill_locations));
+  lake_rows.merge(filled);
+
+  // The live version of a key as the replay stands: the batch's, else the table's.
+  bool lake_truncated = false;
+  auto alive = [&](const KeyState& state) -> const Row* {
+    if (state.lake_replaced) return state.current ? &*state.current : nullptr;
+    if (!state.lake || lake_truncated) return nullptr;
+    auto it = lake_rows.find({state.lake->file, state.lake->row});
+    return it != lake_rows.end() ? &it->second : nullptr;
+  };
+  auto emit = [&](const Row& row, const char* type) {
+    if (feed) plan.feed.emplace_back(row, type);
+  };
 
   // Replay the batch in order; the last change to a key wins.
   for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
     const RowChange& change = batch.changes[change_idx];
-    KeyState& old_state = states[old_keys[change_idx]];
-    const Row* base = nullptr;  // the key's current version, for unchanged values
-    if (old_state.lake_replaced) {
-      if (old_state.current) base = &*old_state.current;
-    } else if (old_state.lake) {
-      auto it = lake_rows.find({old_state.lake->file, old_state.lake->row});
-      if (it != lake_rows.end()) base = &it->second;
+    if (change.op == ChangeOp::kTruncate) {
+      if (feed) {
+        if (!lake_truncated) {
+          FRESHET_ASSIGN_OR_RETURN(auto table_rows, ReadAllRows(snapshot));
+          for (const Row& row : table_rows) {
+            auto it = states.find(KeyOf(row));
+            if (it == states.end() || !it->second.lake_replaced) emit(row, "delete");
+          }
+        }
+        for (const std::string& key : order) {
+          const KeyState& state = states[key];
+          if (state.lake_replaced && state.current) emit(*state.current, "delete");
+        }
+      }
+      for (auto& [key, state] : states) {
+        state.lake_replaced = true;
+        state.current.reset();
+      }
+      lake_truncated = true;
+      plan.truncate = true;
+      continue;
     }
+    KeyState& old_state = states[old_keys[change_idx]];
+    const Row* base = alive(old_state);  // the key's current version, for unchanged values
     Row row;
     if (change.op != ChangeOp::kDelete) {
       row = change.row;
@@ -376,6 +448,24 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
               change_idx, fields[column].name, table_path_);
         }
         row[column] = (*base)[column];
+      }
+    }
+    if (feed) {
+      bool key_changes = old_keys[change_idx] != new_keys[change_idx];
+      if (change.op == ChangeOp::kDelete) {
+        if (base != nullptr) emit(*base, "delete");
+      } else {
+        const Row* target = key_changes ? alive(states[new_keys[change_idx]]) : base;
+        if (base != nullptr && key_changes && target != nullptr) {
+          emit(*target, "delete");  // the new key's row is replaced
+        }
+        const Row* pre = base != nullptr ? base : target;
+        if (pre != nullptr) {
+          emit(*pre, "update_preimage");
+          emit(row, "update_postimage");
+        } else {
+          emit(row, "insert");
+        }
       }
     }
     if (change.op == ChangeOp::kDelete || old_keys[change_idx] != new_keys[change_idx]) {
@@ -392,7 +482,7 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
   for (const std::string& key : order) {
     KeyState& state = states[key];
     if (!state.lake_replaced) continue;
-    if (state.lake) plan.deleted.emplace_back(key, *state.lake);
+    if (state.lake && !lake_truncated) plan.deleted.emplace_back(key, *state.lake);
     if (state.current) plan.rows.push_back(std::move(*state.current));
   }
   return Status::Ok();
@@ -403,6 +493,7 @@ Status UpsertWriter::PlanFullIdentity(const ChangeBatch& batch, const Snapshot& 
   // Each key (the whole row) has a multiset of live rows: those in the table and those this
   // batch added. An update or delete removes one row equal to its old image, preferring one
   // the batch added (same result, fewer deletion-vector entries).
+  const bool feed = plan.record_feed;
   std::vector<std::string> keys;
   std::unordered_map<std::string, size_t> key_ids;
   auto id_of = [&](const std::string& key) {
@@ -413,7 +504,7 @@ Status UpsertWriter::PlanFullIdentity(const ChangeBatch& batch, const Snapshot& 
   std::vector<size_t> old_ids(batch.changes.size(), SIZE_MAX);
   for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
     const RowChange& change = batch.changes[change_idx];
-    if (change.op == ChangeOp::kInsert) continue;
+    if (change.op == ChangeOp::kInsert || change.op == ChangeOp::kTruncate) continue;
     const Row& old_row = change.old_row.empty() ? change.row : change.old_row;
     old_ids[change_idx] = id_of(KeyOf(old_row));
   }
@@ -430,27 +521,67 @@ Status UpsertWriter::PlanFullIdentity(const ChangeBatch& batch, const Snapshot& 
     added.push_back(std::move(row));
     alive.push_back(true);
   };
+  auto emit = [&](const Row& row, const char* type) {
+    if (feed) plan.feed.emplace_back(row, type);
+  };
+  bool lake_truncated = false;
   for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
     const RowChange& change = batch.changes[change_idx];
+    if (change.op == ChangeOp::kTruncate) {
+      if (feed && !lake_truncated) {
+        // Every table row the batch has not removed yet (per key, as many as remain).
+        FRESHET_ASSIGN_OR_RETURN(auto table_rows, ReadAllRows(snapshot));
+        std::vector<size_t> emitted(keys.size(), 0);
+        for (const Row& row : table_rows) {
+          auto it = key_ids.find(KeyOf(row));
+          if (it != key_ids.end()) {
+            if (emitted[it->second] >= lake[it->second].size()) continue;
+            ++emitted[it->second];
+          }
+          emit(row, "delete");
+        }
+      }
+      for (size_t row_idx = 0; row_idx < added.size(); ++row_idx) {
+        if (alive[row_idx]) emit(added[row_idx], "delete");
+        alive[row_idx] = false;
+      }
+      for (auto& rows : pending) rows.clear();
+      for (auto& rows : lake) rows.clear();
+      plan.deleted.clear();
+      plan.truncate = true;
+      lake_truncated = true;
+      continue;
+    }
+    const Row* pre = nullptr;
     if (change.op != ChangeOp::kInsert) {
       size_t id = old_ids[change_idx];
       if (!pending[id].empty()) {
         alive[pending[id].back()] = false;
+        pre = &added[pending[id].back()];
         pending[id].pop_back();
       } else if (!lake[id].empty()) {
         plan.deleted.emplace_back(keys[id], lake[id].back());
         lake[id].pop_back();
+        pre = change.old_row.empty() ? &change.row : &change.old_row;
       }
       // A row that is not there: the table already lacks it (a replayed change); skip.
     }
-    if (change.op != ChangeOp::kDelete) {
-      Row row = change.row;
-      const Row& old_row = change.old_row.empty() ? change.row : change.old_row;
-      for (size_t column = 0; column < change.unchanged.size(); ++column) {
-        if (change.unchanged[column]) row[column] = old_row[column];
-      }
-      add(std::move(row));
+    if (change.op == ChangeOp::kDelete) {
+      if (pre != nullptr) emit(*pre, "delete");
+      continue;
     }
+    Row row = change.row;
+    const Row& old_row = change.old_row.empty() ? change.row : change.old_row;
+    for (size_t column = 0; column < change.unchanged.size(); ++column) {
+      if (change.unchanged[column]) row[column] = old_row[column];
+    }
+    if (pre != nullptr) {
+      emit(*pre, "update_preimage");
+      emit(row, "update_postimage");
+    } else {
+      emit(row, "insert");
+    }
+    add(std::move(row));
   }
   for (size_t row_idx = 0; row_idx < added.size(); ++row_idx) {
     if (alive[row_idx]) plan.rows.push_back(std::move(added[row_idx]));
@@ -458,45 +589,91 @@ Status UpsertWriter::PlanFullIdentity(const ChangeBatch& batch, const Snapshot& 
   return Status::Ok();
 }
 
+Status UpsertWriter::StageRows(const Snapshot& snapshot, const std::string& table,
+                               const std::vector<const Row*>& rows,
+                               const std::vector<const char*>& change_types) {
+  const auto& fields = snapshot.schema().fields;
+  std::string columns;
+  for (const StructField& field : fields) {
+    columns += fmt::format("{}{} {}", columns.empty() ? "" : ", ", QuoteIdentifier(field.name),
+                           field.type.DuckDbType());
+  }
+  if (!change_types.empty()) {
+    columns += fmt::format(", {} VARCHAR", QuoteIdentifier(kChangeTypeColumn));
+  }
+  FRESHET_RETURN_IF_ERROR(
+      connection_->Execute(fmt::format("CREATE OR REPLACE TEMP TABLE {} ({})", table, columns)));
+  constexpr size_t kRowsPerInsert = 1000;
+  for (size_t start = 0; start < rows.size(); start += kRowsPerInsert) {
+    std::string values;
+    for (size_t row_idx = start; row_idx < std::min(rows.size(), start + kRowsPerInsert);
+         ++row_idx) {
+      std::string tuple;
+      // No CASTs: INSERT converts each value to its column's type, and parsing and binding a
+      // cast per value costs more than the rest of the statement.
+      for (size_t column = 0; column < fields.size(); ++column) {
+        tuple += (column == 0 ? "" : ", ") + ValueSqlLiteral((*rows[row_idx])[column]);
+      }
+      if (!change_types.empty()) tuple += fmt::format(", '{}'", change_types[row_idx]);
+      values += (values.empty() ? "(" : ", (") + tuple + ")";
+    }
+    // Rows keep their insertion order in the table (DuckDB preserves insertion order), which
+    // the change-data file relies on.
+    FRESHET_RETURN_IF_ERROR(
+        connection_->Execute(fmt::format("INSERT INTO {} VALUES {}", table, values)));
+  }
+  return Status::Ok();
+}
+
 Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStats* stats) {
   const Snapshot& snapshot = txn.read_snapshot();
-  const auto& fields = snapshot.schema().fields;
   ApplyStats local;
-  if (plan.rows.empty() && plan.deleted.empty() && !plan.truncate && !plan.app_transaction) {
+  if (plan.rows.empty() && plan.deleted.empty() && plan.feed.empty() && !plan.truncate &&
+      !plan.app_transaction) {
     if (stats != nullptr) *stats = local;
     return version_;
   }
   std::vector<AddFile> added;
   if (!plan.rows.empty()) {
-    std::string columns;
-    for (const StructField& field : fields) {
-      columns += fmt::format("{}{} {}", columns.empty() ? "" : ", ", QuoteIdentifier(field.name),
-                             field.type.DuckDbType());
-    }
     const std::string staging = "freshet_upsert_rows";
-    FRESHET_RETURN_IF_ERROR(connection_->Execute(
-        fmt::format("CREATE OR REPLACE TEMP TABLE {} ({})", staging, columns)));
-    constexpr size_t kRowsPerInsert = 1000;
-    for (size_t start = 0; start < plan.rows.size(); start += kRowsPerInsert) {
-      std::string values;
-      for (size_t row_idx = start; row_idx < std::min(plan.rows.size(), start + kRowsPerInsert);
-           ++row_idx) {
-        std::string tuple;
-        for (size_t column = 0; column < fields.size(); ++column) {
-          tuple += fmt::format("{}CAST({} AS {})", column == 0 ? "" : ", ",
-                               ValueSqlLiteral(plan.rows[row_idx][column]),
-                               fields[column].type.DuckDbType());
-        }
-        values += (values.empty() ? "(" : ", (") + tuple + ")";
+    std::vector<const Row*> rows;
+    rows.reserve(plan.rows.size());
+    for (const Row& row : plan.rows) rows.push_back(&row);
+    // The staging table is dropped on every path, so each step only records its status.
+    Status status = StageRows(snapshot, staging, rows, {});
+    if (status.ok()) {
+      auto appended = txn.Append("SELECT * FROM " + staging);
+      if (appended.ok()) {
+        added = std::move(appended).value();
+      } else {
+        status = appended.status();
       }
-      FRESHET_RETURN_IF_ERROR(
-          connection_->Execute(fmt::format("INSERT INTO {} VALUES {}", staging, values)));
     }
-    auto appended = txn.Append("SELECT * FROM " + staging);
+    if (status.ok() && plan.record_feed && options_.append_only) {
+      // Every appended change row is an insert of the history.
+      status = txn.AppendChangeData(fmt::format("SELECT *, 'insert' AS {} FROM {}",
+                                                QuoteIdentifier(kChangeTypeColumn), staging))
+                   .status();
+    }
     Status dropped = connection_->Execute("DROP TABLE IF EXISTS " + staging);
-    if (!appended.ok()) return appended.status();
+    FRESHET_RETURN_IF_ERROR(status);
     FRESHET_RETURN_IF_ERROR(dropped);
-    added = std::move(appended).value();
+  }
+  if (!plan.feed.empty()) {
+    const std::string staging = "freshet_upsert_changes";
+    std::vector<const Row*> rows;
+    std::vector<const char*> types;
+    rows.reserve(plan.feed.size());
+    types.reserve(plan.feed.size());
+    for (const auto& [row, type] : plan.feed) {
+      rows.push_back(&row);
+      types.push_back(type);
+    }
+    Status status = StageRows(snapshot, staging, rows, types);
+    if (status.ok()) status = txn.AppendChangeData("SELECT * FROM " + staging).status();
+    Status dropped = connection_->Execute("DROP TABLE IF EXISTS " + staging);
+    FRESHET_RETURN_IF_ERROR(status);
+    FRESHET_RETURN_IF_ERROR(dropped);
   }
   std::map<uint32_t, std::vector<uint64_t>> deletions;  // file id -> rows
   for (const auto& [key, location] : plan.deleted) {

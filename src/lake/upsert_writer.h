@@ -86,6 +86,10 @@ class UpsertWriter {
     std::vector<std::pair<std::string, RowLocation>> deleted;
     bool truncate = false;         // every file of the read snapshot is removed
     bool app_transaction = false;  // the commit records a txn even without row changes
+    // The change data feed (when the table has delta.enableChangeDataFeed): every change of the
+    // batch in order, as (row, _change_type).
+    bool record_feed = false;
+    std::vector<std::pair<engine::Row, const char*>> feed;
   };
   Status Rebuild(const Snapshot& snapshot);
   std::string KeyOf(const engine::Row& row) const;
@@ -95,6 +99,10 @@ class UpsertWriter {
   Status PlanFullIdentity(const ChangeBatch& batch, const Snapshot& snapshot, Plan& plan);
   Result<std::map<std::pair<uint32_t, uint32_t>, engine::Row>> ReadRows(
       const Snapshot& snapshot, const std::set<std::pair<uint32_t, uint32_t>>& locations);
+  Result<std::vector<engine::Row>> ReadAllRows(const Snapshot& snapshot);
+  Status StageRows(const Snapshot& snapshot, const std::string& table,
+                   const std::vector<const engine::Row*>& rows,
+                   const std::vector<const char*>& change_types);
   Result<Version> CommitPlan(Transaction& txn, Plan& plan, ApplyStats* stats);
   Status MaybeCompact(ApplyStats* stats);
 
