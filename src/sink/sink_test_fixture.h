@@ -12,7 +12,6 @@
 
 #include "engine/database.h"
 #include "lake/change_batch.h"
-#include "lake/change_feed.h"
 #include "lake/fs/file_system.h"
 #include "lake/table_writer.h"
 #include "lake/test_util.h"
@@ -101,12 +100,6 @@ class SinkTest : public freshet::testing::PostgresTest {
     auto version = writer_->Apply(lake::ChangeBatch{std::move(changes)});
     EXPECT_TRUE(version.ok()) << version.status();
     return version.ok() ? *version : -1;
-  }
-
-  // False while lake::ChangeFeedSql is not implemented (tests of the feed path then skip).
-  bool FeedImplemented(const std::string& path) {
-    auto sql = lake::ChangeFeedSql(fs_, *duck_, path, 0, 0);
-    return !sql.status().Is(Code::kNotSupported);
   }
 
   // The destination query's rows, each as its columns' text joined by '|' (NULL as "∅").

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "lake/actions.h"
+#include "lake/snapshot.h"
 #include "sink/destination.h"
 #include "sink/sink_test_fixture.h"
 
@@ -9,6 +11,7 @@ namespace freshet::sink {
 namespace {
 
 using lake::ChangeOp;
+using lake::RowChange;
 using sink::testing::DeleteItem;
 using sink::testing::Item;
 using sink::testing::ItemsSchemaJson;
@@ -154,6 +157,69 @@ TEST_F(TableSyncTest, ADroppedDestinationTableIsCopiedAgain) {
   CatchUp(sync);
   EXPECT_EQ(Items(), std::vector<std::string>{"1|one|1.00|∅"});
   EXPECT_EQ(Offset(), std::vector<std::string>{"public.items|1"});
+}
+
+TEST_F(TableSyncTest, UpsertFollowsTheFeedAndTheLastChangeOfAKeyDecides) {
+  Apply({Item(ChangeOp::kInsert, 1, "one", 100), Item(ChangeOp::kInsert, 2, "two", 200),
+         Item(ChangeOp::kInsert, 3, "three", 300)});
+  TableSync sync = MakeSync(SinkMode::kUpsert);
+  CatchUp(sync);
+  // One version: 1 updated twice, 2 deleted then inserted again, 3 moved to key 30, 4 inserted
+  // and deleted; the next version deletes 1.
+  RowChange rekey = Item(ChangeOp::kUpdate, 30, "thirty", 3000);
+  rekey.old_row = {engine::Value::Int(3), engine::Value::Null(), engine::Value::Null(),
+                   engine::Value::Null()};
+  Apply({Item(ChangeOp::kUpdate, 1, "uno", 101), Item(ChangeOp::kUpdate, 1, "eins", 102, "n"),
+         DeleteItem(2), Item(ChangeOp::kInsert, 2, "deux", 202), rekey,
+         Item(ChangeOp::kInsert, 4, "four", 400), DeleteItem(4)});
+  int64_t version = Apply({DeleteItem(1), Item(ChangeOp::kInsert, 5, "five", 500)});
+  auto step = Step(sync);
+  ASSERT_TRUE(step.ok()) << step.status();
+  EXPECT_TRUE(step->from_feed);
+  EXPECT_EQ(step->offset, version);
+  EXPECT_EQ(Items(),
+            (std::vector<std::string>{"2|deux|2.02|∅", "5|five|5.00|∅", "30|thirty|30.00|∅"}));
+  EXPECT_EQ(Offset(), std::vector<std::string>{"public.items|" + std::to_string(version)});
+}
+
+TEST_F(TableSyncTest, AppendModeAppendsEveryChangeRowWithItsTypeAndVersion) {
+  Apply({Item(ChangeOp::kInsert, 1, "one", 100)});
+  TableSync sync = MakeSync(SinkMode::kAppend);
+  CatchUp(sync);
+  Apply({Item(ChangeOp::kUpdate, 1, "uno", 101), Item(ChangeOp::kInsert, 2, "two", 200)});
+  Apply({DeleteItem(2)});
+  CatchUp(sync);
+  EXPECT_EQ(Rows("SELECT * FROM serving.items ORDER BY _commit_version, _change_type, id"),
+            (std::vector<std::string>{"1|one|1.00|∅|insert|1", "2|two|2.00|∅|insert|2",
+                                      "1|uno|1.01|∅|update_postimage|2",
+                                      "1|one|1.00|∅|update_preimage|2", "2|two|2.00|∅|delete|3"}));
+}
+
+TEST_F(TableSyncTest, ANewLakeColumnIsAddedToTheDestination) {
+  Apply({Item(ChangeOp::kInsert, 1, "one", 100)});
+  TableSync sync = MakeSync(SinkMode::kUpsert);
+  CatchUp(sync);
+  // The source table gained `qty integer`: a metaData commit with the wider schema.
+  auto snapshot = lake::Snapshot::Load(fs_, *duck_, path_);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  lake::Metadata metadata = snapshot->metadata();
+  std::string schema = ItemsSchemaJson();
+  schema.insert(schema.rfind(']'),
+                R"(,{"name":"qty","type":"integer","nullable":true,"metadata":{}})");
+  metadata.schema_string = schema;
+  ASSERT_TRUE(fs_.PutIfAbsent(path_ + "/_delta_log/" + lake::CommitFileName(2),
+                              lake::ToJsonLine(metadata) + "\n")
+                  .ok());
+  auto writer = lake::UpsertWriter::Open(fs_, *duck_, path_, {.key_columns = {"id"}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  RowChange change = Item(ChangeOp::kInsert, 2, "two", 200);
+  change.row.push_back(engine::Value::Int(7));
+  ASSERT_TRUE(writer->Apply(lake::ChangeBatch{{change}}).ok());
+  CatchUp(sync);
+  EXPECT_EQ(Items(), (std::vector<std::string>{"1|one|1.00|∅|∅", "2|two|2.00|∅|7"}));
+  EXPECT_EQ(Rows("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
+                 "'serving.items'::regclass AND attname = 'qty'"),
+            std::vector<std::string>{"integer"});
 }
 
 }  // namespace
