@@ -41,9 +41,11 @@ std::string ElementText(const lake::DataType& element, const std::string& x, int
 
 std::string ArrayLiteral(const lake::DataType& element, const std::string& list_sql, int depth) {
   std::string x = "x" + std::to_string(depth);
-  return "CASE WHEN " + list_sql + " IS NULL THEN 'NULL' ELSE '{' || array_to_string(" +
+  // array_to_string of an empty list is NULL in DuckDB, hence the coalesce.
+  return "CASE WHEN " + list_sql + " IS NULL THEN 'NULL' ELSE '{' || coalesce(array_to_string(" +
          "list_transform(" + list_sql + ", " + x + " -> CASE WHEN " + x +
-         " IS NULL THEN 'NULL' ELSE " + ElementText(element, x, depth) + " END), ',') || '}' END";
+         " IS NULL THEN 'NULL' ELSE " + ElementText(element, x, depth) + " END), ','), '') || " +
+         "'}' END";
 }
 
 // The element type under any number of array levels.

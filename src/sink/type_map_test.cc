@@ -62,6 +62,7 @@ TEST(TypeMap, CsvExpressionsRenderPostgresInput) {
                        .children = {lake::DataType::Primitive(Kind::kString)}};
   EXPECT_EQ(render(Field(texts), R"(['a', NULL, 'b"c', 'd\e'])"), R"({"a",NULL,"b\"c","d\\e"})");
   EXPECT_EQ(render(Field(texts), "NULL::VARCHAR[]"), "<null>");
+  EXPECT_EQ(render(Field(texts), "[]::VARCHAR[]"), "{}");
   lake::DataType nested{.kind = Kind::kArray, .children = {texts}};
   EXPECT_EQ(render(Field(nested), "[['x'], ['y']]"), R"({{"x"},{"y"}})");
   lake::DataType blobs{.kind = Kind::kArray,
