@@ -79,8 +79,7 @@ Status RunSourceChanges(pg::Connection& source, int64_t inserts) {
         fmt::format("UPDATE items SET amount = amount + 1 WHERE id BETWEEN {} AND {}", start,
                     std::min(inserts / 2, start + kBatch - 1))));
   }
-  return source.Execute(
-      fmt::format("DELETE FROM items WHERE id > {}", inserts - inserts / 10));
+  return source.Execute(fmt::format("DELETE FROM items WHERE id > {}", inserts - inserts / 10));
 }
 
 lake::RowChange Change(lake::ChangeOp op, int64_t id, int64_t cents) {
@@ -93,8 +92,7 @@ lake::RowChange Change(lake::ChangeOp op, int64_t id, int64_t cents) {
   Value amount;
   amount.kind = Value::Kind::kDecimal;
   amount.data = freshet::engine::Decimal{cents, 10, 2};
-  change.row = {Value::Int(id), Value::String("name " + std::to_string(id)), amount,
-                Value::Null()};
+  change.row = {Value::Int(id), Value::String("name " + std::to_string(id)), amount, Value::Null()};
   return change;
 }
 
@@ -161,8 +159,8 @@ int main(int argc, char** argv) {
   if (!destination_server.ok()) return Fail(destination_server.status());
   auto& src = **source_server;
   auto& dst = **destination_server;
-  for (auto status : {src.CreateDatabase("shop"), dst.CreateDatabase("replica"),
-                      dst.CreateDatabase("serving")}) {
+  for (auto status :
+       {src.CreateDatabase("shop"), dst.CreateDatabase("replica"), dst.CreateDatabase("serving")}) {
     if (!status.ok()) return Fail(status);
   }
 
@@ -203,9 +201,9 @@ int main(int argc, char** argv) {
   fmt::print("logical replication: {} changes applied in {:.2f} s\n", changes, replication_s);
 
   // The sink: the same changes in the lake, applied from offset 0.
-  std::string root = (std::filesystem::temp_directory_path() /
-                      fmt::format("freshet-sink-bench-{}", ::getpid()))
-                         .string();
+  std::string root =
+      (std::filesystem::temp_directory_path() / fmt::format("freshet-sink-bench-{}", ::getpid()))
+          .string();
   lake::LocalFileSystem fs;
   auto database = freshet::engine::Database::Open("");
   if (!database.ok()) return Fail(database.status());
@@ -257,8 +255,8 @@ int main(int argc, char** argv) {
   nlohmann::json result = {
       {"benchmark", "sink"},
       {"changes", {{"inserts", inserts}, {"updates", inserts / 2}, {"deletes", inserts / 10}}},
-      {"source_transactions", (inserts + kBatch - 1) / kBatch +
-                                  (inserts / 2 + kBatch - 1) / kBatch + 1},
+      {"source_transactions",
+       (inserts + kBatch - 1) / kBatch + (inserts / 2 + kBatch - 1) / kBatch + 1},
       {"lake_versions", *latest},
       {"destination_count_sum", sink_sum},
       {"source_run_s", source_s},
