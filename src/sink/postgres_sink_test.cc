@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "sink/inspect.h"
 #include "sink/sink_test_fixture.h"
 
 namespace freshet::sink {
@@ -110,6 +111,17 @@ TEST_F(PostgresSinkTest, SeveralVersionsPerTransactionWhenBehind) {
   while (*(*sink)->RunPass()) {
   }
   EXPECT_EQ(Find((*sink)->status(), "public.items")->applied_version, 8);
+  // From outside the worker: the offsets table against the lake.
+  Apply({Item(ChangeOp::kInsert, 2, "two", 200)});
+  auto inspected = InspectSink(config, fs_, root_);
+  ASSERT_TRUE(inspected.ok()) << inspected.status();
+  const SinkTableStatus* outside = Find(*inspected, "public.items");
+  ASSERT_NE(outside, nullptr);
+  EXPECT_EQ(outside->applied_version, 8);
+  EXPECT_EQ(outside->latest_version, 9);
+  EXPECT_EQ(outside->lag_versions, 1);
+  EXPECT_EQ(outside->state, "following");
+  EXPECT_EQ(outside->destination, "serving.items");
   EXPECT_EQ(Rows("SELECT * FROM serving.items"), std::vector<std::string>{"1|one|1.06|∅"});
 }
 
