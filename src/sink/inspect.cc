@@ -19,9 +19,9 @@ Result<SinkStatus> InspectSink(const PostgresSinkConfig& config, lake::FileSyste
   options.application_name = "freshet-sink-status";
   FRESHET_ASSIGN_OR_RETURN(pg::Connection connection, pg::Connection::Open(options));
   status.connected = true;
-  FRESHET_ASSIGN_OR_RETURN(
-      pg::Rows exists, connection.Query("SELECT to_regclass('public.freshet_sink_offsets') IS "
-                                        "NOT NULL"));
+  FRESHET_ASSIGN_OR_RETURN(pg::Rows exists,
+                           connection.Query("SELECT to_regclass('public.freshet_sink_offsets') IS "
+                                            "NOT NULL"));
   FRESHET_ASSIGN_OR_RETURN(bool has_offsets, exists.GetBool(0, 0));
 
   auto schemas = fs.ListNames(lake_root);
@@ -58,8 +58,8 @@ Result<SinkStatus> InspectSink(const PostgresSinkConfig& config, lake::FileSyste
         row.state = "not copied yet";
       } else if (row.lag_versions > 0) {
         row.state = "following";
-        auto pending = fs.Head(fmt::format("{}/{:020d}.json", lake::LogPath(table.path),
-                                           *row.applied_version + 1));
+        auto pending = fs.Head(
+            fmt::format("{}/{:020d}.json", lake::LogPath(table.path), *row.applied_version + 1));
         if (pending.ok()) row.lag_seconds = (now_ms - pending->modification_time_ms) / 1000.0;
       } else {
         row.state = "caught up";
