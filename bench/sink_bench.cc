@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "common/metrics.h"
@@ -145,6 +147,7 @@ Result<double> TimeSink(sink::PostgresSink& worker) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (std::getenv("FRESHET_BENCH_DEBUG") != nullptr) spdlog::set_level(spdlog::level::debug);
   int64_t inserts = argc > 1 ? std::stoll(argv[1]) : 1'000'000;
   std::string output = argc > 2 ? argv[2] : "sink.json";
   int64_t changes = inserts + inserts / 2 + inserts / 10;
