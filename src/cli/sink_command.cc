@@ -5,8 +5,8 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "cli/app_config.h"
 #include "common/metrics.h"
@@ -33,7 +33,8 @@ Result<std::vector<SinkEntry>> SelectSinks(const SinkArgs& args) {
     pipeline_found = true;
     auto sinks = config.sinks.find(pipeline.name);
     if (sinks == config.sinks.end()) continue;
-    for (const auto& entry : sinks->second) out.push_back({pipeline.name, pipeline.lake.root, entry});
+    for (const auto& entry : sinks->second)
+      out.push_back({pipeline.name, pipeline.lake.root, entry});
   }
   if (!pipeline_found) {
     return Status::NotFound("{} has no pipeline '{}'", args.config_file, args.pipeline);
@@ -48,17 +49,17 @@ Result<std::vector<SinkEntry>> SelectSinks(const SinkArgs& args) {
 nlohmann::json ToJson(const sink::SinkStatus& status) {
   nlohmann::json tables = nlohmann::json::array();
   for (const auto& table : status.tables) {
-    tables.push_back({{"lake_table", table.lake_table},
-                      {"destination", table.destination},
-                      {"mode", sink::SinkModeName(table.mode)},
-                      {"applied_version", table.applied_version
-                                              ? nlohmann::json(*table.applied_version)
-                                              : nlohmann::json(nullptr)},
-                      {"latest_version", table.latest_version},
-                      {"lag_versions", table.lag_versions},
-                      {"lag_seconds", table.lag_seconds},
-                      {"state", table.state},
-                      {"message", table.message}});
+    tables.push_back(
+        {{"lake_table", table.lake_table},
+         {"destination", table.destination},
+         {"mode", sink::SinkModeName(table.mode)},
+         {"applied_version",
+          table.applied_version ? nlohmann::json(*table.applied_version) : nlohmann::json(nullptr)},
+         {"latest_version", table.latest_version},
+         {"lag_versions", table.lag_versions},
+         {"lag_seconds", table.lag_seconds},
+         {"state", table.state},
+         {"message", table.message}});
   }
   return {{"name", status.name},
           {"destination", status.destination},
@@ -95,7 +96,8 @@ int RunOnce(const std::vector<SinkEntry>& sinks) {
   MetricsRegistry metrics;
   int exit_code = 0;
   for (const auto& entry : sinks) {
-    auto worker = sink::PostgresSink::Create(entry.config, entry.lake_root, entry.pipeline, metrics);
+    auto worker =
+        sink::PostgresSink::Create(entry.config, entry.lake_root, entry.pipeline, metrics);
     if (!worker.ok()) {
       fmt::print(stderr, "freshet sink run: {}\n", worker.status().message());
       return 1;

@@ -42,7 +42,9 @@ TEST_F(SinkCliTest, RunOnceAppliesAndStatusReportsTheOffsets) {
   std::string config = WriteConfig(
       "    sinks:\n"
       "      - postgres:\n"
-      "          dsn: \"" + dsn() + "\"\n"
+      "          dsn: \"" +
+      dsn() +
+      "\"\n"
       "          name: serving\n"
       "          tables:\n"
       "            - {from: public.*, to: \"analytics.{table}\"}\n");
@@ -65,8 +67,7 @@ TEST_F(SinkCliTest, NoSinksAndUnreachableDestinationAreClearErrors) {
   std::string config = WriteConfig("");
   auto none = Freshet({"sink", "status", "--config", config});
   EXPECT_EQ(none.exit_code, 1);
-  EXPECT_NE(none.output.find("has no sinks; add a sinks: list"), std::string::npos)
-      << none.output;
+  EXPECT_NE(none.output.find("has no sinks; add a sinks: list"), std::string::npos) << none.output;
   config = WriteConfig(
       "    sinks:\n"
       "      - postgres: {dsn: \"postgres://nobody@127.0.0.1:1/x\", tables: [{from: a.b}]}\n");
