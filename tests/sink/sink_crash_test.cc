@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include "lake/change_feed.h"
 #include "lake/snapshot.h"
 #include "sink/destination.h"
 #include "sink/postgres_sink.h"
@@ -82,54 +83,61 @@ class SinkCrashTest : public sink::testing::SinkTest {
     return Apply(std::move(changes));
   }
 
+  // Starts a worker in `mode` ten times while a writer changes the lake, SIGKILLs each at a
+  // random moment, then lets a last worker catch up. Returns the lake's latest version, which
+  // the destination's offset must then hold.
+  int64_t KillTenTimesThenCatchUp(const std::string& mode) {
+    std::mt19937 random(20261121);
+    int64_t latest = ApplyRandomBatch(random);
+    std::vector<std::string> args = {SINK_WORKER_BINARY, root_, dsn(), mode, "4", dir_.path()};
+    std::string log = dir_.path() + "/worker.log";
+
+    std::atomic<bool> writing{true};
+    std::atomic<int64_t> written{latest};
+    std::mt19937 writer_random(7);
+    std::thread writer([&] {
+      for (int i = 0; i < 120 && writing; ++i) {
+        written = ApplyRandomBatch(writer_random);
+        std::this_thread::sleep_for(std::chrono::milliseconds(15));
+      }
+    });
+    int kills = 0;
+    for (int round = 0; round < 10; ++round) {
+      pid_t pid = SpawnWorker(args, log);
+      EXPECT_GT(pid, 0);
+      std::this_thread::sleep_for(std::chrono::milliseconds(150 + random() % 500));
+      EXPECT_EQ(::kill(pid, SIGKILL), 0);
+      int status = 0;
+      EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+      if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ++kills;
+    }
+    writing = false;
+    writer.join();
+    EXPECT_EQ(kills, 10);
+    // The writer's own compaction may have committed after its last batch.
+    auto lake_latest = lake::LatestVersion(fs_, TablePath("public", "items"));
+    EXPECT_TRUE(lake_latest.ok()) << lake_latest.status();
+    latest = lake_latest.value_or(-1);
+    EXPECT_GE(latest, written.load());
+
+    pid_t pid = SpawnWorker(args, log);
+    EXPECT_GT(pid, 0);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < deadline &&
+           Rows("SELECT version FROM freshet_sink_offsets") !=
+               std::vector<std::string>{std::to_string(latest)}) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return latest;
+  }
+
   std::map<int64_t, std::string> expected_;
 };
 
 TEST_F(SinkCrashTest, KilledTenTimesWhileApplyingStillEqualAndOffsetsUnbroken) {
-  std::mt19937 random(20261121);
-  int64_t latest = ApplyRandomBatch(random);
-  std::vector<std::string> args = {SINK_WORKER_BINARY, root_, dsn(), "upsert", "4", dir_.path()};
-  std::string log = dir_.path() + "/worker.log";
-
-  std::atomic<bool> writing{true};
-  std::atomic<int64_t> written{latest};
-  std::mt19937 writer_random(7);
-  std::thread writer([&] {
-    for (int i = 0; i < 120 && writing; ++i) {
-      written = ApplyRandomBatch(writer_random);
-      std::this_thread::sleep_for(std::chrono::milliseconds(15));
-    }
-  });
-  int kills = 0;
-  for (int round = 0; round < 10; ++round) {
-    pid_t pid = SpawnWorker(args, log);
-    ASSERT_GT(pid, 0);
-    std::this_thread::sleep_for(std::chrono::milliseconds(150 + random() % 500));
-    ASSERT_EQ(::kill(pid, SIGKILL), 0);
-    int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ++kills;
-  }
-  writing = false;
-  writer.join();
-  EXPECT_EQ(kills, 10);
-  // The writer's own compaction may have committed after its last batch.
-  auto lake_latest = lake::LatestVersion(fs_, TablePath("public", "items"));
-  ASSERT_TRUE(lake_latest.ok()) << lake_latest.status();
-  latest = *lake_latest;
-  EXPECT_GE(latest, written.load());
-
-  // A last worker catches up; then the destination must equal the lake.
-  pid_t pid = SpawnWorker(args, log);
-  ASSERT_GT(pid, 0);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (std::chrono::steady_clock::now() < deadline &&
-         Rows("SELECT version FROM freshet_sink_offsets") !=
-             std::vector<std::string>{std::to_string(latest)}) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
+  int64_t latest = KillTenTimesThenCatchUp("upsert");
   ASSERT_EQ(Rows("SELECT version FROM freshet_sink_offsets"),
             std::vector<std::string>{std::to_string(latest)});
 
@@ -152,8 +160,34 @@ TEST_F(SinkCrashTest, KilledTenTimesWhileApplyingStillEqualAndOffsetsUnbroken) {
     previous = new_version;
   }
   EXPECT_EQ(previous, std::to_string(latest));
-  std::cout << moves.size() << " offset moves over " << latest << " versions, " << kills
-            << " kills\n";
+  std::cout << moves.size() << " offset moves over " << latest << " versions\n";
+}
+
+// Append mode shows exactly-once on the rows themselves: after ten kills the destination holds,
+// per lake version and change type, exactly as many rows as the lake's change feed.
+TEST_F(SinkCrashTest, AppendModeKilledTenTimesHoldsEachChangeExactlyOnce) {
+  int64_t latest = KillTenTimesThenCatchUp("append");
+  ASSERT_EQ(Rows("SELECT version FROM freshet_sink_offsets"),
+            std::vector<std::string>{std::to_string(latest)});
+  std::vector<std::string> first = Rows("SELECT min(new_version) FROM offset_log");
+  ASSERT_EQ(first.size(), 1u);
+  int64_t copied = std::stoll(first[0]);
+  auto feed = lake::ChangeFeedSql(fs_, *duck_, TablePath("public", "items"), copied + 1, latest);
+  ASSERT_TRUE(feed.ok()) << feed.status();
+  auto counts = duck_->Query(
+      "SELECT s FROM (SELECT _commit_version || '|' || _change_type || '|' || count(*) AS s FROM "
+      "(" +
+      *feed + ") GROUP BY _commit_version, _change_type) ORDER BY s");
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  std::vector<std::string> lake_counts;
+  for (const auto& row : counts->rows) lake_counts.push_back(row[0].string());
+  ASSERT_FALSE(lake_counts.empty());
+  std::vector<std::string> destination_counts =
+      Rows(fmt::format("SELECT s FROM (SELECT _commit_version || '|' || _change_type || '|' || "
+                       "count(*) AS s FROM serving.items WHERE _commit_version > {} GROUP BY "
+                       "_commit_version, _change_type) x ORDER BY s COLLATE \"C\"",
+                       copied));
+  EXPECT_EQ(destination_counts, lake_counts);
 }
 
 }  // namespace
