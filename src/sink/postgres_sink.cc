@@ -1,5 +1,11 @@
 #include "sink/postgres_sink.h"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -81,7 +87,26 @@ Result<std::unique_ptr<PostgresSink>> PostgresSink::Start(PostgresSinkConfig con
   return sink;
 }
 
+namespace {
+
+// Batch files are named freshet-sink-<pid>-...; a worker killed mid-step leaves its file
+// behind. Files of processes that no longer exist are removed at start.
+void RemoveStaleBatchFiles(const std::string& temp_dir) {
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(temp_dir, error)) {
+    std::string name = entry.path().filename().string();
+    if (!name.starts_with("freshet-sink-") || !name.ends_with(".csv")) continue;
+    pid_t pid = static_cast<pid_t>(std::strtol(name.c_str() + 13, nullptr, 10));
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(pid, 0) == -1 && errno == ESRCH) std::filesystem::remove(entry.path(), error);
+  }
+}
+
+}  // namespace
+
 Status PostgresSink::Init() {
+  if (options_.temp_dir.empty()) options_.temp_dir = std::filesystem::temp_directory_path();
+  RemoveStaleBatchFiles(options_.temp_dir);
   FRESHET_RETURN_IF_ERROR(pg::ValidateDsn(config_.dsn).WithContext("sink " + config_.name));
   FRESHET_ASSIGN_OR_RETURN(password_, SinkPassword(config_));
   if (options_.fs == nullptr) {

@@ -1,6 +1,10 @@
 #include "sink/postgres_sink.h"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -136,6 +140,20 @@ TEST_F(PostgresSinkTest, UnreachableDestinationIsUnavailableAndNotConnected) {
   EXPECT_TRUE(pass.status().Is(Code::kUnavailable)) << pass.status();
   EXPECT_FALSE((*sink)->status().connected);
   EXPECT_FALSE((*sink)->status().last_error.empty());
+}
+
+TEST_F(PostgresSinkTest, BatchFilesOfDeadWorkersAreRemovedAtStart) {
+  // 4194305 is above Linux's largest pid_max, so no such process exists.
+  std::string stale = dir_.path() + "/freshet-sink-4194305-1-1.csv";
+  std::string mine = dir_.path() + "/freshet-sink-" + std::to_string(::getpid()) + "-1-1.csv";
+  std::ofstream(stale) << "1\n";
+  std::ofstream(mine) << "1\n";
+  SinkOptions options;
+  options.temp_dir = dir_.path();
+  auto sink = PostgresSink::Create(Config(), root_, "shop", metrics_, options);
+  ASSERT_TRUE(sink.ok()) << sink.status();
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  EXPECT_TRUE(std::filesystem::exists(mine));
 }
 
 TEST_F(PostgresSinkTest, BadDsnFailsAtStart) {
