@@ -86,45 +86,26 @@ bool IsFeedUnavailable(const Status& status) {
          status.Is(Code::kNotSupported);
 }
 
-std::string KeyMatch(const std::vector<std::string>& key, const std::string& left,
-                     const std::string& right) {
-  std::string sql;
-  for (const auto& column : key) {
-    if (!sql.empty()) sql += " AND ";
-    sql += left + "." + QuoteIdentifier(column) + " = " + right + "." + QuoteIdentifier(column);
-  }
-  return sql;
-}
-
-// Rows of the batch whose key the destination holds are updated in place (a join), the rest
-// inserted. INSERT ... ON CONFLICT alone costs a speculative insertion per row; it stays on the
-// insert as the guard against a row someone else inserted meanwhile.
+// INSERT ... ON CONFLICT probes the key index per row. An UPDATE ... FROM the batch plus an
+// INSERT of the missing keys was tried: the planner hashes the whole destination table for
+// those joins, which made each step cost a full scan (2.5x slower per version at 1M rows).
 std::string UpsertSql(const QualifiedName& destination, const TableShape& shape) {
-  std::string table = Qualified(destination);
   std::string columns = ColumnList(shape.columns);
+  std::string sql = "INSERT INTO " + Qualified(destination) + " (" + columns + ") SELECT " +
+                    columns + " FROM " + kBatchTable + " WHERE NOT " + kDeleteFlag +
+                    " ON CONFLICT (";
   std::string updates;
-  std::string excluded;
+  for (size_t i = 0; i < shape.key.size(); ++i) {
+    if (i > 0) sql += ", ";
+    sql += QuoteIdentifier(shape.key[i]);
+  }
   for (const auto& column : shape.columns) {
     if (std::find(shape.key.begin(), shape.key.end(), column.name) != shape.key.end()) continue;
     if (!updates.empty()) updates += ", ";
-    if (!excluded.empty()) excluded += ", ";
-    updates += QuoteIdentifier(column.name) + " = b." + QuoteIdentifier(column.name);
-    excluded += QuoteIdentifier(column.name) + " = EXCLUDED." + QuoteIdentifier(column.name);
+    updates += QuoteIdentifier(column.name) + " = EXCLUDED." + QuoteIdentifier(column.name);
   }
-  std::string sql;
-  if (!updates.empty()) {
-    sql += "UPDATE " + table + " t SET " + updates + " FROM " + kBatchTable + " b WHERE NOT b." +
-           kDeleteFlag + " AND " + KeyMatch(shape.key, "t", "b") + "; ";
-  }
-  sql += "INSERT INTO " + table + " (" + columns + ") SELECT " + columns + " FROM " + kBatchTable +
-         " b WHERE NOT b." + kDeleteFlag + " AND NOT EXISTS (SELECT 1 FROM " + table + " t WHERE " +
-         KeyMatch(shape.key, "t", "b") + ") ON CONFLICT (" + ColumnList([&] {
-           std::vector<Column> key;
-           for (const auto& name : shape.key) key.push_back({name, ""});
-           return key;
-         }()) +
-         ")";
-  sql += excluded.empty() ? " DO NOTHING" : " DO UPDATE SET " + excluded;
+  sql += ")";
+  sql += updates.empty() ? " DO NOTHING" : " DO UPDATE SET " + updates;
   return sql;
 }
 
