@@ -43,7 +43,7 @@ test-asan: bootstrap
 
 # Starts a throwaway PostgreSQL and runs `freshet doctor` against it.
 demo: build
-	@$(BUILD_DIR)/tests/support/pg-sandbox -- $(BUILD_DIR)/src/cli/freshet doctor --dsn '{dsn}'
+	@$(BUILD_DIR)/tests/support/pg-sandbox -- scripts/demo $(BUILD_DIR)
 
 bench: build
 	@bench/run $(BUILD_DIR)

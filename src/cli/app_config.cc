@@ -79,6 +79,7 @@ pipelines:
       max_rows: 500000
       max_bytes: 64MB
     memory_limit: 512MB              # the reader pauses here; nothing is dropped
+    unrepresentable_values: fail     # fail | null | clamp: infinite timestamps, NaN numerics
     # overrides:                     # per-table settings; the first matching pattern wins
     #   - table: public.events
     #     partition_by: [day]

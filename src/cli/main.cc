@@ -10,6 +10,7 @@
 #include "cli/doctor_command.h"
 #include "cli/generate_command.h"
 #include "cli/init_command.h"
+#include "cli/run_command.h"
 #include "cli/serve_command.h"
 #include "cli/sink_command.h"
 #include "cli/table_command.h"
@@ -51,6 +52,10 @@ int Run(int argc, char** argv) {
   CLI::App* table = freshet::cli::AddTableCommand(app, table_args);
   freshet::cli::ServeArgs serve_args;
   CLI::App* serve = freshet::cli::AddServeCommand(app, serve_args);
+  freshet::cli::RunArgs run_args;
+  CLI::App* run = freshet::cli::AddRunCommand(app, run_args);
+  freshet::cli::StatusArgs status_args;
+  CLI::App* status = freshet::cli::AddStatusCommand(app, status_args);
   freshet::cli::PasswdArgs passwd_args;
   CLI::App* passwd = freshet::cli::AddPasswdCommand(app, passwd_args);
 
@@ -75,6 +80,8 @@ int Run(int argc, char** argv) {
   if (validate->parsed()) return freshet::cli::RunValidate(validate_config);
   if (table->parsed()) return freshet::cli::RunTable(*table, table_args);
   if (serve->parsed()) return freshet::cli::RunServe(serve_args);
+  if (run->parsed()) return freshet::cli::RunRun(run_args);
+  if (status->parsed()) return freshet::cli::RunStatus(status_args);
   if (passwd->parsed()) return freshet::cli::RunPasswd(passwd_args);
   fmt::print(stderr, "{}", app.help());
   return 2;

@@ -123,9 +123,9 @@ Result<std::vector<TableOverride>> ParseOverrides(const ConfigNode& pipeline) {
 }
 
 Result<PipelineConfig> ParsePipeline(const ConfigNode& node) {
-  FRESHET_RETURN_IF_ERROR(
-      // `sinks` belongs to sink/, which cli/ parses (pipeline/ may not depend on it).
-      node.CheckKeys({"name", "source", "lake", "flush", "memory_limit", "overrides", "sinks"}));
+  // `sinks` belongs to sink/, which cli/ parses (pipeline/ may not depend on it).
+  FRESHET_RETURN_IF_ERROR(node.CheckKeys({"name", "source", "lake", "flush", "memory_limit",
+                                          "unrepresentable_values", "overrides", "sinks"}));
   PipelineConfig out;
   FRESHET_ASSIGN_OR_RETURN(ConfigNode name, node.Get("name"));
   FRESHET_ASSIGN_OR_RETURN(out.name, name.AsString());
@@ -147,6 +147,18 @@ Result<PipelineConfig> ParsePipeline(const ConfigNode& node) {
                            node.GetByteSize("memory_limit", out.memory_limit_bytes));
   if (out.memory_limit_bytes < (uint64_t{16} << 20)) {
     return node.Get("memory_limit")->Error("must be at least 16MB");
+  }
+  FRESHET_ASSIGN_OR_RETURN(std::string unrepresentable,
+                           node.GetString("unrepresentable_values", "fail"));
+  if (unrepresentable == "fail") {
+    out.unrepresentable_values = UnrepresentableValues::kFail;
+  } else if (unrepresentable == "null") {
+    out.unrepresentable_values = UnrepresentableValues::kNull;
+  } else if (unrepresentable == "clamp") {
+    out.unrepresentable_values = UnrepresentableValues::kClamp;
+  } else {
+    return node.Get("unrepresentable_values")
+        ->Error("'{}' is not a rule; use fail, null or clamp (docs/types.md)", unrepresentable);
   }
   FRESHET_ASSIGN_OR_RETURN(out.overrides, ParseOverrides(node));
   return out;

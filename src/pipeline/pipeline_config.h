@@ -16,6 +16,7 @@
 //         root: ./lake
 //       flush: {max_latency_ms: 1000, max_rows: 500000, max_bytes: 64MB}
 //       memory_limit: 512MB
+//       unrepresentable_values: fail      # fail | null | clamp (docs/types.md)
 //       overrides:
 //         - table: public.events
 //           partition_by: [day]
@@ -37,6 +38,9 @@ namespace freshet::pipeline {
 
 enum class SnapshotMode { kInitial, kNever, kInitialOnly };
 enum class TableMode { kUpsert, kAppendOnly };
+// What to store for values a lake type cannot hold (±infinity dates and timestamps, numeric
+// NaN and ±Infinity): docs/types.md, "Unrepresentable values".
+enum class UnrepresentableValues { kFail, kNull, kClamp };
 
 std::string_view SnapshotModeName(SnapshotMode mode);
 
@@ -74,6 +78,7 @@ struct PipelineConfig {
   LakeConfig lake;
   FlushConfig flush;
   uint64_t memory_limit_bytes = uint64_t{512} << 20;
+  UnrepresentableValues unrepresentable_values = UnrepresentableValues::kFail;
   std::vector<TableOverride> overrides;
 
   // Delta txn.appId of every commit this pipeline makes.

@@ -105,6 +105,15 @@ TEST(PipelineConfig, ErrorsNameLineAndKey) {
   EXPECT_EQ(ErrorOf("pipelines:\n  - name: shop\n    source:\n      postgres:\n        dsn: x\n"
                     "    memory_limit: 1MB\n"),
             "freshet.yaml:6: pipelines[0].memory_limit: must be at least 16MB");
+  EXPECT_EQ(ErrorOf("pipelines:\n  - name: shop\n    source:\n      postgres:\n        dsn: x\n"
+                    "    unrepresentable_values: drop\n"),
+            "freshet.yaml:6: pipelines[0].unrepresentable_values: 'drop' is not a rule; use "
+            "fail, null or clamp (docs/types.md)");
+  auto parsed = Parse(
+      "pipelines:\n  - name: shop\n    source:\n      postgres:\n        dsn: x\n"
+      "    unrepresentable_values: clamp\n");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ((*parsed)[0].unrepresentable_values, UnrepresentableValues::kClamp);
 }
 
 TEST(PipelineConfig, NamesAndSlotsMustBeUnique) {

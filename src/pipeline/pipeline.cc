@@ -1,0 +1,896 @@
+#include "pipeline/pipeline.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+#include "engine/database.h"
+#include "lake/actions.h"
+#include "lake/fs/file_system.h"
+#include "lake/snapshot.h"
+#include "lake/table_writer.h"
+#include "lake/upsert_writer.h"
+#include "pg/capture.h"
+#include "pg/capture_setup.h"
+#include "pg/connection.h"
+#include "pg/snapshot_reader.h"
+#include "pg/types.h"
+#include "pipeline/convert.h"
+
+namespace freshet::pipeline {
+
+std::string_view PipelineStateName(PipelineState state) {
+  switch (state) {
+    case PipelineState::kStarting:
+      return "starting";
+    case PipelineState::kSnapshotting:
+      return "snapshotting";
+    case PipelineState::kStreaming:
+      return "streaming";
+    case PipelineState::kStopped:
+      return "stopped";
+    case PipelineState::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+std::string WatermarkFolder(const std::string& lake_root) {
+  return lake_root + "/_freshet/watermarks";
+}
+
+std::string SnapshotStatePath(const std::string& lake_root, const std::string& pipeline) {
+  return lake_root + "/_freshet/pipelines/" + pipeline + "/snapshot.json";
+}
+
+std::string TablePath(const std::string& lake_root, const std::string& schema,
+                      const std::string& table) {
+  return lake_root + "/" + schema + "/" + table;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t CommitTimeMs(const pg::TransactionInfo& info) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(info.commit_time.time_since_epoch())
+      .count();
+}
+
+// What a change costs in the buffers once converted: its values' bytes plus an engine::Value
+// (about 64 bytes with its allocation) per cell and the RowChange around them. Flush limits and
+// the memory limit count this, so they bound memory rather than wire bytes.
+uint64_t BufferedBytes(const pg::Change& change) {
+  constexpr uint64_t kPerCell = 64;
+  constexpr uint64_t kPerChange = 128;
+  uint64_t bytes = kPerChange;
+  for (const pg::Value& value : change.new_tuple) bytes += value.bytes.size() + kPerCell;
+  for (const pg::Value& value : change.old_tuple) bytes += value.bytes.size() + kPerCell;
+  return bytes;
+}
+
+pg::SnapshotMode ToPgMode(SnapshotMode mode) {
+  switch (mode) {
+    case SnapshotMode::kInitial:
+      return pg::SnapshotMode::kInitial;
+    case SnapshotMode::kNever:
+      return pg::SnapshotMode::kNever;
+    case SnapshotMode::kInitialOnly:
+      return pg::SnapshotMode::kInitialOnly;
+  }
+  return pg::SnapshotMode::kInitial;
+}
+
+// The durable record of an initial snapshot: whether it finished, and its finished chunks.
+struct SnapshotState {
+  bool complete = false;
+  std::set<pg::SnapshotChunk> chunks;
+};
+
+std::string SnapshotStateJson(const SnapshotState& state) {
+  nlohmann::json chunks = nlohmann::json::array();
+  for (const pg::SnapshotChunk& chunk : state.chunks) {
+    chunks.push_back({chunk.table, chunk.first_page,
+                      chunk.end_page ? nlohmann::json(*chunk.end_page) : nlohmann::json()});
+  }
+  return nlohmann::json{{"complete", state.complete}, {"chunks", chunks}}.dump();
+}
+
+Result<SnapshotState> ParseSnapshotState(const std::string& path, const std::string& text) {
+  auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object() || !json.contains("complete")) {
+    return Status::Corruption("{} is not a snapshot state file; delete it to snapshot again", path);
+  }
+  SnapshotState state;
+  state.complete = json.value("complete", false);
+  for (const auto& chunk : json.value("chunks", nlohmann::json::array())) {
+    if (!chunk.is_array() || chunk.size() != 3) continue;
+    pg::SnapshotChunk parsed{.table = chunk[0].get<size_t>(),
+                             .first_page = chunk[1].get<uint32_t>()};
+    if (!chunk[2].is_null()) parsed.end_page = chunk[2].get<uint32_t>();
+    state.chunks.insert(parsed);
+  }
+  return state;
+}
+
+std::string KeyJson(const std::vector<std::string>& key) { return nlohmann::json(key).dump(); }
+
+pg::UnrepresentableRule ToPgRule(UnrepresentableValues rule) {
+  switch (rule) {
+    case UnrepresentableValues::kFail:
+      return pg::UnrepresentableRule::kFail;
+    case UnrepresentableValues::kNull:
+      return pg::UnrepresentableRule::kNull;
+    case UnrepresentableValues::kClamp:
+      return pg::UnrepresentableRule::kClamp;
+  }
+  return pg::UnrepresentableRule::kFail;
+}
+
+}  // namespace
+
+class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
+ public:
+  Impl(const PipelineConfig& config, PipelineRunOptions options, std::atomic<PipelineState>& state)
+      : config_(config), options_(std::move(options)), state_(state) {
+    connect_.dsn = config_.source.dsn;
+    connect_.password = options_.password;
+    connect_.application_name = "freshet-" + config_.name;
+    if (options_.metrics == nullptr) {
+      owned_metrics_ = std::make_unique<MetricsRegistry>();
+      options_.metrics = owned_metrics_.get();
+    }
+    MetricsRegistry& m = *options_.metrics;
+    MetricLabels labels{{"pipeline", config_.name}};
+    lag_bytes_ =
+        &m.Gauge("freshet_pipeline_lag_bytes",
+                 "WAL bytes between the server's current position and the confirmed one", labels);
+    lag_seconds_ = &m.Gauge(
+        "freshet_pipeline_lag_seconds",
+        "Age of the oldest source transaction received but not yet committed to the lake", labels);
+    buffer_bytes_ = &m.Gauge("freshet_pipeline_buffer_bytes",
+                             "Bytes of changes buffered, not yet committed", labels);
+    snapshot_percent_ = &m.Gauge("freshet_pipeline_snapshot_progress_percent",
+                                 "Initial snapshot progress (100 when done or not needed)", labels);
+    errors_ =
+        &m.Counter("freshet_pipeline_errors_total", "Errors that stopped the pipeline", labels);
+    flushes_ = &m.Counter("freshet_pipeline_flushes_total",
+                          "Flushes (commits of every touched "
+                          "table, then a confirmed LSN)",
+                          labels);
+    confirmed_lsn_ = &m.Gauge("freshet_pipeline_confirmed_lsn",
+                              "The LSN last confirmed to PostgreSQL, as an integer", labels);
+    freshness_ = &m.Histogram("freshet_pipeline_freshness_seconds",
+                              "Source commit to lake commit, per flushed transaction",
+                              {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60}, labels);
+  }
+
+  Status Run(const std::function<bool()>& stop) {
+    Status status = RunInner(stop);
+    if (!status.ok()) errors_->Increment();
+    return status;
+  }
+
+  // pg::ChangeSink
+  Status OnBegin(const pg::TransactionInfo& info) override;
+  Status OnSchemaEvent(const pg::SchemaEvent& event) override;
+  Status OnChange(pg::Change&& change) override;
+  Status OnMessage(pg::LogicalMessage&&) override { return Status::Ok(); }
+  Status OnCommit(const pg::TransactionInfo& info) override;
+  Status OnRestart() override {
+    staged_.clear();
+    staged_bytes_ = 0;
+    return Status::Ok();
+  }
+
+  // pg::SnapshotSink
+  Status OnChunkStart(const pg::SnapshotChunk&) override { return Status::Ok(); }
+  Status OnRow(const pg::SnapshotChunk& chunk, pg::Change&& change) override;
+  Status OnChunkDone(const pg::SnapshotChunk& chunk) override;
+
+ private:
+  struct Table {
+    std::string qualified;  // schema.table
+    std::string path;
+    std::optional<lake::UpsertWriter> writer;
+    std::vector<LakeColumn> columns;  // data columns, in order
+    bool append_only = false;
+    int64_t committed_lsn = 0;  // AppVersion of this pipeline
+    lake::Version version = -1;
+    // The relation the converter was built for; kept alive so the pointer stays unique.
+    std::shared_ptr<const pg::Relation> relation;
+    std::unique_ptr<RowConverter> converter;
+    lake::ChangeBatch pending;
+    uint64_t pending_bytes = 0;
+    int64_t pending_last_lsn = 0;
+    bool paused = false;
+    CounterMetric* rows = nullptr;
+    CounterMetric* commits = nullptr;
+    CounterMetric* bytes = nullptr;
+    CounterMetric* skipped = nullptr;
+    GaugeMetric* buffer_bytes = nullptr;
+    GaugeMetric* version_gauge = nullptr;
+    GaugeMetric* freshness = nullptr;
+    GaugeMetric* last_commit_ms = nullptr;
+  };
+
+  Status RunInner(const std::function<bool()>& stop);
+  Status OpenPublishedTables();
+  Status Prepare();
+  Status CheckTables(pg::Connection& sql, std::vector<std::string>* published);
+  Result<Table*> TableFor(const std::shared_ptr<const pg::Relation>& relation);
+  Status OpenTable(Table& table, const pg::Relation& relation);
+  Status CreateLakeTable(Table& table, const pg::Relation& relation);
+  Status PrepareConverter(Table& table, const std::shared_ptr<const pg::Relation>& relation);
+  Status EvolveTable(Table& table, const pg::Relation& relation, const std::vector<size_t>& added);
+  Result<std::vector<std::string>> SourceTypes(const pg::Relation& relation);
+  bool Included(const std::string& qualified) const;
+  pg::UnrepresentableRule UnrepresentableRule() const {
+    return ToPgRule(config_.unrepresentable_values);
+  }
+  Status FlushTables(bool snapshot);
+  Status Flush();
+  Status WriteWatermark(Lsn lsn, int64_t commit_time_ms);
+  Status SaveSnapshotState();
+  void UpdateLag();
+  void SetState(PipelineState state, std::string_view why);
+
+  PipelineConfig config_;
+  PipelineRunOptions options_;
+  std::atomic<PipelineState>& state_;
+  std::unique_ptr<MetricsRegistry> owned_metrics_;
+  pg::ConnectOptions connect_;
+
+  lake::LocalFileSystem fs_;
+  std::optional<engine::Database> database_;
+  std::optional<engine::Connection> engine_;
+  std::optional<pg::Connection> sql_;
+  pg::TypeRegistry registry_;
+  std::map<std::string, std::unique_ptr<Table>> tables_;
+
+  std::unique_ptr<pg::ChangeCapture> capture_;
+  std::function<bool()> stop_;
+
+  // The open transaction.
+  pg::TransactionInfo current_;
+  std::vector<std::pair<Table*, lake::RowChange>> staged_;
+  uint64_t staged_bytes_ = 0;
+
+  // Buffered, committed source transactions.
+  uint64_t pending_rows_ = 0;
+  uint64_t pending_bytes_ = 0;
+  std::optional<Clock::time_point> oldest_pending_;
+  std::vector<int64_t> pending_commit_times_ms_;
+  Lsn last_commit_lsn_;
+  int64_t last_commit_time_ms_ = 0;
+  std::optional<Lsn> unconfirmed_end_;
+  uint64_t flush_count_ = 0;
+
+  // Snapshot.
+  SnapshotState snapshot_state_;
+  uint64_t snapshot_rows_since_check_ = 0;
+  pg::SnapshotProgress progress_;
+  Clock::time_point next_lag_update_;
+
+  GaugeMetric* lag_bytes_;
+  GaugeMetric* lag_seconds_;
+  GaugeMetric* buffer_bytes_;
+  GaugeMetric* snapshot_percent_;
+  CounterMetric* errors_;
+  CounterMetric* flushes_;
+  GaugeMetric* confirmed_lsn_;
+  HistogramMetric* freshness_;
+};
+
+void Pipeline::Impl::SetState(PipelineState state, std::string_view why) {
+  if (state_.exchange(state) != state) {
+    spdlog::info("pipeline {}: {} ({})", config_.name, PipelineStateName(state), why);
+  }
+}
+
+bool Pipeline::Impl::Included(const std::string& qualified) const {
+  bool included =
+      std::any_of(config_.source.tables.begin(), config_.source.tables.end(),
+                  [&](const std::string& p) { return MatchesTablePattern(p, qualified); });
+  bool excluded =
+      std::any_of(config_.source.exclude.begin(), config_.source.exclude.end(),
+                  [&](const std::string& p) { return MatchesTablePattern(p, qualified); });
+  return included && !excluded;
+}
+
+// Resolves the table patterns against the catalog and refuses tables whose updates and deletes
+// PostgreSQL cannot publish.
+Status Pipeline::Impl::CheckTables(pg::Connection& sql, std::vector<std::string>* published) {
+  FRESHET_ASSIGN_OR_RETURN(
+      pg::Rows rows,
+      sql.Query("SELECT n.nspname, c.relname, c.relreplident, "
+                "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) "
+                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+                "AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+                "AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1, 2"));
+  std::vector<std::string> matched;
+  for (int row = 0; row < rows.size(); ++row) {
+    std::string qualified = fmt::format("{}.{}", *rows.Get(row, 0), *rows.Get(row, 1));
+    if (!Included(qualified)) continue;
+    std::string_view identity = *rows.Get(row, 2);
+    FRESHET_ASSIGN_OR_RETURN(bool has_key, rows.GetBool(row, 3));
+    const TableOverride* override = config_.OverrideFor(qualified);
+    bool append_only = override != nullptr && override->mode == TableMode::kAppendOnly;
+    if (!append_only && (identity == "n" || (identity == "d" && !has_key))) {
+      return Status::InvalidArgument(
+          "table {} has no primary key, so PostgreSQL cannot publish its updates and deletes; "
+          "fix: add a primary key, or run ALTER TABLE {} REPLICA IDENTITY FULL, or exclude it "
+          "(pipelines[{}].source.postgres.exclude)",
+          qualified, qualified, config_.name);
+    }
+    matched.push_back(qualified);
+  }
+  bool schema_patterns_only =
+      config_.source.exclude.empty() &&
+      std::all_of(config_.source.tables.begin(), config_.source.tables.end(), [](auto& p) {
+        return p.size() > 2 && p.ends_with(".*") &&
+               p.substr(0, p.size() - 2).find_first_of("*?") == std::string::npos;
+      });
+  FRESHET_ASSIGN_OR_RETURN(
+      pg::Rows existing,
+      sql.Query("SELECT 1 FROM pg_publication WHERE pubname = $1", {config_.source.publication}));
+  if (schema_patterns_only && existing.size() == 0) {
+    // TABLES IN SCHEMA: tables created later join the publication by themselves. An existing
+    // publication gets the tables the patterns match now (those it lacks are added).
+    *published = config_.source.tables;
+  } else {
+    if (matched.empty()) {
+      return Status::InvalidArgument(
+          "no table matches pipelines[{}].source.postgres.tables ({}); fix the patterns "
+          "(schema.table, * and ? wildcards)",
+          config_.name, fmt::join(config_.source.tables, ", "));
+    }
+    *published = matched;
+  }
+  return Status::Ok();
+}
+
+Status Pipeline::Impl::Prepare() {
+  FRESHET_ASSIGN_OR_RETURN(engine::Database database, engine::Database::Open("", {.threads = 2}));
+  database_ = std::move(database);
+  FRESHET_ASSIGN_OR_RETURN(engine::Connection connection, database_->Connect());
+  engine_ = std::move(connection);
+  FRESHET_ASSIGN_OR_RETURN(pg::Connection sql, pg::Connection::Open(connect_));
+  sql_ = std::move(sql);
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> Pipeline::Impl::SourceTypes(const pg::Relation& relation) {
+  std::vector<std::string> types(relation.columns.size());
+  FRESHET_ASSIGN_OR_RETURN(
+      pg::Rows rows,
+      sql_->Query("SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+                  "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = "
+                  "c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 "
+                  "AND NOT a.attisdropped",
+                  {relation.schema, relation.name}));
+  for (int row = 0; row < rows.size(); ++row) {
+    for (size_t index = 0; index < relation.columns.size(); ++index) {
+      if (relation.columns[index].name == *rows.Get(row, 0)) {
+        types[index] = std::string(*rows.Get(row, 1));
+      }
+    }
+  }
+  return types;
+}
+
+Status Pipeline::Impl::CreateLakeTable(Table& table, const pg::Relation& relation) {
+  FRESHET_ASSIGN_OR_RETURN(std::vector<std::string> source_types, SourceTypes(relation));
+  lake::CreateTableOptions create;
+  create.schema = RelationSchema(relation, registry_, source_types);
+  std::vector<std::string> key;
+  const TableOverride* override = config_.OverrideFor(table.qualified);
+  if (override != nullptr && !override->primary_key.empty()) {
+    key = override->primary_key;
+  } else {
+    for (const pg::Column& column : relation.columns) {
+      if (column.key) key.push_back(column.name);
+    }
+  }
+  // REPLICA IDENTITY FULL marks every column as key: that is whole-row identity.
+  if (relation.replica_identity == 'f' && key.size() == relation.columns.size()) key.clear();
+  if (table.append_only) {
+    create.schema.fields.push_back(
+        {.name = lake::kChangeOpColumn,
+         .type = lake::DataType::Primitive(lake::DataType::Kind::kString)});
+    create.schema.fields.push_back(
+        {.name = lake::kChangeLsnColumn,
+         .type = lake::DataType::Primitive(lake::DataType::Kind::kLong)});
+  }
+  if (override != nullptr) create.partition_columns = override->partition_by;
+  create.configuration = {
+      {"delta.enableChangeDataFeed", "true"},
+      {"freshet.primaryKey", KeyJson(key)},
+      {"freshet.mode", table.append_only ? "append_only" : "upsert"},
+      {"freshet.source", table.qualified},
+  };
+  create.name = relation.name;
+  auto created = lake::CreateTable(fs_, table.path, create);
+  if (!created.ok() && !created.status().Is(Code::kAlreadyExists)) return created.status();
+  spdlog::info("pipeline {}: created lake table {} for {} (key: {})", config_.name, table.path,
+               table.qualified,
+               key.empty() ? "whole row" : fmt::format("{}", fmt::join(key, ", ")));
+  return Status::Ok();
+}
+
+Status Pipeline::Impl::OpenTable(Table& table, const pg::Relation& relation) {
+  auto latest = lake::LatestVersion(fs_, table.path);
+  if (!latest.ok()) {
+    if (!latest.status().Is(Code::kNotFound)) return latest.status();
+    FRESHET_RETURN_IF_ERROR(CreateLakeTable(table, relation));
+  }
+  FRESHET_ASSIGN_OR_RETURN(lake::Snapshot snapshot,
+                           lake::Snapshot::Load(fs_, *engine_, table.path));
+  std::vector<std::string> key;
+  if (auto text = snapshot.Configuration("freshet.primaryKey")) {
+    auto json = nlohmann::json::parse(*text, nullptr, false);
+    if (json.is_array()) {
+      for (const auto& name : json) {
+        if (name.is_string()) key.push_back(name.get<std::string>());
+      }
+    }
+  }
+  table.append_only = snapshot.Configuration("freshet.mode") == "append_only";
+  table.committed_lsn = snapshot.AppVersion(config_.AppId()).value_or(0);
+  table.version = snapshot.version();
+  table.columns.clear();
+  for (const lake::StructField& field : snapshot.schema().fields) {
+    if (table.append_only &&
+        (field.name == lake::kChangeOpColumn || field.name == lake::kChangeLsnColumn)) {
+      continue;
+    }
+    table.columns.push_back({field.name, field.type});
+  }
+  lake::UpsertOptions upsert{.key_columns = key, .append_only = table.append_only};
+  FRESHET_ASSIGN_OR_RETURN(lake::UpsertWriter writer,
+                           lake::UpsertWriter::Open(fs_, *engine_, table.path, upsert));
+  table.writer = std::move(writer);
+  table.converter.reset();
+  table.relation.reset();
+  return Status::Ok();
+}
+
+Result<Pipeline::Impl::Table*> Pipeline::Impl::TableFor(
+    const std::shared_ptr<const pg::Relation>& relation) {
+  std::string qualified = relation->schema + "." + relation->name;
+  auto found = tables_.find(qualified);
+  if (found == tables_.end()) {
+    if (!Included(qualified)) return nullptr;
+    auto table = std::make_unique<Table>();
+    table->qualified = qualified;
+    table->path = TablePath(config_.lake.root, relation->schema, relation->name);
+    const TableOverride* override = config_.OverrideFor(qualified);
+    table->append_only = override != nullptr && override->mode == TableMode::kAppendOnly;
+    std::vector<uint32_t> oids;
+    for (const pg::Column& column : relation->columns) oids.push_back(column.type_oid);
+    FRESHET_RETURN_IF_ERROR(registry_.Load(*sql_, oids));
+    FRESHET_RETURN_IF_ERROR(OpenTable(*table, *relation));
+    MetricsRegistry& m = *options_.metrics;
+    MetricLabels labels{{"pipeline", config_.name}, {"table", qualified}};
+    table->rows =
+        &m.Counter("freshet_table_rows_total", "Row changes committed to the lake", labels);
+    table->commits = &m.Counter("freshet_table_commits_total", "Lake commits", labels);
+    table->bytes = &m.Counter(
+        "freshet_table_bytes_total",
+        "Bytes of the changes committed, as buffered (values plus per-cell overhead)", labels);
+    table->skipped =
+        &m.Counter("freshet_table_skipped_changes_total",
+                   "Changes skipped: already in the lake (replay) or table paused", labels);
+    table->buffer_bytes =
+        &m.Gauge("freshet_table_buffer_bytes", "Bytes buffered for the next commit", labels);
+    table->version_gauge = &m.Gauge("freshet_table_version", "Latest lake version", labels);
+    table->freshness =
+        &m.Gauge("freshet_table_freshness_seconds",
+                 "Source commit to lake commit of the last transaction committed", labels);
+    table->last_commit_ms =
+        &m.Gauge("freshet_table_last_commit_timestamp_ms", "Time of the last lake commit", labels);
+    table->version_gauge->Set(static_cast<double>(table->version));
+    spdlog::info("pipeline {}: table {} at lake version {}, committed LSN {}", config_.name,
+                 qualified, table->version, Lsn(static_cast<uint64_t>(table->committed_lsn)));
+    found = tables_.emplace(qualified, std::move(table)).first;
+  }
+  Table* table = found->second.get();
+  if (table->paused) return table;
+  if (table->relation.get() != relation.get()) {
+    FRESHET_RETURN_IF_ERROR(PrepareConverter(*table, relation));
+  }
+  return table;
+}
+
+Status Pipeline::Impl::PrepareConverter(Table& table,
+                                        const std::shared_ptr<const pg::Relation>& relation) {
+  std::vector<uint32_t> oids;
+  for (const pg::Column& column : relation->columns) oids.push_back(column.type_oid);
+  FRESHET_RETURN_IF_ERROR(registry_.Load(*sql_, oids));
+  std::vector<size_t> added;
+  for (size_t index = 0; index < relation->columns.size(); ++index) {
+    const pg::Column& column = relation->columns[index];
+    lake::DataType type = LakeDataTypeFor(column.type_oid, column.type_modifier, registry_);
+    auto existing = std::find_if(table.columns.begin(), table.columns.end(),
+                                 [&](const LakeColumn& c) { return c.name == column.name; });
+    if (existing == table.columns.end()) {
+      added.push_back(index);
+    } else if (!(existing->type == type)) {
+      table.paused = true;
+      spdlog::error(
+          "pipeline {}: table {} PAUSED: column {} changed type in PostgreSQL (lake type {} -> "
+          "{}); its changes are no longer written, other tables continue. To resume, "
+          "re-snapshot it: stop freshet, delete {} and {}, and start again",
+          config_.name, table.qualified, column.name, existing->type.DeltaName(), type.DeltaName(),
+          table.path, SnapshotStatePath(config_.lake.root, config_.name));
+      return Status::Ok();
+    }
+  }
+  if (!added.empty()) FRESHET_RETURN_IF_ERROR(EvolveTable(table, *relation, added));
+  table.relation = relation;
+  table.converter =
+      std::make_unique<RowConverter>(*relation, table.columns, registry_, UnrepresentableRule());
+  return Status::Ok();
+}
+
+// Adds columns at the end of the table's schema with a metaData commit, and pads what is
+// already buffered for the table with NULLs for them.
+Status Pipeline::Impl::EvolveTable(Table& table, const pg::Relation& relation,
+                                   const std::vector<size_t>& added) {
+  FRESHET_ASSIGN_OR_RETURN(std::vector<std::string> source_types, SourceTypes(relation));
+  FRESHET_ASSIGN_OR_RETURN(lake::Snapshot snapshot,
+                           lake::Snapshot::Load(fs_, *engine_, table.path));
+  lake::Schema schema = snapshot.schema();
+  for (size_t index : added) {
+    const pg::Column& column = relation.columns[index];
+    schema.fields.push_back(
+        {.name = column.name,
+         .type = LakeDataTypeFor(column.type_oid, column.type_modifier, registry_),
+         .metadata_json = SourceTypeMetadata(source_types[index])});
+    spdlog::info("pipeline {}: table {} gains column {} ({})", config_.name, table.qualified,
+                 column.name, source_types[index]);
+  }
+  lake::Metadata metadata = snapshot.metadata();
+  metadata.schema_string = lake::SchemaToJson(schema);
+  lake::Version next = snapshot.version() + 1;
+  std::string commit = lake::ToJsonLine(metadata) + "\n";
+  FRESHET_RETURN_IF_ERROR(
+      fs_.PutIfAbsent(table.path + "/_delta_log/" + lake::CommitFileName(next), commit));
+  size_t old_width = table.columns.size();
+  FRESHET_RETURN_IF_ERROR(OpenTable(table, relation));
+  size_t extra = table.columns.size() - old_width;
+  auto pad = [&](lake::RowChange& change) {
+    if (!change.row.empty()) change.row.resize(change.row.size() + extra);
+    if (!change.unchanged.empty()) change.unchanged.resize(change.unchanged.size() + extra);
+    if (!change.old_row.empty()) change.old_row.resize(change.old_row.size() + extra);
+  };
+  for (lake::RowChange& change : table.pending.changes) pad(change);
+  for (auto& [owner, change] : staged_) {
+    if (owner == &table) pad(change);
+  }
+  table.version_gauge->Set(static_cast<double>(table.version));
+  return Status::Ok();
+}
+
+Status Pipeline::Impl::OnBegin(const pg::TransactionInfo& info) {
+  current_ = info;
+  staged_.clear();
+  staged_bytes_ = 0;
+  return Status::Ok();
+}
+
+Status Pipeline::Impl::OnSchemaEvent(const pg::SchemaEvent& event) {
+  if (event.kind == pg::SchemaEventKind::kTableAdded) {
+    spdlog::debug("pipeline {}: {}", config_.name, event.Describe());
+  } else {
+    spdlog::info("pipeline {}: schema change: {}", config_.name, event.Describe());
+  }
+  if (event.relation == nullptr) return Status::Ok();
+  if (event.kind == pg::SchemaEventKind::kColumnDropped ||
+      event.kind == pg::SchemaEventKind::kColumnRenamed) {
+    spdlog::warn(
+        "pipeline {}: {}: the lake table keeps the old column (NULL in new rows){}", config_.name,
+        event.Describe(),
+        event.kind == pg::SchemaEventKind::kColumnRenamed ? " and gains the new name" : "");
+  }
+  return TableFor(event.relation).status();
+}
+
+Status Pipeline::Impl::OnChange(pg::Change&& change) {
+  if (change.relation == nullptr) return Status::Ok();
+  FRESHET_ASSIGN_OR_RETURN(Table * table, TableFor(change.relation));
+  if (table == nullptr) return Status::Ok();
+  if (table->paused || static_cast<int64_t>(current_.commit_lsn.value()) <= table->committed_lsn) {
+    table->skipped->Increment();
+    return Status::Ok();
+  }
+  FRESHET_ASSIGN_OR_RETURN(lake::RowChange row,
+                           table->converter->Convert(change, current_.commit_lsn.value()));
+  staged_bytes_ += BufferedBytes(change);
+  staged_.emplace_back(table, std::move(row));
+  return Status::Ok();
+}
+
+Status Pipeline::Impl::OnCommit(const pg::TransactionInfo& info) {
+  std::map<Table*, uint64_t> touched;
+  for (auto& [table, change] : staged_) {
+    table->pending.changes.push_back(std::move(change));
+    table->pending_last_lsn = static_cast<int64_t>(info.commit_lsn.value());
+    ++touched[table];
+  }
+  if (!staged_.empty()) {
+    // Spread the transaction's bytes over its tables by row count.
+    for (auto& [table, rows] : touched) {
+      uint64_t share = staged_bytes_ * rows / staged_.size();
+      table->pending_bytes += share;
+      table->buffer_bytes->Set(static_cast<double>(table->pending_bytes));
+    }
+    pending_rows_ += staged_.size();
+    pending_bytes_ += staged_bytes_;
+    if (!oldest_pending_) oldest_pending_ = Clock::now();
+    pending_commit_times_ms_.push_back(CommitTimeMs(info));
+  }
+  staged_.clear();
+  staged_bytes_ = 0;
+  last_commit_lsn_ = info.commit_lsn;
+  last_commit_time_ms_ = CommitTimeMs(info);
+  unconfirmed_end_ = info.end_lsn;
+  buffer_bytes_->Set(static_cast<double>(pending_bytes_));
+  if (pending_rows_ >= config_.flush.max_rows || pending_bytes_ >= config_.flush.max_bytes ||
+      pending_bytes_ >= config_.memory_limit_bytes) {
+    // Backpressure: the stream is not read while the buffers are written out.
+    return Flush();
+  }
+  return Status::Ok();
+}
+
+Status Pipeline::Impl::OnRow(const pg::SnapshotChunk&, pg::Change&& change) {
+  if (++snapshot_rows_since_check_ % 1024 == 0 && stop_()) {
+    return Status::Cancelled("stopping");
+  }
+  snapshot_percent_->Set(progress_.Percent());
+  FRESHET_ASSIGN_OR_RETURN(Table * table, TableFor(change.relation));
+  if (table == nullptr || table->paused) return Status::Ok();
+  FRESHET_ASSIGN_OR_RETURN(lake::RowChange row, table->converter->Convert(change, 0));
+  uint64_t bytes = BufferedBytes(change);
+  table->pending.changes.push_back(std::move(row));
+  table->pending_bytes += bytes;
+  pending_rows_ += 1;
+  pending_bytes_ += bytes;
+  if (pending_rows_ >= config_.flush.max_rows || pending_bytes_ >= config_.flush.max_bytes ||
+      pending_bytes_ >= config_.memory_limit_bytes / 2) {
+    return FlushTables(/*snapshot=*/true);
+  }
+  return Status::Ok();
+}
+
+Status Pipeline::Impl::OnChunkDone(const pg::SnapshotChunk& chunk) {
+  FRESHET_RETURN_IF_ERROR(FlushTables(/*snapshot=*/true));
+  snapshot_state_.chunks.insert(chunk);
+  snapshot_percent_->Set(progress_.Percent());
+  return SaveSnapshotState();
+}
+
+Status Pipeline::Impl::SaveSnapshotState() {
+  return fs_.Put(SnapshotStatePath(config_.lake.root, config_.name),
+                 SnapshotStateJson(snapshot_state_));
+}
+
+// Commits every table with buffered changes. Snapshot rows carry txn version 0: they are older
+// than every streamed transaction.
+Status Pipeline::Impl::FlushTables(bool snapshot) {
+  int64_t now_ms = NowMs();
+  for (auto& [name, table] : tables_) {
+    if (table->pending.changes.empty()) continue;
+    table->pending.app_id = config_.AppId();
+    table->pending.app_version =
+        snapshot ? std::max<int64_t>(table->committed_lsn, 0) : table->pending_last_lsn;
+    lake::ApplyStats stats;
+    auto version = table->writer->Apply(table->pending, &stats);
+    if (!version.ok()) {
+      return Status(version.status().code(),
+                    fmt::format("committing to {}: {}", table->path, version.status().message()));
+    }
+    table->version = *version;
+    if (stats.compacted_version >= 0) table->version = stats.compacted_version;
+    table->committed_lsn = table->pending.app_version;
+    table->rows->Increment(static_cast<double>(table->pending.changes.size()));
+    table->commits->Increment();
+    table->bytes->Increment(static_cast<double>(table->pending_bytes));
+    table->version_gauge->Set(static_cast<double>(table->version));
+    table->last_commit_ms->Set(static_cast<double>(now_ms));
+    if (!snapshot) table->freshness->Set((now_ms - last_commit_time_ms_) / 1000.0);
+    table->pending.changes.clear();
+    table->pending_bytes = 0;
+    table->buffer_bytes->Set(0);
+  }
+  pending_rows_ = 0;
+  pending_bytes_ = 0;
+  buffer_bytes_->Set(0);
+  return Status::Ok();
+}
+
+Status Pipeline::Impl::Flush() {
+  bool any = pending_rows_ > 0;
+  FRESHET_RETURN_IF_ERROR(FlushTables(/*snapshot=*/false));
+  int64_t now_ms = NowMs();
+  for (int64_t commit_ms : pending_commit_times_ms_) {
+    freshness_->Observe(std::max<int64_t>(now_ms - commit_ms, 0) / 1000.0);
+    if (options_.on_visible) options_.on_visible(commit_ms, now_ms);
+  }
+  pending_commit_times_ms_.clear();
+  oldest_pending_.reset();
+  if (any) FRESHET_RETURN_IF_ERROR(WriteWatermark(last_commit_lsn_, last_commit_time_ms_));
+  if (unconfirmed_end_ && capture_ != nullptr) {
+    capture_->Confirm(*unconfirmed_end_);
+    confirmed_lsn_->Set(static_cast<double>(unconfirmed_end_->value()));
+    unconfirmed_end_.reset();
+  }
+  flushes_->Increment();
+  return Status::Ok();
+}
+
+Status Pipeline::Impl::WriteWatermark(Lsn lsn, int64_t commit_time_ms) {
+  nlohmann::json tables = nlohmann::json::object();
+  for (const auto& [name, table] : tables_) tables[name] = table->version;
+  nlohmann::json watermark{{"pipeline", config_.name},
+                           {"lsn", lsn.ToString()},
+                           {"commit_time_ms", commit_time_ms},
+                           {"tables", tables}};
+  std::string folder = WatermarkFolder(config_.lake.root);
+  FRESHET_RETURN_IF_ERROR(
+      fs_.Put(fmt::format("{}/{:020d}.json", folder, lsn.value()), watermark.dump()));
+  // Keep the log bounded: every 256 flushes, drop all but the newest 4096 files.
+  if (++flush_count_ % 256 == 0) {
+    auto files = fs_.ListNames(folder);
+    if (files.ok() && files->size() > 4096) {
+      for (size_t index = 0; index + 4096 < files->size(); ++index) {
+        (void)fs_.Delete((*files)[index].path);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+void Pipeline::Impl::UpdateLag() {
+  auto now = Clock::now();
+  lag_seconds_->Set(oldest_pending_ ? std::chrono::duration<double>(now - *oldest_pending_).count()
+                                    : 0.0);
+  if (now < next_lag_update_ || !sql_) return;
+  next_lag_update_ = now + 2s;
+  auto rows = sql_->Query(
+      "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint FROM "
+      "pg_replication_slots WHERE slot_name = $1",
+      {config_.source.slot});
+  if (rows.ok() && rows->size() == 1) {
+    auto lag = rows->GetInt(0, 0);
+    if (lag.ok()) lag_bytes_->Set(static_cast<double>(*lag));
+  }
+}
+
+// Opens the lake table of every published table (creating those the snapshot found empty), so
+// each watermark lists every table of the pipeline and readers see empty tables as empty.
+Status Pipeline::Impl::OpenPublishedTables() {
+  FRESHET_ASSIGN_OR_RETURN(
+      pg::Rows rows,
+      sql_->Query("SELECT format('%I.%I', schemaname, tablename) FROM pg_publication_tables "
+                  "WHERE pubname = $1 ORDER BY 1",
+                  {config_.source.publication}));
+  std::vector<std::string> missing;
+  for (int row = 0; row < rows.size(); ++row) {
+    std::string name(*rows.Get(row, 0));
+    if (Included(name) && !tables_.contains(name)) missing.push_back(name);
+  }
+  if (missing.empty()) return Status::Ok();
+  FRESHET_ASSIGN_OR_RETURN(pg::SnapshotPlan plan,
+                           pg::PlanSnapshot(*sql_, missing, /*pages_per_chunk=*/1u << 30));
+  for (const pg::SnapshotTable& table : plan.tables) {
+    FRESHET_RETURN_IF_ERROR(TableFor(table.relation).status());
+  }
+  return Status::Ok();
+}
+
+Status Pipeline::Impl::RunInner(const std::function<bool()>& stop) {
+  stop_ = stop;
+  FRESHET_RETURN_IF_ERROR(Prepare());
+  std::vector<std::string> published;
+  FRESHET_RETURN_IF_ERROR(CheckTables(*sql_, &published));
+
+  std::string state_path = SnapshotStatePath(config_.lake.root, config_.name);
+  auto state_text = fs_.Get(state_path);
+  if (state_text.ok()) {
+    FRESHET_ASSIGN_OR_RETURN(snapshot_state_, ParseSnapshotState(state_path, *state_text));
+  } else if (!state_text.status().Is(Code::kNotFound)) {
+    return state_text.status();
+  }
+
+  pg::SetupOptions setup;
+  setup.connect = connect_;
+  setup.publication = {.name = config_.source.publication, .tables = published};
+  setup.slot = config_.source.slot;
+  setup.mode = ToPgMode(config_.source.snapshot);
+  setup.snapshot_complete = snapshot_state_.complete;
+  setup.finished_chunks = snapshot_state_.chunks;
+  if (setup.mode != pg::SnapshotMode::kNever && !snapshot_state_.complete) {
+    SetState(PipelineState::kSnapshotting,
+             snapshot_state_.chunks.empty()
+                 ? "initial snapshot of the published tables"
+                 : fmt::format("resuming the initial snapshot, {} chunks already done",
+                               snapshot_state_.chunks.size()));
+  }
+  auto setup_result = pg::SetUpCapture(setup, *this, progress_);
+  if (!setup_result.ok()) {
+    if (stop()) {
+      SetState(PipelineState::kStopped, "stopped during the snapshot; it resumes on restart");
+      return Status::Ok();
+    }
+    return setup_result.status();
+  }
+  if (setup_result->snapshotted || setup.mode == pg::SnapshotMode::kNever) {
+    FRESHET_RETURN_IF_ERROR(FlushTables(/*snapshot=*/true));
+    snapshot_state_.complete = true;
+    FRESHET_RETURN_IF_ERROR(SaveSnapshotState());
+    if (setup_result->snapshotted) {
+      FRESHET_RETURN_IF_ERROR(OpenPublishedTables());
+      FRESHET_RETURN_IF_ERROR(WriteWatermark(setup_result->start_lsn, NowMs()));
+      spdlog::info("pipeline {}: initial snapshot done ({} rows)", config_.name,
+                   progress_.rows.load());
+    }
+  }
+  snapshot_percent_->Set(100);
+  // Every watermark lists every table of the pipeline, also after a restart.
+  FRESHET_RETURN_IF_ERROR(OpenPublishedTables());
+  if (!setup_result->stream) {
+    SetState(PipelineState::kStopped, "snapshot: initial_only, not streaming");
+    return Status::Ok();
+  }
+
+  pg::CaptureOptions capture_options;
+  capture_options.connect = connect_;
+  capture_options.slot = config_.source.slot;
+  capture_options.publication = config_.source.publication;
+  capture_options.heartbeat_interval = 10s;
+  capture_options.status_interval = 1s;
+  capture_ = std::make_unique<pg::ChangeCapture>(capture_options, *this);
+  SetState(PipelineState::kStreaming, fmt::format("from slot {} at {}", config_.source.slot,
+                                                  setup_result->start_lsn.ToString()));
+  while (!stop()) {
+    FRESHET_RETURN_IF_ERROR(capture_->Poll(options_.poll_wait));
+    bool due = oldest_pending_ && Clock::now() - *oldest_pending_ >= config_.flush.max_latency;
+    if (due || (!oldest_pending_ && unconfirmed_end_)) FRESHET_RETURN_IF_ERROR(Flush());
+    UpdateLag();
+  }
+  FRESHET_RETURN_IF_ERROR(Flush());
+  SetState(PipelineState::kStopped, fmt::format("flushed up to {}", last_commit_lsn_.ToString()));
+  return Status::Ok();
+}
+
+Pipeline::Pipeline(PipelineConfig config, PipelineRunOptions options)
+    : config_(std::move(config)),
+      impl_(std::make_unique<Impl>(config_, std::move(options), state_)) {}
+
+Pipeline::~Pipeline() = default;
+
+Status Pipeline::Run(const std::function<bool()>& stop) {
+  Status status = impl_->Run(stop);
+  // The caller reports the error (freshet run prints it as its last line).
+  if (!status.ok()) state_ = PipelineState::kFailed;
+  return status;
+}
+
+}  // namespace freshet::pipeline

@@ -1,0 +1,385 @@
+#include "pipeline/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "lake/fs/file_system.h"
+#include "lake/snapshot.h"
+#include "pipeline/convert.h"
+#include "pipeline/lake_compare_test_util.h"
+#include "postgres_test.h"
+
+namespace freshet::pipeline {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ParseDecimalTextTest, ScalesRoundsAndRefusesNonNumbers) {
+  EXPECT_EQ(*ParseDecimalText("-12.34", 4), -123400);
+  EXPECT_EQ(*ParseDecimalText("0.0001", 4), 1);
+  EXPECT_EQ(*ParseDecimalText("7", 2), 700);
+  EXPECT_EQ(*ParseDecimalText("1.235", 2), 124);
+  EXPECT_FALSE(ParseDecimalText("NaN", 2).ok());
+  EXPECT_FALSE(ParseDecimalText("", 2).ok());
+  EXPECT_FALSE(ParseDecimalText("1.2.3", 2).ok());
+}
+
+// Runs a pipeline on a thread until Stop().
+class RunningPipeline {
+ public:
+  RunningPipeline(PipelineConfig config) : pipeline_(std::move(config), {}) {
+    thread_ = std::thread([this] { status_ = pipeline_.Run([this] { return stop_.load(); }); });
+  }
+  ~RunningPipeline() { (void)Stop(); }
+  Status Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    return status_;
+  }
+  bool failed() const { return pipeline_.state() == PipelineState::kFailed; }
+
+ private:
+  Pipeline pipeline_;
+  std::atomic<bool> stop_{false};
+  Status status_;
+  std::thread thread_;
+};
+
+// The rows only one side has, each cut to a readable length.
+std::string Difference(const std::vector<std::string>& source,
+                       const std::vector<std::string>& lake) {
+  std::string out;
+  auto cut = [](const std::string& row) { return row.size() > 600 ? row.substr(0, 600) : row; };
+  for (const std::string& row : source) {
+    if (!std::binary_search(lake.begin(), lake.end(), row))
+      out += "source only: " + cut(row) + "\n";
+  }
+  for (const std::string& row : lake) {
+    if (!std::binary_search(source.begin(), source.end(), row))
+      out += "lake only:   " + cut(row) + "\n";
+  }
+  return out;
+}
+
+class PipelineTest : public freshet::testing::PostgresTest {
+ protected:
+  void SetUp() override {
+    PostgresTest::SetUp();
+    root_ = (std::filesystem::temp_directory_path() /
+             fmt::format("freshet-pipeline-test-{}-{}", getpid(), counter_++))
+                .string();
+    std::filesystem::remove_all(root_);
+  }
+  void TearDown() override {
+    std::filesystem::remove_all(root_);
+    PostgresTest::TearDown();
+  }
+
+  PipelineConfig Config() {
+    PipelineConfig config;
+    config.name = "t";
+    config.source.dsn = dsn();
+    config.source.slot = "freshet_t";
+    config.source.publication = "freshet_t";
+    config.lake.root = root_;
+    config.flush.max_latency = 200ms;
+    return config;
+  }
+
+  // Waits until the lake table equals the source table; returns the last difference.
+  ::testing::AssertionResult Converges(const std::string& schema, const std::string& table,
+                                       RunningPipeline& running,
+                                       std::chrono::seconds timeout = 20s) {
+    pg::Connection sql = Connect();
+    lake::LocalFileSystem fs;
+    auto database = engine::Database::Open("");
+    auto connection = database->Connect();
+    std::string qualified = schema + "." + table;
+    std::string path = TablePath(root_, schema, table);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::string last;
+    while (std::chrono::steady_clock::now() < deadline && !running.failed()) {
+      auto columns = compare::SourceColumns(sql, qualified);
+      auto source = compare::PostgresRows(sql, qualified);
+      if (!columns.ok() || !source.ok()) {
+        return ::testing::AssertionFailure() << "source: " << source.status();
+      }
+      auto lake_rows = compare::LakeRows(fs, *connection, path, *columns);
+      if (lake_rows.ok() && *lake_rows == *source) return ::testing::AssertionSuccess();
+      last = lake_rows.ok() ? Difference(*source, *lake_rows) : lake_rows.status().ToString();
+      std::this_thread::sleep_for(200ms);
+    }
+    return ::testing::AssertionFailure() << "not equal:\n" << last;
+  }
+
+  std::string root_;
+  static inline int counter_ = 0;
+};
+
+constexpr std::string_view kEdgeTable = R"sql(
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE DOMAIN posint AS int4 CHECK (VALUE > 0);
+CREATE TYPE pair AS (n int4, label text);
+CREATE TABLE edge (
+  id int PRIMARY KEY, c_bool bool, c_int2 int2, c_int4 int4, c_int8 int8, c_float4 float4,
+  c_float8 float8, c_numeric numeric, c_numeric_typmod numeric(12, 4), c_text text,
+  c_varchar varchar(20), c_char char(5), c_name name, c_bytea bytea, c_date date, c_time time,
+  c_timetz timetz, c_ts timestamp, c_tstz timestamptz, c_interval interval, c_uuid uuid,
+  c_json json, c_jsonb jsonb, c_inet inet, c_cidr cidr, c_macaddr macaddr, c_money money,
+  c_enum mood, c_domain posint, c_int_array int[], c_text_array text[], c_composite pair,
+  c_tstz_array timestamptz[], c_numeric_array numeric[], c_enum_array mood[]);
+INSERT INTO edge (id) VALUES (1);
+INSERT INTO edge VALUES (2, false, -32768, -2147483648, -9223372036854775808, 'NaN',
+  '-Infinity', 'NaN', -99999999.9999, '', '', '', '', '\x', '0001-01-01', '00:00:00',
+  '00:00:00+14', '0001-01-01 00:00:00', '1900-01-01 00:00:00+00', '-178000000 years',
+  '00000000-0000-0000-0000-000000000000', '{}', '[]', '0.0.0.0', '::/0', '00:00:00:00:00:00',
+  '-92233720368547758.08', 'sad', 1, '{}', '{}', '(,)', '{}', '{NaN}', '{}');
+INSERT INTO edge VALUES (3, true, 32767, 2147483647, 9223372036854775807, '3.4028235e38',
+  '1.7976931348623157e308', 'Infinity', 99999999.9999, E'h\u00e9llo w\u00f6rld \U0001F389 "q" \\b',
+  E'\u00f1and\u00fa', 'ab', 'some_name', '\x00ff10', '9999-12-31', '24:00:00',
+  '23:59:59.999999-12', '9999-12-31 23:59:59.999999', '2262-01-01 00:00:00+00',
+  '178000000 years 11 mons 30 days 23:59:59.999999', 'ffffffff-ffff-ffff-ffff-ffffffffffff',
+  '{"a": [1, 2.5, null], "b": "\u00fc"}', '{"b": 1, "a": [true, null]}', '2001:db8::1/64',
+  '10.0.0.0/8', 'ff:ff:ff:ff:ff:ff', '92233720368547758.07', 'happy', 2147483647,
+  '{{1,2},{NULL,4}}', E'{"a b",NULL,"","NULL","x\\"y",\u00e9}', '(1,"a b")',
+  '{infinity,"2024-02-29 12:00:00+00"}', '{1.50,-0.001}', '{happy,NULL}');
+INSERT INTO edge VALUES (4, true, 0, -1, 1, '1.5e-7', '1e-300',
+  '12345678901234567890.123456789', '0.0001', 'x', 'y', 'z', 'n', '\xdeadbeef', '0044-03-15 BC',
+  '13:14:15.5', '12:00:00+05:30', '2024-02-29 13:14:15.5', '1999-12-31 23:59:59.123456+05',
+  '-1 days +02:03:04', '123e4567-e89b-12d3-a456-426614174000', '"text"', '"text"',
+  '192.168.1.7', '192.168.0.0/16', '08:00:2b:01:02:03', '1234.5', 'ok', 42, '[0:1]={5,6}',
+  '{{a,b},{c,d}}', '(-7,)', '{"0044-03-15 12:00:00+00 BC"}', '{-0.5}', '{ok}');
+INSERT INTO edge (id, c_text, c_float8, c_float4) VALUES (5, repeat(E'\u00fc', 500000),
+  123456789012345680, 1e6);
+)sql";
+
+// Every type of docs/types.md, snapshotted and then streamed (inserts, updates that leave
+// TOAST unchanged, deletes): the lake table reads back as SELECT shows the source.
+TEST_F(PipelineTest, EveryTypeReadsBackAsPostgresShowsIt) {
+  Sql(kEdgeTable);
+  Sql("CREATE TABLE empty_table (id int PRIMARY KEY)");
+  PipelineConfig config = Config();
+  {
+    RunningPipeline running(config);
+    ASSERT_TRUE(Converges("public", "edge", running));
+    Sql("INSERT INTO edge SELECT id + 10, c_bool, c_int2, c_int4, c_int8, c_float4, c_float8, "
+        "c_numeric, c_numeric_typmod, c_text, c_varchar, c_char, c_name, c_bytea, c_date, "
+        "c_time, c_timetz, c_ts, c_tstz, c_interval, c_uuid, c_json, c_jsonb, c_inet, c_cidr, "
+        "c_macaddr, c_money, c_enum, c_domain, c_int_array, c_text_array, c_composite, "
+        "c_tstz_array, c_numeric_array, c_enum_array FROM edge");
+    Sql("UPDATE edge SET c_int4 = 7 WHERE id IN (5, 15)");  // c_text stays TOASTed
+    Sql("UPDATE edge SET id = 40 WHERE id = 4");            // the key changes
+    Sql("DELETE FROM edge WHERE id = 13");
+    ASSERT_TRUE(Converges("public", "edge", running));
+    ASSERT_TRUE(running.Stop().ok());
+  }
+  // Contract properties of the table.
+  lake::LocalFileSystem fs;
+  auto database = engine::Database::Open("");
+  auto connection = database->Connect();
+  auto snapshot = lake::Snapshot::Load(fs, *connection, TablePath(root_, "public", "edge"));
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ(snapshot->Configuration("delta.enableChangeDataFeed"), "true");
+  EXPECT_EQ(snapshot->Configuration("freshet.primaryKey"), R"(["id"])");
+  EXPECT_EQ(snapshot->Configuration("freshet.mode"), "upsert");
+  EXPECT_EQ(snapshot->Configuration("freshet.source"), "public.edge");
+  EXPECT_NE(snapshot->schema().Find("c_numeric_typmod")->metadata_json.find("numeric(12,4)"),
+            std::string::npos);
+  EXPECT_EQ(snapshot->schema().Find("c_numeric_typmod")->type.DeltaName(), "decimal(12,4)");
+  auto version = snapshot->AppVersion("freshet-t");
+  ASSERT_TRUE(version.has_value());
+  EXPECT_GT(*version, 0);
+  // The watermark log names the table.
+  auto watermarks = fs.List(WatermarkFolder(root_));
+  ASSERT_TRUE(watermarks.ok()) << watermarks.status();
+  ASSERT_FALSE(watermarks->empty());
+  auto text = fs.Get(watermarks->back().path);
+  ASSERT_TRUE(text.ok());
+  auto json = nlohmann::json::parse(*text);
+  EXPECT_EQ(json["pipeline"], "t");
+  EXPECT_EQ(json["tables"]["public.edge"], snapshot->version());
+  // A table the snapshot found empty exists in the lake from the start.
+  EXPECT_EQ(json["tables"]["public.empty_table"], 0) << json.dump();
+}
+
+// A restart resumes from the lake's committed LSN: no new snapshot, nothing twice; added
+// columns evolve the table; a truncate empties it.
+TEST_F(PipelineTest, RestartResumesAndSchemaEvolves) {
+  Sql("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' || g FROM "
+      "generate_series(1, 100) g");
+  PipelineConfig config = Config();
+  {
+    RunningPipeline running(config);
+    ASSERT_TRUE(Converges("public", "t", running));
+  }
+  Sql("CREATE TABLE other (id int PRIMARY KEY)");
+  Sql("INSERT INTO t VALUES (101, 'x'); UPDATE t SET v = 'y' WHERE id = 1");
+  Sql("ALTER TABLE t ADD COLUMN extra numeric(8,2); UPDATE t SET extra = 1.5 WHERE id < 10");
+  {
+    RunningPipeline running(config);
+    ASSERT_TRUE(Converges("public", "t", running));
+    Sql("TRUNCATE t; INSERT INTO t VALUES (7, 'after', 2)");
+    ASSERT_TRUE(Converges("public", "t", running));
+    ASSERT_TRUE(running.Stop().ok());
+  }
+  // No second snapshot: the snapshot state says done.
+  lake::LocalFileSystem fs;
+  auto state = fs.Get(SnapshotStatePath(root_, "t"));
+  ASSERT_TRUE(state.ok());
+  EXPECT_NE(state->find("\"complete\":true"), std::string::npos);
+  // The newest watermark lists every table, the one created between the runs included.
+  auto watermarks = fs.List(WatermarkFolder(root_));
+  ASSERT_TRUE(watermarks.ok());
+  auto json = nlohmann::json::parse(*fs.Get(watermarks->back().path));
+  EXPECT_TRUE(json["tables"].contains("public.t")) << json.dump();
+  EXPECT_TRUE(json["tables"].contains("public.other")) << json.dump();
+}
+
+TEST_F(PipelineTest, TableWithoutKeyIsRefusedWithTheFix) {
+  Sql("CREATE TABLE nokey (v int)");
+  Pipeline pipeline(Config(), {});
+  Status status = pipeline.Run([] { return false; });
+  EXPECT_TRUE(status.Is(Code::kInvalidArgument)) << status;
+  EXPECT_NE(status.message().find("REPLICA IDENTITY FULL"), std::string::npos) << status;
+}
+
+}  // namespace
+}  // namespace freshet::pipeline
+
+namespace freshet::pipeline {
+namespace {
+
+// Column drops and renames keep the old column (NULL in new rows; a rename adds the new name);
+// a type change pauses only that table; a new table joins; the others go on.
+TEST_F(PipelineTest, SchemaChangesGiveTheDocumentedResults) {
+  Sql("CREATE TABLE a (id int PRIMARY KEY, x int, y text, z text); "
+      "CREATE TABLE b (id int PRIMARY KEY, v text); "
+      "INSERT INTO a VALUES (1, 1, 'y', 'z'); INSERT INTO b VALUES (1, 'b')");
+  RunningPipeline running(Config());
+  ASSERT_TRUE(Converges("public", "a", running));
+  Sql("ALTER TABLE a DROP COLUMN y; ALTER TABLE a RENAME COLUMN z TO w; "
+      "INSERT INTO a VALUES (2, 2, 'w2')");
+  lake::LocalFileSystem fs;
+  auto database = engine::Database::Open("");
+  auto connection = database->Connect();
+  std::string a_path = TablePath(root_, "public", "a");
+  auto a_rows = [&] {
+    return compare::LakeRows(fs, *connection, a_path, {"id", "x", "y", "z", "w"});
+  };
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  std::vector<std::string> expected = {"1|1|y|z|NULL", "2|2|NULL|NULL|w2"};
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto rows = a_rows();
+    if (rows.ok() && *rows == expected) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  auto rows = a_rows();
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, expected);
+
+  // int -> bigint pauses table a; b and a new table c continue.
+  Sql("ALTER TABLE a ALTER COLUMN x TYPE bigint; INSERT INTO a VALUES (3, 3, 'w3'); "
+      "INSERT INTO b VALUES (2, 'b2'); CREATE TABLE c (id int PRIMARY KEY); "
+      "INSERT INTO c VALUES (1)");
+  ASSERT_TRUE(Converges("public", "b", running));
+  ASSERT_TRUE(Converges("public", "c", running));
+  EXPECT_FALSE(running.failed());
+  rows = a_rows();
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(*rows, expected) << "a paused table takes no more changes";
+  ASSERT_TRUE(running.Stop().ok());
+}
+
+}  // namespace
+}  // namespace freshet::pipeline
+
+namespace freshet::pipeline {
+namespace {
+
+// Overrides: an append-only table keeps every change with its operation and LSN; a table gets
+// the partition columns and the key the configuration names.
+TEST_F(PipelineTest, OverridesAppendOnlyPartitionsAndKey) {
+  Sql("CREATE TABLE events (id int PRIMARY KEY, kind text); "
+      "CREATE TABLE items (id int, day date NOT NULL, v int); "
+      "CREATE UNIQUE INDEX items_id ON items (id); "
+      "ALTER TABLE items REPLICA IDENTITY FULL; "
+      "INSERT INTO items VALUES (1, '2024-01-01', 1), (2, '2024-01-02', 2)");
+  PipelineConfig config = Config();
+  config.overrides.push_back({.table = "public.events", .mode = TableMode::kAppendOnly});
+  config.overrides.push_back(
+      {.table = "public.items", .partition_by = {"day"}, .primary_key = {"id"}});
+  RunningPipeline running(config);
+  ASSERT_TRUE(Converges("public", "items", running));
+  Sql("INSERT INTO events VALUES (1, 'a'), (2, 'b'); UPDATE events SET kind = 'c' WHERE id = 1; "
+      "DELETE FROM events WHERE id = 2; UPDATE items SET v = 3 WHERE id = 2");
+  ASSERT_TRUE(Converges("public", "items", running));
+  lake::LocalFileSystem fs;
+  auto database = engine::Database::Open("");
+  auto connection = database->Connect();
+  std::string events = TablePath(root_, "public", "events");
+  // A delete carries the replica identity (the key) only: the other cells are NULL.
+  std::vector<std::string> expected = {"1|a|insert", "1|c|update", "2|NULL|delete", "2|b|insert"};
+  Result<std::vector<std::string>> rows = Status::NotFound("not yet");
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    rows = compare::LakeRows(fs, *connection, events, {"id", "kind", lake::kChangeOpColumn});
+    if (rows.ok() && *rows == expected) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, expected);
+  ASSERT_TRUE(running.Stop().ok());
+
+  auto snapshot = lake::Snapshot::Load(fs, *connection, events);
+  ASSERT_TRUE(snapshot.ok());
+  EXPECT_EQ(snapshot->Configuration("freshet.mode"), "append_only");
+  auto items = lake::Snapshot::Load(fs, *connection, TablePath(root_, "public", "items"));
+  ASSERT_TRUE(items.ok());
+  EXPECT_EQ(items->metadata().partition_columns, std::vector<std::string>{"day"});
+  EXPECT_EQ(items->Configuration("freshet.primaryKey"), R"(["id"])");
+}
+
+}  // namespace
+}  // namespace freshet::pipeline
+
+namespace freshet::pipeline {
+namespace {
+
+// unrepresentable_values: fail stops with the documented message; clamp stores the range ends.
+TEST_F(PipelineTest, UnrepresentableValuesFollowTheConfiguredRule) {
+  Sql("CREATE TABLE inf (id int PRIMARY KEY, ts timestamp); "
+      "INSERT INTO inf VALUES (1, 'infinity'), (2, '2024-01-01')");
+  {
+    Pipeline pipeline(Config(), {});
+    Status status = pipeline.Run([] { return false; });
+    EXPECT_TRUE(status.Is(Code::kInvalidArgument)) << status;
+    EXPECT_NE(status.message().find("unrepresentable_values"), std::string::npos) << status;
+  }
+  std::filesystem::remove_all(root_);
+  Sql("SELECT pg_drop_replication_slot('freshet_t')");
+  PipelineConfig config = Config();
+  config.unrepresentable_values = UnrepresentableValues::kClamp;
+  RunningPipeline running(config);
+  lake::LocalFileSystem fs;
+  auto database = engine::Database::Open("");
+  auto connection = database->Connect();
+  std::vector<std::string> expected = {"1|253402300799999999", "2|1704067200000000"};
+  Result<std::vector<std::string>> rows = Status::NotFound("not yet");
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    rows = compare::LakeRows(fs, *connection, TablePath(root_, "public", "inf"), {"id", "ts"});
+    if (rows.ok() && *rows == expected) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(*rows, expected);
+  ASSERT_TRUE(running.Stop().ok());
+}
+
+}  // namespace
+}  // namespace freshet::pipeline
