@@ -23,6 +23,12 @@ Result<AppConfig> ParseAppConfig(const ConfigNode& root, const std::filesystem::
   }
   if (auto pipelines = root.Find("pipelines")) {
     FRESHET_ASSIGN_OR_RETURN(config.pipelines, pipeline::ParsePipelines(*pipelines));
+    FRESHET_ASSIGN_OR_RETURN(auto items, pipelines->Items());
+    for (size_t i = 0; i < items.size() && i < config.pipelines.size(); ++i) {
+      if (auto sinks = items[i].Find("sinks")) {
+        FRESHET_ASSIGN_OR_RETURN(config.sinks[config.pipelines[i].name], sink::ParseSinks(*sinks));
+      }
+    }
   }
   if (auto server = root.Find("server")) {
     FRESHET_RETURN_IF_ERROR(server->CheckKeys({"http", "pgwire"}));
@@ -79,6 +85,14 @@ pipelines:
     #     partition_by: [day]
     #     primary_key: [id]          # for tables without one at the source
     #     mode: append_only          # upsert (default) | append_only
+    # sinks:                         # destination databases fed from the lake tables
+    #   - postgres:
+    #       dsn: postgres://serving@127.0.0.1:5434/serving   # password: password_file or
+    #       # password_file: /run/secrets/serving            # FRESHET_SINK_PASSWORD
+    #       tables:
+    #         - from: public.*         # lake tables (schema.table patterns)
+    #           to: analytics.{table}  # destination; {schema} and {table} placeholders
+    #           mode: upsert           # upsert | append | snapshot
 
 server:
   http: 127.0.0.1:8080               # /metrics, /healthz, /readyz

@@ -3,12 +3,14 @@
 // freshet.yaml as a whole: the top-level sections, each parsed by the domain that owns it.
 //
 //   log:       {level: info, format: text}
-//   pipelines: [...]            see pipeline/pipeline_config.h
+//   pipelines: [...]            see pipeline/pipeline_config.h (each may hold `sinks:`, see
+//                               sink/sink_config.h)
 //   server:    {http: 127.0.0.1:8080, pgwire: {...}}   see server/pgwire/config.h
 //
 // Unknown keys at any level are errors naming the file and line.
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "common/logging.h"
 #include "pipeline/pipeline_config.h"
 #include "server/pgwire/config.h"
+#include "sink/sink_config.h"
 
 namespace freshet::cli {
 
@@ -29,6 +32,8 @@ struct ServerConfig {
 struct AppConfig {
   LogOptions log;
   std::vector<pipeline::PipelineConfig> pipelines;
+  // Each pipeline's `sinks:` list, by pipeline name (absent: no sinks).
+  std::map<std::string, std::vector<sink::PostgresSinkConfig>> sinks;
   ServerConfig server;
 };
 

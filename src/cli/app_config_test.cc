@@ -44,5 +44,36 @@ TEST(AppConfig, TopLevelErrors) {
   EXPECT_TRUE(parse("server:\n  http: 0.0.0.0:9000\n").ok());
 }
 
+TEST(AppConfig, SinksParsePerPipeline) {
+  auto root = ConfigNode::Parse(R"(
+pipelines:
+  - name: shop
+    source: {postgres: {dsn: "postgres://h/shop"}}
+    sinks:
+      - postgres:
+          dsn: postgres://h/serving
+          tables: [{from: public.*, to: "analytics.{table}"}]
+  - name: other
+    source: {postgres: {dsn: "postgres://h/other"}}
+)",
+                                "f.yaml");
+  ASSERT_TRUE(root.ok()) << root.status();
+  auto config = ParseAppConfig(*root, ".");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->sinks.size(), 1u);
+  ASSERT_EQ(config->sinks.at("shop").size(), 1u);
+  EXPECT_EQ(config->sinks.at("shop")[0].dsn, "postgres://h/serving");
+  EXPECT_EQ(config->sinks.at("shop")[0].tables[0].to, "analytics.{table}");
+
+  auto bad = ConfigNode::Parse(
+      "pipelines:\n  - name: shop\n    source: {postgres: {dsn: \"postgres://h/s\"}}\n"
+      "    sinks:\n      - postgres: {dsn: \"postgres://h/d\", tables: [{from: x}]}\n",
+      "f.yaml");
+  ASSERT_TRUE(bad.ok());
+  Status status = ParseAppConfig(*bad, ".").status();
+  EXPECT_NE(status.message().find("f.yaml:5"), std::string::npos) << status;
+  EXPECT_NE(status.message().find("not a schema.table pattern"), std::string::npos) << status;
+}
+
 }  // namespace
 }  // namespace freshet::cli

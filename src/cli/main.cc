@@ -12,6 +12,7 @@
 #include "cli/init_command.h"
 #include "cli/run_command.h"
 #include "cli/serve_command.h"
+#include "cli/sink_command.h"
 #include "cli/table_command.h"
 #include "common/logging.h"
 #include "engine/database.h"
@@ -37,6 +38,8 @@ int Run(int argc, char** argv) {
   app.add_option("--log-format", log_format, "text or json (one JSON object per line)")
       ->capture_default_str();
 
+  freshet::cli::SinkArgs sink_args;
+  CLI::App* sink = freshet::cli::AddSinkCommand(app, sink_args);
   freshet::cli::DoctorArgs doctor_args;
   CLI::App* doctor = freshet::cli::AddDoctorCommand(app, doctor_args);
   freshet::cli::GenerateArgs generate_args;
@@ -70,6 +73,7 @@ int Run(int argc, char** argv) {
   }
   freshet::ConfigureLogging({*level, *format});
 
+  if (sink->parsed()) return freshet::cli::RunSink(*sink, sink_args);
   if (doctor->parsed()) return freshet::cli::RunDoctor(doctor_args);
   if (generate->parsed()) return freshet::cli::RunGenerate(generate_args);
   if (init->parsed()) return freshet::cli::RunInit(init_args);

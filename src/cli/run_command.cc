@@ -25,6 +25,7 @@
 #include "server/http/http_server.h"
 #include "server/pgwire/server.h"
 #include "server/table_catalog.h"
+#include "sink/postgres_sink.h"
 
 namespace freshet::cli {
 namespace {
@@ -152,6 +153,20 @@ int RunRun(const RunArgs& args) {
       raw->done = true;
     });
   }
+  // One sink worker per sinks: entry; they only read committed lake versions.
+  std::vector<std::unique_ptr<sink::PostgresSink>> sinks;
+  for (const auto& config : app_config->pipelines) {
+    auto entries = app_config->sinks.find(config.name);
+    if (entries == app_config->sinks.end()) continue;
+    for (const auto& entry : entries->second) {
+      auto started = sink::PostgresSink::Start(entry, config.lake.root, config.name, metrics);
+      if (!started.ok()) {
+        spdlog::error("freshet run: pipeline {}: {}", config.name, started.status().message());
+        continue;
+      }
+      sinks.push_back(std::move(started).value());
+    }
+  }
   spdlog::info("freshet run: {} pipeline(s) started; Ctrl-C or SIGTERM stops", running.size());
 
   int exit_code = 0;
@@ -178,6 +193,7 @@ int RunRun(const RunArgs& args) {
       exit_code = 1;
     }
   }
+  for (auto& worker : sinks) worker->Stop();
   if (gateway) gateway->Stop();
   (*http)->Stop();
   spdlog::info("freshet run: stopped");

@@ -123,8 +123,9 @@ Result<std::vector<TableOverride>> ParseOverrides(const ConfigNode& pipeline) {
 }
 
 Result<PipelineConfig> ParsePipeline(const ConfigNode& node) {
-  FRESHET_RETURN_IF_ERROR(node.CheckKeys(
-      {"name", "source", "lake", "flush", "memory_limit", "unrepresentable_values", "overrides"}));
+  // `sinks` belongs to sink/, which cli/ parses (pipeline/ may not depend on it).
+  FRESHET_RETURN_IF_ERROR(node.CheckKeys({"name", "source", "lake", "flush", "memory_limit",
+                                          "unrepresentable_values", "overrides", "sinks"}));
   PipelineConfig out;
   FRESHET_ASSIGN_OR_RETURN(ConfigNode name, node.Get("name"));
   FRESHET_ASSIGN_OR_RETURN(out.name, name.AsString());
