@@ -13,6 +13,7 @@
 
 #include "cli/app_config.h"
 #include "cli/password.h"
+#include "cli/serve_command.h"
 #include "common/metrics.h"
 #include "common/shutdown.h"
 #include "engine/database.h"
@@ -130,10 +131,17 @@ int RunRun(const RunArgs& args) {
     return 1;
   }
   spdlog::info("freshet run: HTTP on {} (/metrics, /healthz, /readyz)", listen);
-  std::unique_ptr<server::StaticTableCatalog> catalog;
+  // The gateway serves the lake tables the pipelines write (and any configured Parquet files).
+  lake::LocalFileSystem gateway_fs;
+  std::unique_ptr<server::LakeTableCatalog> catalog;
   std::unique_ptr<server::pgwire::PgwireServer> gateway;
   if (app_config->server.pgwire) {
-    catalog = std::make_unique<server::StaticTableCatalog>(app_config->server.pgwire->tables);
+    auto opened = OpenGatewayCatalog(*app_config, gateway_fs);
+    if (!opened.ok()) {
+      fmt::print(stderr, "freshet run: {}\n", opened.status().message());
+      return 1;
+    }
+    catalog = std::move(opened).value();
     auto started =
         server::pgwire::PgwireServer::Start(app_config->server.pgwire->options, *catalog);
     if (!started.ok()) {

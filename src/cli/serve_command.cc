@@ -52,6 +52,23 @@ std::string ReadSecretLine(const char* prompt) {
 
 }  // namespace
 
+Result<std::unique_ptr<server::LakeTableCatalog>> OpenGatewayCatalog(const AppConfig& app_config,
+                                                                     lake::FileSystem& fs) {
+  const server::pgwire::PgwireConfig& config = *app_config.server.pgwire;
+  server::LakeCatalogOptions lake;
+  lake.fixed_tables = config.tables;
+  auto add_root = [&](const std::string& root) {
+    std::string absolute = std::filesystem::absolute(root).lexically_normal().string();
+    while (absolute.size() > 1 && absolute.back() == '/') absolute.pop_back();
+    if (std::find(lake.roots.begin(), lake.roots.end(), absolute) == lake.roots.end()) {
+      lake.roots.push_back(absolute);
+    }
+  };
+  for (const auto& pipeline : app_config.pipelines) add_root(pipeline.lake.root);
+  for (const auto& root : config.lake_roots) add_root(root);
+  return server::LakeTableCatalog::Open(fs, std::move(lake));
+}
+
 CLI::App* AddServeCommand(CLI::App& app, ServeArgs& args) {
   CLI::App* serve = app.add_subcommand(
       "serve", "Run the PostgreSQL-wire SQL gateway (server.pgwire in the configuration)");
@@ -78,21 +95,8 @@ int RunServe(const ServeArgs& args) {
     fmt::print(stderr, "freshet serve: {}\n", shutdown.status().message());
     return 1;
   }
-  // Every pipeline's lake root (relative to the working directory, as the pipeline reads it)
-  // and the gateway's own lake_roots.
-  server::LakeCatalogOptions lake;
-  lake.fixed_tables = config->tables;
-  auto add_root = [&](const std::string& root) {
-    std::string absolute = std::filesystem::absolute(root).lexically_normal().string();
-    while (absolute.size() > 1 && absolute.back() == '/') absolute.pop_back();
-    if (std::find(lake.roots.begin(), lake.roots.end(), absolute) == lake.roots.end()) {
-      lake.roots.push_back(absolute);
-    }
-  };
-  for (const auto& pipeline : app_config->pipelines) add_root(pipeline.lake.root);
-  for (const auto& root : config->lake_roots) add_root(root);
   lake::LocalFileSystem fs;
-  auto catalog = server::LakeTableCatalog::Open(fs, lake);
+  auto catalog = OpenGatewayCatalog(*app_config, fs);
   if (!catalog.ok()) {
     fmt::print(stderr, "freshet serve: {}\n", catalog.status().message());
     return 1;
@@ -119,7 +123,8 @@ int RunServe(const ServeArgs& args) {
       "freshet serve: SQL gateway on {}:{} ({} users, {} fixed tables, lake roots: {}); Ctrl-C "
       "stops",
       config->options.host, (*server)->port(), config->options.users.size(), config->tables.size(),
-      lake.roots.empty() ? "none" : fmt::format("{}", fmt::join(lake.roots, ", ")));
+      (*catalog)->roots().empty() ? "none"
+                                  : fmt::format("{}", fmt::join((*catalog)->roots(), ", ")));
   while (!(*shutdown)->WaitFor(std::chrono::seconds(1))) {
   }
   spdlog::info("freshet serve: shutting down");

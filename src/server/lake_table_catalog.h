@@ -68,6 +68,8 @@ class LakeTableCatalog : public TableCatalog {
   // served from the first root listed (a warning names both).
   Result<std::vector<std::pair<LakeTableLocation, int64_t>>> Discover() const;
 
+  const std::vector<std::string>& roots() const { return options_.roots; }
+
   // Scan queries built since the catalog opened (cache misses), for tests and metrics.
   int64_t scans_built() const;
 
