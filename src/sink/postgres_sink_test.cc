@@ -48,6 +48,8 @@ class PostgresSinkTest : public sink::testing::SinkTest {
     }
     return nullptr;
   }
+  // The result points into `status`, so a temporary would leave it dangling.
+  static const SinkTableStatus* Find(SinkStatus&& status, const std::string& table) = delete;
 
   MetricsRegistry metrics_;
 };
@@ -105,7 +107,8 @@ TEST_F(PostgresSinkTest, SeveralVersionsPerTransactionWhenBehind) {
   for (int i = 0; i < 7; ++i) Apply({Item(ChangeOp::kUpdate, 1, "one", 100 + i)});
   auto behind = (*sink)->RunPass();
   ASSERT_TRUE(behind.ok()) << behind.status();
-  const SinkTableStatus* items = Find((*sink)->status(), "public.items");
+  SinkStatus status = (*sink)->status();  // a copy: Find points into it
+  const SinkTableStatus* items = Find(status, "public.items");
   ASSERT_NE(items, nullptr);
   EXPECT_EQ(items->applied_version, 4);
   EXPECT_EQ(items->lag_versions, 4);
@@ -114,7 +117,8 @@ TEST_F(PostgresSinkTest, SeveralVersionsPerTransactionWhenBehind) {
   EXPECT_TRUE(*behind);
   while (*(*sink)->RunPass()) {
   }
-  EXPECT_EQ(Find((*sink)->status(), "public.items")->applied_version, 8);
+  status = (*sink)->status();
+  EXPECT_EQ(Find(status, "public.items")->applied_version, 8);
   // From outside the worker: the offsets table against the lake.
   Apply({Item(ChangeOp::kInsert, 2, "two", 200)});
   auto inspected = InspectSink(config, fs_, root_);
@@ -182,7 +186,8 @@ TEST_F(PostgresSinkTest, DestinationDownForAWhileCatchesUp) {
   ASSERT_TRUE(sink.ok()) << sink.status();
   auto applied = [&](int64_t version) {
     return WaitFor([&] {
-      const SinkTableStatus* items = Find((*sink)->status(), "public.items");
+      SinkStatus status = (*sink)->status();
+      const SinkTableStatus* items = Find(status, "public.items");
       return items != nullptr && items->applied_version == version;
     });
   };
