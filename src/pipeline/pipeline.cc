@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "common/glob.h"
 #include "engine/database.h"
 #include "lake/actions.h"
 #include "lake/fs/file_system.h"
@@ -303,12 +304,10 @@ void Pipeline::Impl::SetState(PipelineState state, std::string_view why) {
 }
 
 bool Pipeline::Impl::Included(const std::string& qualified) const {
-  bool included =
-      std::any_of(config_.source.tables.begin(), config_.source.tables.end(),
-                  [&](const std::string& p) { return MatchesTablePattern(p, qualified); });
-  bool excluded =
-      std::any_of(config_.source.exclude.begin(), config_.source.exclude.end(),
-                  [&](const std::string& p) { return MatchesTablePattern(p, qualified); });
+  bool included = std::any_of(config_.source.tables.begin(), config_.source.tables.end(),
+                              [&](const std::string& p) { return MatchesGlob(p, qualified); });
+  bool excluded = std::any_of(config_.source.exclude.begin(), config_.source.exclude.end(),
+                              [&](const std::string& p) { return MatchesGlob(p, qualified); });
   return included && !excluded;
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/glob.h"
+
 namespace freshet::pipeline {
 namespace {
 
@@ -178,33 +180,9 @@ std::string_view SnapshotModeName(SnapshotMode mode) {
   return "?";
 }
 
-bool MatchesTablePattern(std::string_view pattern, std::string_view text) {
-  // Iterative glob match with backtracking to the last '*'.
-  size_t p = 0;
-  size_t t = 0;
-  size_t star = std::string_view::npos;
-  size_t star_text = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      star_text = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++star_text;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 const TableOverride* PipelineConfig::OverrideFor(std::string_view qualified_table) const {
   for (const auto& entry : overrides) {
-    if (MatchesTablePattern(entry.table, qualified_table)) return &entry;
+    if (MatchesGlob(entry.table, qualified_table)) return &entry;
   }
   return nullptr;
 }

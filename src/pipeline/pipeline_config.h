@@ -90,8 +90,4 @@ struct PipelineConfig {
 // Parses the `pipelines` node (a list). `node` is the value under the key.
 Result<std::vector<PipelineConfig>> ParsePipelines(const ConfigNode& node);
 
-// True when `qualified_table` ("public.orders") matches `pattern` ("public.*"): * matches any
-// run of characters, ? one character; schema and table are matched as one string.
-bool MatchesTablePattern(std::string_view pattern, std::string_view qualified_table);
-
 }  // namespace freshet::pipeline

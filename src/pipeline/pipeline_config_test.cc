@@ -129,18 +129,5 @@ TEST(PipelineConfig, NamesAndSlotsMustBeUnique) {
             "give each its own");
 }
 
-TEST(TablePattern, GlobsOverQualifiedNames) {
-  EXPECT_TRUE(MatchesTablePattern("public.*", "public.orders"));
-  EXPECT_FALSE(MatchesTablePattern("public.*", "sales.orders"));
-  EXPECT_TRUE(MatchesTablePattern("*.orders", "sales.orders"));
-  EXPECT_TRUE(MatchesTablePattern("public.audit_*", "public.audit_2026"));
-  EXPECT_FALSE(MatchesTablePattern("public.audit_*", "public.audits"));
-  EXPECT_TRUE(MatchesTablePattern("public.order?", "public.orders"));
-  EXPECT_FALSE(MatchesTablePattern("public.order?", "public.order"));
-  EXPECT_TRUE(MatchesTablePattern("*", "x.y"));
-  EXPECT_TRUE(MatchesTablePattern("p*c.*s", "public.orders"));
-  EXPECT_FALSE(MatchesTablePattern("public.orders", "public.orders2"));
-}
-
 }  // namespace
 }  // namespace freshet::pipeline

@@ -67,9 +67,6 @@ struct QualifiedName {
 };
 Result<QualifiedName> DestinationName(std::string_view to, const QualifiedName& lake_table);
 
-// The glob rule of table patterns: * any run of characters, ? one character.
-bool MatchesPattern(std::string_view pattern, std::string_view text);
-
 // The destination password: the file's first line when `password_file` is set, else
 // FRESHET_SINK_PASSWORD when set, else nullopt (the DSN or libpq's own sources decide).
 Result<std::optional<std::string>> SinkPassword(const PostgresSinkConfig& config);

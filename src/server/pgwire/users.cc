@@ -1,44 +1,15 @@
 #include "server/pgwire/users.h"
 
-#include <cctype>
+#include "common/glob.h"
 
 namespace freshet::server::pgwire {
-namespace {
-
-bool Glob(std::string_view pattern, std::string_view text) {
-  // Iterative matcher with backtracking to the last '*'.
-  size_t p = 0;
-  size_t t = 0;
-  size_t star = std::string_view::npos;
-  size_t resume = 0;
-  auto eq = [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) ==
-           std::tolower(static_cast<unsigned char>(b));
-  };
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = t;
-    } else if (p < pattern.size() && eq(pattern[p], text[t])) {
-      ++p;
-      ++t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
-}  // namespace
-
 bool GrantMatches(std::string_view pattern, std::string_view schema, std::string_view table) {
   size_t dot = pattern.find('.');
   if (dot == std::string_view::npos) return false;
-  return Glob(pattern.substr(0, dot), schema) && Glob(pattern.substr(dot + 1), table);
+  // Grants fold case and know only `*`, so a `?` in a grant never widens it.
+  constexpr GlobOptions kGrantGlob{.ignore_case = true, .question_mark = false};
+  return MatchesGlob(pattern.substr(0, dot), schema, kGrantGlob) &&
+         MatchesGlob(pattern.substr(dot + 1), table, kGrantGlob);
 }
 
 bool IsGranted(const std::vector<std::string>& grants, std::string_view schema,
