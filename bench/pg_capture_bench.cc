@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bench_wal.h"
 #include "pg/change_sink.h"
 #include "pg/replication_setup.h"
 #include "pg/replication_stream.h"
@@ -114,34 +115,11 @@ int main(int argc, char** argv) {
   auto sql = pg::Connection::Open({.dsn = dsn});
   if (!sql.ok()) return Fail(sql.status());
 
-  Status status = sql->Execute(
-      "CREATE TABLE t (id bigint PRIMARY KEY, a int, b text, c float8, d timestamptz, e bool)");
-  if (status.ok()) status = pg::EnsurePublication(*sql, {.name = "pub", .tables = {"public.t"}});
-  for (const char* slot : {"recvlogical1", "freshet1", "freshet2", "recvlogical2"}) {
-    auto replication = pg::Connection::Open({.dsn = dsn, .replication = true});
-    if (!replication.ok()) return Fail(replication.status());
-    if (status.ok()) status = pg::CreateSlot(*replication, slot, false).status();
-  }
-  if (!status.ok()) return Fail(status);
-
   fmt::print("pg_capture_bench: writing {} inserts, {} updates, {} deletes\n", inserts, updates,
              deletes);
-  constexpr int64_t kBatch = 10'000;
-  for (int64_t first = 1; first <= inserts && status.ok(); first += kBatch) {
-    status = sql->Execute(fmt::format(
-        "INSERT INTO t SELECT g, g % 1000, 'row ' || g, g * 0.5, '2024-01-01'::timestamptz + g * "
-        "interval '1 second', g % 2 = 0 FROM generate_series({}, {}) g",
-        first, std::min(inserts, first + kBatch - 1)));
-  }
-  for (int64_t first = 1; first <= updates && status.ok(); first += kBatch) {
-    status =
-        sql->Execute(fmt::format("UPDATE t SET a = a + 1, b = b || '!' WHERE id BETWEEN {} AND {}",
-                                 first, std::min(updates, first + kBatch - 1)));
-  }
-  for (int64_t first = inserts - deletes + 1; first <= inserts && status.ok(); first += kBatch) {
-    status = sql->Execute(fmt::format("DELETE FROM t WHERE id BETWEEN {} AND {}", first,
-                                      std::min(inserts, first + kBatch - 1)));
-  }
+  Status status = freshet::bench::WriteBenchWal(
+      *sql, dsn, "pub", {"recvlogical1", "freshet1", "freshet2", "recvlogical2"}, inserts, updates,
+      deletes);
   if (!status.ok()) return Fail(status);
   auto end =
       sql->Query("SELECT pg_logical_emit_message(false, 'bench_end', 'x'), pg_current_wal_lsn()");

@@ -28,6 +28,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bench_wal.h"
 #include "engine/database.h"
 #include "lake/fs/file_system.h"
 #include "lake/snapshot.h"
@@ -102,35 +103,10 @@ int main(int argc, char** argv) {
   if (!sql.ok()) return Fail(sql.status());
 
   // (a) throughput.
-  Status status = sql->Execute(
-      "CREATE TABLE t (id bigint PRIMARY KEY, a int, b text, c float8, d timestamptz, e bool)");
-  if (status.ok()) {
-    status = pg::EnsurePublication(*sql, {.name = "freshet_bulk", .tables = {"public.t"}});
-  }
-  for (const char* slot : {"recvlogical", "freshet_bulk"}) {
-    auto replication = pg::Connection::Open({.dsn = dsn, .replication = true});
-    if (!replication.ok()) return Fail(replication.status());
-    if (status.ok()) status = pg::CreateSlot(*replication, slot, false).status();
-  }
-  if (!status.ok()) return Fail(status);
   fmt::print("pipeline_bench: writing {} inserts, {} updates, {} deletes\n", inserts, updates,
              deletes);
-  constexpr int64_t kBatch = 10'000;
-  for (int64_t first = 1; first <= inserts && status.ok(); first += kBatch) {
-    status = sql->Execute(fmt::format(
-        "INSERT INTO t SELECT g, g % 1000, 'row ' || g, g * 0.5, '2024-01-01'::timestamptz + g * "
-        "interval '1 second', g % 2 = 0 FROM generate_series({}, {}) g",
-        first, std::min(inserts, first + kBatch - 1)));
-  }
-  for (int64_t first = 1; first <= updates && status.ok(); first += kBatch) {
-    status =
-        sql->Execute(fmt::format("UPDATE t SET a = a + 1, b = b || '!' WHERE id BETWEEN {} AND {}",
-                                 first, std::min(updates, first + kBatch - 1)));
-  }
-  for (int64_t first = inserts - deletes + 1; first <= inserts && status.ok(); first += kBatch) {
-    status = sql->Execute(fmt::format("DELETE FROM t WHERE id BETWEEN {} AND {}", first,
-                                      std::min(inserts, first + kBatch - 1)));
-  }
+  Status status = freshet::bench::WriteBenchWal(
+      *sql, dsn, "freshet_bulk", {"recvlogical", "freshet_bulk"}, inserts, updates, deletes);
   if (!status.ok()) return Fail(status);
   // The last transaction commits after `before_last`: the drain is done once it is confirmed.
   auto before_last = sql->Query("SELECT pg_current_wal_lsn()::text");
