@@ -8,7 +8,7 @@
 namespace freshet {
 
 struct GlobOptions {
-  bool ignore_case = false;  // ASCII case folding
+  bool ignore_case = false;   // ASCII case folding
   bool question_mark = true;  // `?` matches one character; false: it is literal
 };
 
