@@ -43,8 +43,7 @@ inline Status WriteBenchWal(pg::Connection& sql, const std::string& dsn,
   }
   for (int64_t first = inserts - deletes + 1; first <= inserts; first += kBatch) {
     FRESHET_RETURN_IF_ERROR(sql.Execute(fmt::format("DELETE FROM t WHERE id BETWEEN {} AND {}",
-                                                    first,
-                                                    std::min(inserts, first + kBatch - 1))));
+                                                    first, std::min(inserts, first + kBatch - 1))));
   }
   return Status::Ok();
 }
