@@ -165,12 +165,23 @@ void KeyIndex::Grow() {
   }
 }
 
+bool KeyIndex::IsExact(std::string_view key) const {
+  return hash_ == &HashKey && key.size() == 9 && key[0] == static_cast<char>(Value::Kind::kInt);
+}
+
+uint64_t KeyIndex::Hash(std::string_view key) const {
+  if (!IsExact(key)) return hash_(key);
+  uint64_t payload = 0;
+  for (int i = 0; i < 8; ++i) payload |= uint64_t{static_cast<uint8_t>(key[1 + i])} << (8 * i);
+  return Mix(payload);  // a bijection: distinct integers never share a hash
+}
+
 void KeyIndex::Insert(std::string_view key, RowLocation location) {
   if ((size_ + 1) * 5 > slots_.size() * 4) Grow();
-  uint64_t hash = hash_(key);
+  uint64_t hash = Hash(key);
   size_t slot = Home(hash);
   while (slots_[slot].file != kEmpty) slot = slot + 1 == slots_.size() ? 0 : slot + 1;
-  slots_[slot] = Entry{hash, location.file, location.row};
+  slots_[slot] = Entry{hash, location.file | (IsExact(key) ? kExactBit : 0), location.row};
   ++size_;
 }
 
@@ -196,11 +207,12 @@ void KeyIndex::EraseSlot(size_t slot) {
 }
 
 bool KeyIndex::Erase(std::string_view key, RowLocation location) {
-  uint64_t hash = hash_(key);
+  uint64_t hash = Hash(key);
   for (size_t slot = Home(hash); slots_[slot].file != kEmpty;
        slot = slot + 1 == slots_.size() ? 0 : slot + 1) {
     const Entry& entry = slots_[slot];
-    if (entry.hash == hash && entry.file == location.file && entry.row == location.row) {
+    if (entry.hash == hash && (entry.file & ~kExactBit) == location.file &&
+        entry.row == location.row) {
       EraseSlot(slot);
       return true;
     }
@@ -211,7 +223,7 @@ bool KeyIndex::Erase(std::string_view key, RowLocation location) {
 size_t KeyIndex::EraseFile(uint32_t file) {
   size_t erased = 0;
   for (size_t slot = 0; slot < slots_.size();) {
-    if (slots_[slot].file == file) {
+    if (slots_[slot].file != kEmpty && (slots_[slot].file & ~kExactBit) == file) {
       EraseSlot(slot);  // may shift another entry of this file into `slot`: look again
       ++erased;
     } else {
@@ -223,34 +235,49 @@ size_t KeyIndex::EraseFile(uint32_t file) {
 
 std::vector<RowLocation> KeyIndex::Candidates(std::string_view key) const {
   std::vector<RowLocation> out;
-  uint64_t hash = hash_(key);
+  uint64_t hash = Hash(key);
   for (size_t slot = Home(hash); slots_[slot].file != kEmpty;
        slot = slot + 1 == slots_.size() ? 0 : slot + 1) {
-    if (slots_[slot].hash == hash) out.push_back({slots_[slot].file, slots_[slot].row});
+    if (slots_[slot].hash == hash)
+      out.push_back({slots_[slot].file & ~kExactBit, slots_[slot].row});
   }
   return out;
 }
 
 Result<std::vector<std::vector<RowLocation>>> KeyIndex::FindAll(
     const std::vector<std::string>& keys, const KeyReader& reader) const {
-  std::vector<std::vector<RowLocation>> candidates(keys.size());
-  std::vector<RowLocation> wanted;
-  for (size_t key_idx = 0; key_idx < keys.size(); ++key_idx) {
-    candidates[key_idx] = Candidates(keys[key_idx]);
-    wanted.insert(wanted.end(), candidates[key_idx].begin(), candidates[key_idx].end());
-  }
   std::vector<std::vector<RowLocation>> out(keys.size());
-  if (wanted.empty()) return out;
+  // Candidates that need their stored key read: (key index, location).
+  std::vector<std::pair<size_t, RowLocation>> unconfirmed;
+  for (size_t key_idx = 0; key_idx < keys.size(); ++key_idx) {
+    const std::string& key = keys[key_idx];
+    bool exact = IsExact(key);
+    uint64_t hash = Hash(key);
+    for (size_t slot = Home(hash); slots_[slot].file != kEmpty;
+         slot = slot + 1 == slots_.size() ? 0 : slot + 1) {
+      const Entry& entry = slots_[slot];
+      if (entry.hash != hash) continue;
+      RowLocation location{entry.file & ~kExactBit, entry.row};
+      // Two integer keys with one hash are one key; any other pairing is checked.
+      if (exact && (entry.file & kExactBit) != 0) {
+        out[key_idx].push_back(location);
+      } else {
+        unconfirmed.emplace_back(key_idx, location);
+      }
+    }
+  }
+  if (unconfirmed.empty()) return out;
+  std::vector<RowLocation> wanted;
+  wanted.reserve(unconfirmed.size());
+  for (const auto& [key_idx, location] : unconfirmed) wanted.push_back(location);
   FRESHET_ASSIGN_OR_RETURN(std::vector<std::string> stored, reader(wanted));
   if (stored.size() != wanted.size()) {
     return Status::Internal("key reader returned {} keys for {} locations", stored.size(),
                             wanted.size());
   }
-  size_t pos = 0;
-  for (size_t key_idx = 0; key_idx < keys.size(); ++key_idx) {
-    for (const RowLocation& location : candidates[key_idx]) {
-      if (stored[pos++] == keys[key_idx]) out[key_idx].push_back(location);
-    }
+  for (size_t pos = 0; pos < unconfirmed.size(); ++pos) {
+    const auto& [key_idx, location] = unconfirmed[pos];
+    if (stored[pos] == keys[key_idx]) out[key_idx].push_back(location);
   }
   return out;
 }

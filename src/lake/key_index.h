@@ -10,9 +10,9 @@
 // 20-30 bytes at any size. Several entries may share a hash. Lookups are exact anyway: Find
 // reads the stored key at every candidate location (KeyReader: from the data files, one query
 // per file for a whole batch) and keeps only locations whose key equals the one asked for, so
-// two different keys never merge, even when their hashes collide. Callers that already read
-// the old row versions (the upsert path does, for the change feed and unchanged values) pay
-// nothing extra.
+// two different keys never merge, even when their hashes collide. The common key of one
+// integer column (smallint, integer, bigint) needs no read: its hash is a bijection of the
+// integer, so the hash is the key, and such entries are flagged as exact.
 //
 // A KeyIndex is built from a snapshot (BuildKeyIndex, reading only the key columns and
 // file_row_number of each live file, skipping rows its deletion vector marks) and updated by
@@ -97,6 +97,13 @@ class KeyIndex {
     uint32_t row = 0;
   };
   static constexpr uint32_t kEmpty = UINT32_MAX;
+  // Set in Entry::file when the entry's key is a single integer (IsExact).
+  static constexpr uint32_t kExactBit = 1u << 31;
+
+  // A key of one integer column with the default hash: its hash is a bijection of the integer,
+  // so equal hashes of two such keys mean equal keys and no read is needed to confirm them.
+  bool IsExact(std::string_view key) const;
+  uint64_t Hash(std::string_view key) const;
 
   size_t Home(uint64_t hash) const;
   void Grow();

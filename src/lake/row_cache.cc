@@ -1,0 +1,309 @@
+#include "lake/row_cache.h"
+
+#include <cstring>
+
+#include "lake/key_index.h"
+
+namespace freshet::lake {
+namespace {
+
+using engine::Value;
+
+void PutVarint(uint64_t value, std::string& out) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<char>(value));
+}
+
+uint64_t GetVarint(std::string_view bytes, size_t& pos) {
+  uint64_t value = 0;
+  for (int shift = 0;; shift += 7) {
+    auto byte = static_cast<uint8_t>(bytes[pos++]);
+    value |= uint64_t{byte & 0x7fu} << shift;
+    if (byte < 0x80) return value;
+  }
+}
+
+void PutFixed(uint64_t value, std::string& out) {
+  char bytes[8];
+  std::memcpy(bytes, &value, 8);
+  out.append(bytes, 8);
+}
+
+uint64_t GetFixed(std::string_view bytes, size_t& pos) {
+  uint64_t value;
+  std::memcpy(&value, bytes.data() + pos, 8);
+  pos += 8;
+  return value;
+}
+
+std::string GetBytes(std::string_view bytes, size_t& pos) {
+  size_t size = GetVarint(bytes, pos);
+  std::string out(bytes.substr(pos, size));
+  pos += size;
+  return out;
+}
+
+void EncodeValue(const Value& value, std::string& out) {
+  out.push_back(static_cast<char>(value.kind));
+  switch (value.kind) {
+    case Value::Kind::kNull:
+      return;
+    case Value::Kind::kBool:
+    case Value::Kind::kInt:
+    case Value::Kind::kDate:
+    case Value::Kind::kTime:
+    case Value::Kind::kTimestamp:
+    case Value::Kind::kTimestampTz: {
+      // Zig-zag varint: small integers and dates take one to three bytes.
+      int64_t integer = value.integer();
+      PutVarint((static_cast<uint64_t>(integer) << 1) ^ static_cast<uint64_t>(integer >> 63), out);
+      return;
+    }
+    case Value::Kind::kUInt:
+      PutVarint(value.unsigned_integer(), out);
+      return;
+    case Value::Kind::kDouble: {
+      uint64_t bits;
+      double real = value.real();
+      std::memcpy(&bits, &real, 8);
+      PutFixed(bits, out);
+      return;
+    }
+    case Value::Kind::kString:
+    case Value::Kind::kBlob:
+      PutVarint(value.string().size(), out);
+      out.append(value.string());
+      return;
+    case Value::Kind::kDecimal:
+    case Value::Kind::kHugeInt: {
+      const engine::Decimal& decimal = value.decimal();
+      auto unscaled = static_cast<engine::UInt128>(decimal.unscaled);
+      PutFixed(static_cast<uint64_t>(unscaled), out);
+      PutFixed(static_cast<uint64_t>(unscaled >> 64), out);
+      out.push_back(static_cast<char>(decimal.width));
+      out.push_back(static_cast<char>(decimal.scale));
+      return;
+    }
+    case Value::Kind::kList:
+      PutVarint(value.list().size(), out);
+      for (const Value& element : value.list()) EncodeValue(element, out);
+      return;
+    case Value::Kind::kStruct:
+    case Value::Kind::kMap:
+      PutVarint(value.fields().size(), out);
+      for (const auto& [name, field] : value.fields()) {
+        PutVarint(name.size(), out);
+        out.append(name);
+        EncodeValue(field, out);
+      }
+      return;
+  }
+}
+
+Value DecodeValue(std::string_view bytes, size_t& pos) {
+  Value value;
+  value.kind = static_cast<Value::Kind>(bytes[pos++]);
+  switch (value.kind) {
+    case Value::Kind::kNull:
+      break;
+    case Value::Kind::kBool:
+    case Value::Kind::kInt:
+    case Value::Kind::kDate:
+    case Value::Kind::kTime:
+    case Value::Kind::kTimestamp:
+    case Value::Kind::kTimestampTz: {
+      uint64_t zigzag = GetVarint(bytes, pos);
+      value.data = static_cast<int64_t>((zigzag >> 1) ^ (~(zigzag & 1) + 1));
+      break;
+    }
+    case Value::Kind::kUInt:
+      value.data = GetVarint(bytes, pos);
+      break;
+    case Value::Kind::kDouble: {
+      uint64_t bits = GetFixed(bytes, pos);
+      double real;
+      std::memcpy(&real, &bits, 8);
+      value.data = real;
+      break;
+    }
+    case Value::Kind::kString:
+    case Value::Kind::kBlob:
+      value.data = GetBytes(bytes, pos);
+      break;
+    case Value::Kind::kDecimal:
+    case Value::Kind::kHugeInt: {
+      engine::UInt128 low = GetFixed(bytes, pos);
+      engine::UInt128 high = GetFixed(bytes, pos);
+      engine::Decimal decimal;
+      decimal.unscaled = static_cast<engine::Int128>(low | (high << 64));
+      decimal.width = static_cast<uint8_t>(bytes[pos++]);
+      decimal.scale = static_cast<uint8_t>(bytes[pos++]);
+      value.data = decimal;
+      break;
+    }
+    case Value::Kind::kList: {
+      engine::ValueList list(GetVarint(bytes, pos));
+      for (Value& element : list) element = DecodeValue(bytes, pos);
+      value.data = std::move(list);
+      break;
+    }
+    case Value::Kind::kStruct:
+    case Value::Kind::kMap: {
+      engine::ValueFields fields(GetVarint(bytes, pos));
+      for (auto& [name, field] : fields) {
+        name = GetBytes(bytes, pos);
+        field = DecodeValue(bytes, pos);
+      }
+      value.data = std::move(fields);
+      break;
+    }
+  }
+  return value;
+}
+
+}  // namespace
+
+void EncodeRow(const engine::Row& row, std::string& out) {
+  PutVarint(row.size(), out);
+  for (const Value& value : row) EncodeValue(value, out);
+}
+
+engine::Row DecodeRow(std::string_view bytes) {
+  size_t pos = 0;
+  engine::Row row(GetVarint(bytes, pos));
+  for (Value& value : row) value = DecodeValue(bytes, pos);
+  return row;
+}
+
+// A record in the arena: varint total size, varint key size, key bytes, encoded row.
+
+size_t RowCache::Home(uint64_t hash) const {
+  return static_cast<size_t>((static_cast<engine::UInt128>(hash) * slots_.size()) >> 64);
+}
+
+std::string_view RowCache::RecordKey(uint64_t offset) const {
+  std::string_view arena(arena_);
+  size_t pos = offset;
+  GetVarint(arena, pos);
+  size_t key_size = GetVarint(arena, pos);
+  return arena.substr(pos, key_size);
+}
+
+size_t RowCache::RecordSize(uint64_t offset) const {
+  size_t pos = offset;
+  size_t size = GetVarint(arena_, pos);
+  return pos - offset + size;
+}
+
+std::optional<size_t> RowCache::FindSlot(std::string_view key, uint64_t hash) const {
+  if (slots_.empty()) return std::nullopt;
+  for (size_t slot = Home(hash); slots_[slot].offset != kEmpty;
+       slot = slot + 1 == slots_.size() ? 0 : slot + 1) {
+    if (slots_[slot].hash == hash && RecordKey(slots_[slot].offset) == key) return slot;
+  }
+  return std::nullopt;
+}
+
+std::optional<engine::Row> RowCache::Get(std::string_view key) const {
+  auto slot = FindSlot(key, HashKey(key));
+  if (!slot) return std::nullopt;
+  std::string_view arena(arena_);
+  size_t pos = slots_[*slot].offset;
+  size_t size = GetVarint(arena, pos);
+  size_t end = pos + size;
+  size_t key_size = GetVarint(arena, pos);
+  pos += key_size;
+  return DecodeRow(arena.substr(pos, end - pos));
+}
+
+uint64_t RowCache::Append(std::string_view key, const engine::Row& row) {
+  std::string body;
+  PutVarint(key.size(), body);
+  body.append(key);
+  EncodeRow(row, body);
+  uint64_t offset = arena_.size();
+  PutVarint(body.size(), arena_);
+  arena_ += body;
+  return offset;
+}
+
+void RowCache::Put(std::string_view key, const engine::Row& row) {
+  uint64_t hash = HashKey(key);
+  if (auto slot = FindSlot(key, hash)) {
+    garbage_ += RecordSize(slots_[*slot].offset);
+    slots_[*slot].offset = Append(key, row);
+  } else {
+    if (MemoryBytes() >= budget_bytes_) return;
+    if (slots_.empty() || (size_ + 1) * 5 > slots_.size() * 4) Grow();
+    size_t target = Home(hash);
+    while (slots_[target].offset != kEmpty) target = target + 1 == slots_.size() ? 0 : target + 1;
+    slots_[target] = Slot{hash, Append(key, row)};
+    ++size_;
+  }
+  if (garbage_ > arena_.size() / 2 && garbage_ > (1u << 20)) CompactArena();
+}
+
+void RowCache::Erase(std::string_view key) {
+  auto slot = FindSlot(key, HashKey(key));
+  if (!slot) return;
+  garbage_ += RecordSize(slots_[*slot].offset);
+  EraseSlot(*slot);
+}
+
+void RowCache::Clear() {
+  slots_.clear();
+  slots_.shrink_to_fit();
+  arena_.clear();
+  arena_.shrink_to_fit();
+  size_ = 0;
+  garbage_ = 0;
+}
+
+void RowCache::Grow() {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(std::max<size_t>(16, old.size() + old.size() / 2), Slot{});
+  for (const Slot& entry : old) {
+    if (entry.offset == kEmpty) continue;
+    size_t slot = Home(entry.hash);
+    while (slots_[slot].offset != kEmpty) slot = slot + 1 == slots_.size() ? 0 : slot + 1;
+    slots_[slot] = entry;
+  }
+}
+
+void RowCache::EraseSlot(size_t slot) {
+  // Backward-shift deletion, as in KeyIndex: no tombstones.
+  size_t capacity = slots_.size();
+  size_t hole = slot;
+  size_t next = hole;
+  while (true) {
+    next = next + 1 == capacity ? 0 : next + 1;
+    const Slot& entry = slots_[next];
+    if (entry.offset == kEmpty) break;
+    size_t home = Home(entry.hash);
+    if ((next + capacity - home) % capacity >= (next + capacity - hole) % capacity) {
+      slots_[hole] = entry;
+      hole = next;
+    }
+  }
+  slots_[hole] = Slot{};
+  --size_;
+}
+
+void RowCache::CompactArena() {
+  std::string compacted;
+  compacted.reserve(arena_.size() - garbage_);
+  for (Slot& slot : slots_) {
+    if (slot.offset == kEmpty) continue;
+    size_t size = RecordSize(slot.offset);
+    uint64_t offset = compacted.size();
+    compacted.append(arena_, slot.offset, size);
+    slot.offset = offset;
+  }
+  arena_ = std::move(compacted);
+  garbage_ = 0;
+}
+
+}  // namespace freshet::lake
