@@ -233,15 +233,18 @@ Result<std::vector<uint64_t>> LoadDeletionVector(FileSystem& fs, const std::stri
   return rows;
 }
 
-EncodedDeletionVector EncodeDeletionVectorFile(const std::vector<uint64_t>& rows) {
-  std::string bitmap = SerializeRoaringBitmapArray(rows);
-  EncodedDeletionVector out;
+EncodedDeletionVectors EncodeDeletionVectorsFile(
+    const std::vector<std::vector<uint64_t>>& bitmaps) {
+  EncodedDeletionVectors out;
   out.file_bytes.push_back(1);  // format version
-  AppendBe32(out.file_bytes, static_cast<uint32_t>(bitmap.size()));
-  out.file_bytes += bitmap;
-  AppendBe32(out.file_bytes, Crc32(bitmap));
-  out.offset = 1;
-  out.size_in_bytes = static_cast<int32_t>(bitmap.size());
+  for (const std::vector<uint64_t>& rows : bitmaps) {
+    std::string bitmap = SerializeRoaringBitmapArray(rows);
+    out.offsets.push_back(static_cast<int32_t>(out.file_bytes.size()));
+    out.sizes_in_bytes.push_back(static_cast<int32_t>(bitmap.size()));
+    AppendBe32(out.file_bytes, static_cast<uint32_t>(bitmap.size()));
+    out.file_bytes += bitmap;
+    AppendBe32(out.file_bytes, Crc32(bitmap));
+  }
   return out;
 }
 

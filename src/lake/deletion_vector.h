@@ -47,13 +47,14 @@ std::string SerializeRoaringBitmapArray(const std::vector<uint64_t>& rows);
 Result<std::vector<uint64_t>> LoadDeletionVector(FileSystem& fs, const std::string& table_path,
                                                  const DeletionVectorDescriptor& dv);
 
-// The bytes of a DV file holding one bitmap (version byte, size, bitmap, CRC-32), and the
-// descriptor fields that point into it: offset 1 and the bitmap's size.
-struct EncodedDeletionVector {
+// The bytes of a DV file holding bitmaps one after another (version byte, then per bitmap its
+// size, the bitmap and its CRC-32), and the descriptor fields of each: its offset (of the size
+// field) and the bitmap's size. One file serves every deletion vector of a commit.
+struct EncodedDeletionVectors {
   std::string file_bytes;
-  int32_t offset = 1;
-  int32_t size_in_bytes = 0;
+  std::vector<int32_t> offsets;
+  std::vector<int32_t> sizes_in_bytes;
 };
-EncodedDeletionVector EncodeDeletionVectorFile(const std::vector<uint64_t>& rows);
+EncodedDeletionVectors EncodeDeletionVectorsFile(const std::vector<std::vector<uint64_t>>& bitmaps);
 
 }  // namespace freshet::lake

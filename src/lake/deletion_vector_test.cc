@@ -41,33 +41,51 @@ TEST(DeletionVector, Z85RoundTrips) {
 TEST(DeletionVector, FileRoundTripsWithRowsAboveFourBillion) {
   testing::ScratchDir dir;
   std::vector<uint64_t> rows = {0, 1, 2, 100000, (uint64_t{1} << 32) + 5};
-  EncodedDeletionVector encoded = EncodeDeletionVectorFile(rows);
+  EncodedDeletionVectors encoded = EncodeDeletionVectorsFile({rows});
   LocalFileSystem fs;
   ASSERT_TRUE(fs.Put(dir / "dv.bin", encoded.file_bytes).ok());
-  DeletionVectorDescriptor dv{"p", "file://" + (dir / "dv.bin"), encoded.offset,
-                              encoded.size_in_bytes, 5};
+  DeletionVectorDescriptor dv{"p", "file://" + (dir / "dv.bin"), encoded.offsets[0],
+                              encoded.sizes_in_bytes[0], 5};
   auto loaded = LoadDeletionVector(fs, dir.path(), dv);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(*loaded, rows);
 }
 
+TEST(DeletionVector, SeveralVectorsShareOneFile) {
+  testing::ScratchDir dir;
+  std::vector<std::vector<uint64_t>> bitmaps = {{3}, {0, 7, 9000}, {}, {5, 6}};
+  EncodedDeletionVectors encoded = EncodeDeletionVectorsFile(bitmaps);
+  ASSERT_EQ(encoded.offsets.size(), bitmaps.size());
+  EXPECT_EQ(encoded.offsets[0], 1);  // after the version byte
+  LocalFileSystem fs;
+  ASSERT_TRUE(fs.Put(dir / "dvs.bin", encoded.file_bytes).ok());
+  for (size_t i = 0; i < bitmaps.size(); ++i) {
+    DeletionVectorDescriptor dv{"p", dir / "dvs.bin", encoded.offsets[i], encoded.sizes_in_bytes[i],
+                                static_cast<int64_t>(bitmaps[i].size())};
+    auto loaded = LoadDeletionVector(fs, dir.path(), dv);
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    EXPECT_EQ(*loaded, bitmaps[i]) << "vector " << i;
+  }
+}
+
 TEST(DeletionVector, ChecksumAndCardinalityMismatchesNameTheFile) {
   testing::ScratchDir dir;
-  EncodedDeletionVector encoded = EncodeDeletionVectorFile({1, 2, 3});
+  EncodedDeletionVectors encoded = EncodeDeletionVectorsFile({{1, 2, 3}});
   std::string corrupt = encoded.file_bytes;
   corrupt[10] = static_cast<char>(corrupt[10] ^ 0x40);
   LocalFileSystem fs;
   ASSERT_TRUE(fs.Put(dir / "bad.bin", corrupt).ok());
   ASSERT_TRUE(fs.Put(dir / "good.bin", encoded.file_bytes).ok());
-  DeletionVectorDescriptor bad{"p", dir / "bad.bin", 1, encoded.size_in_bytes, 3};
+  int32_t size = encoded.sizes_in_bytes[0];
+  DeletionVectorDescriptor bad{"p", dir / "bad.bin", 1, size, 3};
   auto rows = LoadDeletionVector(fs, dir.path(), bad);
   EXPECT_TRUE(rows.status().Is(Code::kCorruption));
   EXPECT_NE(rows.status().message().find("checksum mismatch"), std::string::npos);
   EXPECT_NE(rows.status().message().find("bad.bin"), std::string::npos);
-  DeletionVectorDescriptor wrong_count{"p", dir / "good.bin", 1, encoded.size_in_bytes, 4};
+  DeletionVectorDescriptor wrong_count{"p", dir / "good.bin", 1, size, 4};
   auto counted = LoadDeletionVector(fs, dir.path(), wrong_count);
   EXPECT_NE(counted.status().message().find("cardinality 4"), std::string::npos);
-  DeletionVectorDescriptor wrong_size{"p", dir / "good.bin", 1, encoded.size_in_bytes + 1, 3};
+  DeletionVectorDescriptor wrong_size{"p", dir / "good.bin", 1, size + 1, 3};
   EXPECT_TRUE(LoadDeletionVector(fs, dir.path(), wrong_size).status().Is(Code::kCorruption));
   DeletionVectorDescriptor missing{"p", dir / "missing.bin", 1, 10, 3};
   EXPECT_TRUE(LoadDeletionVector(fs, dir.path(), missing).status().Is(Code::kNotFound));

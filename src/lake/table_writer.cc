@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <iterator>
 #include <random>
 #include <set>
 
@@ -472,17 +474,23 @@ Status Transaction::DeleteRows(const std::string& path, const std::vector<uint64
   if (!records) {
     return Status::NotSupported("{} has no numRecords statistic; deletion vectors need it", path);
   }
-  std::set<uint64_t> deleted(rows.begin(), rows.end());
-  for (uint64_t row : rows) {
-    if (row >= static_cast<uint64_t>(*records)) {
-      return Status::InvalidArgument("row {} is beyond the {} rows of {}", row, *records, path);
-    }
+  std::vector<uint64_t> deleted(rows.begin(), rows.end());
+  std::sort(deleted.begin(), deleted.end());
+  deleted.erase(std::unique(deleted.begin(), deleted.end()), deleted.end());
+  if (!deleted.empty() && deleted.back() >= static_cast<uint64_t>(*records)) {
+    return Status::InvalidArgument("row {} is beyond the {} rows of {}", deleted.back(), *records,
+                                   path);
   }
   size_t newly = deleted.size();
   if (add->deletion_vector) {
     FRESHET_ASSIGN_OR_RETURN(
         auto existing, LoadDeletionVector(*fs_, snapshot_.table_path(), *add->deletion_vector));
-    for (uint64_t row : existing) newly -= deleted.insert(row).second ? 0 : 1;
+    std::vector<uint64_t> merged;
+    merged.reserve(existing.size() + deleted.size());
+    std::set_union(existing.begin(), existing.end(), deleted.begin(), deleted.end(),
+                   std::back_inserter(merged));
+    newly = merged.size() - existing.size();
+    deleted = std::move(merged);
   }
   metrics_["numDeletedRows"] += static_cast<int64_t>(newly);
   FRESHET_RETURN_IF_ERROR(Remove(path));
@@ -491,20 +499,38 @@ Status Transaction::DeleteRows(const std::string& path, const std::vector<uint64
     metrics_["numRemovedFiles"] += 1;
     return Status::Ok();  // nothing left: the remove alone
   }
-  std::vector<uint64_t> sorted(deleted.begin(), deleted.end());
-  EncodedDeletionVector encoded = EncodeDeletionVectorFile(sorted);
-  std::array<uint8_t, 16> uuid = RandomUuid();
-  std::string uuid_bytes(reinterpret_cast<const char*>(uuid.data()), uuid.size());
-  DeletionVectorDescriptor dv{"u", Z85Encode(uuid_bytes), encoded.offset, encoded.size_in_bytes,
-                              static_cast<int64_t>(sorted.size())};
-  FRESHET_ASSIGN_OR_RETURN(std::string dv_path, DeletionVectorPath(snapshot_.table_path(), dv));
-  FRESHET_RETURN_IF_ERROR(fs_->PutIfAbsent(dv_path, encoded.file_bytes));
   AddFile updated = *add;
-  updated.deletion_vector = dv;
   updated.data_change = true;
   updated.modification_time = options_.now_ms();
-  adds_.push_back(std::move(updated));
+  pending_deletion_vectors_.push_back({std::move(updated), std::move(deleted)});
   metrics_["numDeletionVectorsAdded"] += 1;
+  return Status::Ok();
+}
+
+Status Transaction::WritePendingDeletionVectors() {
+  if (pending_deletion_vectors_.empty()) return Status::Ok();
+  // One file for all of them: a commit touching many files writes (and syncs) one DV file.
+  std::vector<std::vector<uint64_t>> bitmaps;
+  bitmaps.reserve(pending_deletion_vectors_.size());
+  for (const auto& pending : pending_deletion_vectors_) bitmaps.push_back(pending.rows);
+  EncodedDeletionVectors encoded = EncodeDeletionVectorsFile(bitmaps);
+  std::array<uint8_t, 16> uuid = RandomUuid();
+  std::string z85_uuid =
+      Z85Encode(std::string(reinterpret_cast<const char*>(uuid.data()), uuid.size()));
+  std::string dv_path;
+  for (size_t i = 0; i < pending_deletion_vectors_.size(); ++i) {
+    auto& [add, rows] = pending_deletion_vectors_[i];
+    add.deletion_vector =
+        DeletionVectorDescriptor{"u", z85_uuid, encoded.offsets[i], encoded.sizes_in_bytes[i],
+                                 static_cast<int64_t>(rows.size())};
+    if (dv_path.empty()) {
+      FRESHET_ASSIGN_OR_RETURN(dv_path,
+                               DeletionVectorPath(snapshot_.table_path(), *add.deletion_vector));
+    }
+  }
+  FRESHET_RETURN_IF_ERROR(fs_->PutIfAbsent(dv_path, encoded.file_bytes));
+  for (auto& pending : pending_deletion_vectors_) adds_.push_back(std::move(pending.add));
+  pending_deletion_vectors_.clear();
   return Status::Ok();
 }
 
@@ -594,6 +620,7 @@ void Transaction::MaybeCheckpoint(Version version) {
 
 void Transaction::MarkNoDataChange() {
   for (AddFile& add : adds_) add.data_change = false;
+  for (auto& pending : pending_deletion_vectors_) pending.add.data_change = false;
   for (RemoveFile& remove : removes_) remove.data_change = false;
 }
 
@@ -605,6 +632,7 @@ Result<Version> Transaction::Commit(const std::string& operation) {
         "cannot be removed",
         snapshot_.table_path());
   }
+  FRESHET_RETURN_IF_ERROR(WritePendingDeletionVectors());
   std::string text = CommitText(operation);
   std::string log = LogPath(snapshot_.table_path());
   Version version = snapshot_.version() + 1;

@@ -77,9 +77,9 @@ class Transaction {
   Result<std::vector<AddCdcFile>> AppendChangeData(const std::string& select_sql);
   // Stages the removal of the live file `path` (as it appears in add.path).
   Status Remove(const std::string& path);
-  // Marks `rows` (indexes into the data file) of the live file `path` deleted: writes a new
-  // DV file holding these rows and any already deleted, and stages remove + add of the file
-  // with the new descriptor (or a plain remove when no row is left).
+  // Marks `rows` (indexes into the data file) of the live file `path` deleted: stages remove +
+  // add of the file with a new deletion vector holding these rows and any already deleted (or
+  // a plain remove when no row is left). The commit writes all its new vectors into one file.
   Status DeleteRows(const std::string& path, const std::vector<uint64_t>& rows);
   // Marks every staged add and remove dataChange=false: the commit only rearranges rows
   // (compaction), so change-feed readers skip it.
@@ -103,6 +103,7 @@ class Transaction {
   std::string CommitText(const std::string& operation) const;
   const AddFile* LiveFile(const std::string& path) const;
   void MaybeCheckpoint(Version version);
+  Status WritePendingDeletionVectors();
 
   FileSystem* fs_;
   engine::Connection* connection_;
@@ -111,6 +112,11 @@ class Transaction {
   std::vector<AddFile> adds_;
   std::vector<RemoveFile> removes_;
   std::vector<AddCdcFile> cdcs_;
+  struct PendingDeletionVector {
+    AddFile add;                 // the file with its new vector, once written
+    std::vector<uint64_t> rows;  // every deleted row, sorted
+  };
+  std::vector<PendingDeletionVector> pending_deletion_vectors_;
   std::optional<Txn> app_transaction_;
   std::map<std::string, int64_t> metrics_;
   bool committed_ = false;
