@@ -121,6 +121,38 @@ TEST_F(ChangeFeedTest, KeyedBatchRecordsEveryChangeInOrder) {
   EXPECT_EQ(Feed(0).size(), 16u);
 }
 
+// Pre-images come from the writer's row cache when it holds the key: a second writer that
+// changes the table in between must not leave the first one with stale rows, and a writer
+// without the cache records the same feed.
+TEST_F(ChangeFeedTest, PreImagesStayRightWhenAnotherWriterChangesTheTable) {
+  Create();
+  UpsertOptions cached{{"id"}, false, {}};
+  cached.compact_file_count = 0;  // no compaction commits in between
+  cached.compact_deleted_share = 0;
+  auto first = UpsertWriter::Open(fs_, *connection_, table_, cached);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(*first->Apply(ChangeBatch{{Insert(1, "a", 1), Insert(2, "b", 2)}}), 1);
+  EXPECT_EQ(first->row_cache().size(), 2u);
+  UpsertOptions uncached = cached;
+  uncached.row_cache_bytes = 0;
+  auto second = UpsertWriter::Open(fs_, *connection_, table_, uncached);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_EQ(*second->Apply(ChangeBatch{{Update(1, "x", 100)}}), 2);
+  ASSERT_EQ(*first->Apply(ChangeBatch{{Update(1, "y", 200), Update(2, "b2", 20)}}), 3);
+  ASSERT_EQ(*second->Apply(ChangeBatch{{Update(2, "b3", 30)}}), 4);
+  EXPECT_EQ(second->row_cache().size(), 0u);
+  EXPECT_EQ(Feed(2), (std::vector<std::string>{
+                         "2 update_preimage 1 a 1",
+                         "2 update_postimage 1 x 100",
+                         "3 update_preimage 1 x 100",
+                         "3 update_postimage 1 y 200",
+                         "3 update_preimage 2 b 2",
+                         "3 update_postimage 2 b2 20",
+                         "4 update_preimage 2 b2 20",
+                         "4 update_postimage 2 b3 30",
+                     }));
+}
+
 TEST_F(ChangeFeedTest, TruncateDeletesEveryLiveRowAndTheBatchGoesOn) {
   Create();
   auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});

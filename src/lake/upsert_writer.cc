@@ -174,7 +174,8 @@ Result<UpsertWriter> UpsertWriter::Open(FileSystem& fs, engine::Connection& conn
   return writer;
 }
 
-Status UpsertWriter::Rebuild(const Snapshot& snapshot) {
+Status UpsertWriter::Rebuild(const Snapshot& snapshot, bool contents_changed) {
+  if (contents_changed) cache_.Clear();
   const auto& fields = snapshot.schema().fields;
   version_ = snapshot.version();
   data_columns_.clear();
@@ -206,6 +207,29 @@ Status UpsertWriter::Rebuild(const Snapshot& snapshot) {
     key_positions_.push_back(static_cast<size_t>(it - fields.begin()));
   }
   FRESHET_ASSIGN_OR_RETURN(index_, BuildKeyIndex(*fs_, *connection_, snapshot, index_columns_));
+  if (contents_changed) FRESHET_RETURN_IF_ERROR(WarmRowCache(snapshot));
+  return Status::Ok();
+}
+
+Status UpsertWriter::WarmRowCache(const Snapshot& snapshot) {
+  if (cache_.budget_bytes() == 0) return Status::Ok();
+  // Decoded rows take more room than their Parquet files; a table whose files take more than
+  // half the budget is left to fill the cache as batches touch it.
+  int64_t file_bytes = 0;
+  for (const AddFile& add : snapshot.files()) file_bytes += add.size;
+  if (file_bytes == 0 || static_cast<size_t>(file_bytes) * 2 > cache_.budget_bytes()) {
+    return Status::Ok();
+  }
+  FRESHET_ASSIGN_OR_RETURN(std::string sql, ScanSql(*fs_, *connection_, snapshot));
+  FRESHET_ASSIGN_OR_RETURN(engine::PreparedStatement statement, connection_->Prepare(sql));
+  FRESHET_ASSIGN_OR_RETURN(engine::RowStream stream, statement.Execute());
+  std::vector<Row> rows;
+  while (true) {
+    rows.clear();
+    FRESHET_ASSIGN_OR_RETURN(bool more, stream.Next(&rows));
+    if (!more) break;
+    for (const Row& row : rows) cache_.Put(KeyOf(row), row);
+  }
   return Status::Ok();
 }
 
@@ -267,7 +291,8 @@ Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats)
     for (const AddFile& add : snapshot.files()) FRESHET_RETURN_IF_ERROR(txn.Remove(add.path));
     plan.deleted.clear();
     index_ = KeyIndex();  // the table is empty but for this commit's rows
-    version_ = -1;        // rebuilt on the next batch unless this commit lands
+    cache_.Clear();
+    version_ = -1;  // rebuilt on the next batch unless this commit lands
   }
   FRESHET_ASSIGN_OR_RETURN(Version version, CommitPlan(txn, plan, stats));
   if (!options_.append_only) FRESHET_RETURN_IF_ERROR(MaybeCompact(stats));
@@ -299,7 +324,7 @@ Status UpsertWriter::MaybeCompact(ApplyStats* stats) {
   // Rows moved: the index is rebuilt from the compacted version.
   FRESHET_ASSIGN_OR_RETURN(Snapshot compacted,
                            Snapshot::Load(*fs_, *connection_, table_path_, result.version));
-  FRESHET_RETURN_IF_ERROR(Rebuild(compacted));
+  FRESHET_RETURN_IF_ERROR(Rebuild(compacted, /*contents_changed=*/false));
   if (stats != nullptr) stats->compacted_version = result.version;
   return Status::Ok();
 }
@@ -439,12 +464,17 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
       if (!fills && !feed) break;
       const KeyState& state = states[*key];
       if (state.lake && lake_rows.count({state.lake->file, state.lake->row}) == 0) {
-        fill_locations.insert({state.lake->file, state.lake->row});
+        if (auto cached = cache_.Get(*key)) {
+          lake_rows.emplace(std::make_pair(state.lake->file, state.lake->row), std::move(*cached));
+        } else {
+          fill_locations.insert({state.lake->file, state.lake->row});
+        }
       }
       if (!feed) break;  // unchanged values come from the old key's row only
     }
   }
   FRESHET_ASSIGN_OR_RETURN(auto filled, ReadRows(snapshot, fill_locations));
+  for (const auto& [location, row] : filled) cache_.Put(KeyOf(row), row);
   lake_rows.merge(filled);
 
   // The live version of a key as the replay stands: the batch's, else the table's.
@@ -791,7 +821,13 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
                              Snapshot::Load(*fs_, *connection_, table_path_, version));
     FRESHET_RETURN_IF_ERROR(Rebuild(latest));
   } else {
-    for (const auto& [key, location] : plan.deleted) index_.Erase(key, location);
+    for (const auto& [key, location] : plan.deleted) {
+      index_.Erase(key, location);
+      cache_.Erase(key);
+    }
+    if (!options_.key_columns.empty()) {
+      for (const Row& row : plan.rows) cache_.Put(KeyOf(row), row);
+    }
     for (const AddFile& file : added) {
       FRESHET_RETURN_IF_ERROR(
           IndexDataFile(*fs_, *connection_, snapshot, file, index_columns_, index_));

@@ -35,6 +35,7 @@
 #include "lake/fs/file_system.h"
 #include "lake/key_index.h"
 #include "lake/optimize.h"
+#include "lake/row_cache.h"
 #include "lake/snapshot.h"
 #include "lake/table_writer.h"
 
@@ -61,6 +62,9 @@ struct UpsertOptions {
   int64_t compact_file_count = 200;
   double compact_deleted_share = 0.3;
   OptimizeOptions optimize;
+  // Memory for the current rows of keys (RowCache) of a keyed table: a batch takes the rows it
+  // replaces from there instead of reading them from the data files. 0 turns it off.
+  size_t row_cache_bytes = size_t{128} << 20;
 };
 
 struct ApplyStats {
@@ -81,6 +85,7 @@ class UpsertWriter {
   Result<Version> Apply(const ChangeBatch& batch, ApplyStats* stats = nullptr);
 
   const KeyIndex& index() const { return index_; }
+  const RowCache& row_cache() const { return cache_; }
   Version version() const { return version_; }
 
  private:
@@ -89,7 +94,9 @@ class UpsertWriter {
       : fs_(&fs),
         connection_(&connection),
         table_path_(std::move(table_path)),
-        options_(std::move(options)) {}
+        options_(std::move(options)),
+        cache_(options_.key_columns.empty() || options_.append_only ? 0
+                                                                    : options_.row_cache_bytes) {}
   // What a batch does: rows to write, and (key, location) of the row versions it deletes.
   struct Plan {
     std::vector<engine::Row> rows;
@@ -102,7 +109,11 @@ class UpsertWriter {
     std::vector<std::pair<engine::Row, const char*>> feed;
     std::vector<bool> feed_final;  // per feed row: it is a row the commit writes (in `rows`)
   };
-  Status Rebuild(const Snapshot& snapshot);
+  // Rebuilds the KeyIndex on `snapshot`; `contents_changed` (any change but a compaction)
+  // also empties the row cache.
+  Status Rebuild(const Snapshot& snapshot, bool contents_changed = true);
+  // Fills the row cache with every row of `snapshot` when the table is small enough to fit.
+  Status WarmRowCache(const Snapshot& snapshot);
   std::string KeyOf(const engine::Row& row) const;
   Status Validate(const ChangeBatch& batch, size_t width) const;
   void PlanAppendOnly(const ChangeBatch& batch, const Snapshot& snapshot, Plan& plan) const;
@@ -126,6 +137,7 @@ class UpsertWriter {
   std::vector<size_t> key_positions_;       // their indexes in the schema
   std::vector<size_t> data_columns_;        // schema indexes of the change rows' values
   KeyIndex index_;
+  RowCache cache_;
   Version version_ = -1;
 };
 
