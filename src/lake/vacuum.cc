@@ -3,6 +3,7 @@
 #include <chrono>
 #include <set>
 
+#include "lake/actions.h"
 #include "lake/deletion_vector.h"
 #include "lake/paths.h"
 
@@ -55,25 +56,44 @@ Result<VacuumResult> Vacuum(FileSystem& fs, engine::Connection& connection,
   }
   Version latest = history.back().version;
 
+  // Every version from the oldest retained one on references the files of that version's
+  // snapshot or files a later commit added; the change feed of those versions reads the
+  // change-data files their commits added. One snapshot and one pass over the commits, not a
+  // snapshot per version (a streaming table makes thousands of versions a day).
   std::set<std::string> needed;
-  for (Version version = result.oldest_retained_version; version <= latest; ++version) {
-    auto snapshot = Snapshot::Load(fs, connection, table_path, version);
-    if (!snapshot.ok()) {
-      return snapshot.status().WithContext("vacuum needs every retained version");
+  auto need_add = [&](const AddFile& add) -> Status {
+    FRESHET_ASSIGN_OR_RETURN(std::string path, ResolveDataPath(table_path, add.path));
+    needed.insert(path);
+    if (add.deletion_vector && add.deletion_vector->storage_type != "i") {
+      FRESHET_ASSIGN_OR_RETURN(std::string dv,
+                               DeletionVectorPath(table_path, *add.deletion_vector));
+      needed.insert(dv);
     }
-    for (const AddFile& add : snapshot->files()) {
-      FRESHET_ASSIGN_OR_RETURN(std::string path, ResolveDataPath(table_path, add.path));
+    return Status::Ok();
+  };
+  auto base = Snapshot::Load(fs, connection, table_path, result.oldest_retained_version);
+  if (!base.ok()) return base.status().WithContext("vacuum needs every retained version");
+  for (const AddFile& add : base->files()) FRESHET_RETURN_IF_ERROR(need_add(add));
+  for (Version version = result.oldest_retained_version; version <= latest; ++version) {
+    std::string commit = JoinPath(LogPath(table_path), CommitFileName(version));
+    auto text = fs.Get(commit);
+    if (!text.ok()) return text.status().WithContext("vacuum needs every retained version");
+    ActionSet actions;
+    FRESHET_RETURN_IF_ERROR(ParseActions(*text, commit, actions));
+    if (version > result.oldest_retained_version) {
+      for (const AddFile& add : actions.adds) FRESHET_RETURN_IF_ERROR(need_add(add));
+    }
+    for (const AddCdcFile& cdc : actions.cdcs) {
+      FRESHET_ASSIGN_OR_RETURN(std::string path, ResolveDataPath(table_path, cdc.path));
       needed.insert(path);
-      if (add.deletion_vector && add.deletion_vector->storage_type != "i") {
-        FRESHET_ASSIGN_OR_RETURN(std::string dv,
-                                 DeletionVectorPath(table_path, *add.deletion_vector));
-        needed.insert(dv);
-      }
     }
   }
 
   std::vector<FileInfo> files;
   FRESHET_RETURN_IF_ERROR(ListFiles(fs, table_path, files));
+  // Change-data files live in the hidden _change_data folder (per partition below it).
+  std::string change_data = JoinPath(table_path, "_change_data");
+  if (fs.Head(change_data).ok()) FRESHET_RETURN_IF_ERROR(ListFiles(fs, change_data, files));
   for (const FileInfo& file : files) {
     if (needed.count(file.path) > 0 || file.modification_time_ms > cutoff) {
       ++result.kept_files;

@@ -3,9 +3,11 @@
 // Vacuum: deletes files in a table's folder that no version inside the retention period
 // needs. The retention starts at the version that was current at (now - retain): that version
 // and every later one stay readable (time travel), so every data and deletion-vector file any
-// of them references is kept. Other files are deleted only when older than the cutoff too, so
-// a concurrent writer's files not yet committed survive. `_delta_log` and hidden entries (names
-// starting with '_' or '.', but not partition folders such as "_p=1") are never touched.
+// of them references is kept, and so is every change-data file (`_change_data/`) of their
+// commits (the change feed of any version range inside the retention stays readable). Other
+// files are deleted only when older than the cutoff too, so a concurrent writer's files not yet
+// committed survive. `_delta_log` and other hidden entries (names starting with '_' or '.', but
+// not partition folders such as "_p=1") are never touched.
 
 #include <cstdint>
 #include <functional>

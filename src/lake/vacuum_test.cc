@@ -4,15 +4,18 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "lake/change_feed.h"
 #include "lake/paths.h"
 #include "lake/scan.h"
 #include "lake/table_test_fixture.h"
 #include "lake/table_writer.h"
 #include "lake/test_util.h"
+#include "lake/upsert_writer.h"
 
 namespace freshet::lake {
 namespace {
@@ -118,6 +121,59 @@ TEST_F(VacuumTest, KeepsEveryFileAVersionInsideRetentionNeeds) {
   EXPECT_FALSE(std::filesystem::exists(*removed_path));
   EXPECT_EQ(Count(4), counts[4]);
   EXPECT_GE(later->deleted.size(), 1u);
+}
+
+// Change-data files are kept while a commit inside retention added them and deleted, like
+// data files, once older than the cutoff and needed by no retained version.
+TEST_F(VacuumTest, KeepsTheChangeFeedOfRetainedVersionsOnly) {
+  std::string table = table_ + "-feed";
+  CreateTableOptions create{*ParseSchema(R"json({"type":"struct","fields":[
+      {"name":"id","type":"long","nullable":false,"metadata":{}},
+      {"name":"n","type":"long","nullable":true,"metadata":{}}]})json")};
+  create.configuration["delta.enableChangeDataFeed"] = "true";
+  ASSERT_TRUE(CreateTable(fs_, table, create).ok());
+  auto writer = UpsertWriter::Open(fs_, *connection_, table, {{"id"}, false, {}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  auto upsert = [&](int64_t id, int64_t n) {
+    RowChange change;
+    change.op = ChangeOp::kInsert;
+    change.row = {engine::Value::Int(id), engine::Value::Int(n)};
+    auto version = writer->Apply(ChangeBatch{{change}});
+    ASSERT_TRUE(version.ok()) << version.status();
+  };
+  upsert(1, 10);  // version 1
+  upsert(1, 11);  // version 2
+  upsert(2, 20);  // version 3
+  auto old = std::filesystem::file_time_type::clock::now() - std::chrono::hours(240);
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(table)) {
+    if (entry.is_regular_file()) std::filesystem::last_write_time(entry.path(), old);
+  }
+  upsert(2, 21);  // version 4, now
+  auto change_files = [&] {
+    std::set<std::string> files;
+    for (const auto& entry :
+         std::filesystem::recursive_directory_iterator(table + "/_change_data")) {
+      if (entry.is_regular_file()) files.insert(entry.path().string());
+    }
+    return files;
+  };
+  ASSERT_EQ(change_files().size(), 4u);
+
+  // Version 3 was current at the cutoff: the feed of versions 3 and 4 stays; 1 and 2 go.
+  auto done = Vacuum(fs_, *connection_, table);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->oldest_retained_version, 3);
+  EXPECT_EQ(change_files().size(), 2u);
+  size_t deleted_change_files = 0;
+  for (const std::string& path : done->deleted) {
+    deleted_change_files += path.find("/_change_data/") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(deleted_change_files, 2u);
+  auto sql = ChangeFeedSql(fs_, *connection_, table, 3, std::nullopt);
+  ASSERT_TRUE(sql.ok()) << sql.status();
+  auto feed = connection_->Query("SELECT count(*) FROM (" + *sql + ")");
+  ASSERT_TRUE(feed.ok()) << feed.status();
+  EXPECT_EQ(feed->rows[0][0].integer(), 3);  // insert 2; update pre- and post-image of 2
 }
 
 // Spark-written tables (partition folders with escaped names, deletion vectors, checkpoints):
