@@ -126,7 +126,7 @@ Result<std::string> ChangeFeedSql(FileSystem& fs, engine::Connection& connection
   // configuration at each version.
   FRESHET_ASSIGN_OR_RETURN(Snapshot end, Snapshot::Load(fs, connection, table_path, last));
   FRESHET_ASSIGN_OR_RETURN(Snapshot start, Snapshot::Load(fs, connection, table_path, from));
-  FRESHET_ASSIGN_OR_RETURN(std::vector<CommitEntry> history, History(fs, table_path));
+  FRESHET_ASSIGN_OR_RETURN(std::vector<CommitEntry> history, History(fs, table_path, from, last));
   std::map<Version, int64_t> timestamps;
   for (const CommitEntry& entry : history) timestamps[entry.version] = entry.timestamp_ms;
 

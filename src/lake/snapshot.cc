@@ -1,6 +1,7 @@
 #include "lake/snapshot.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <unordered_map>
 
@@ -394,22 +395,30 @@ Result<Snapshot> Snapshot::Load(FileSystem& fs, engine::Connection& connection,
 }
 
 Result<std::vector<CommitEntry>> History(FileSystem& fs, const std::string& table_path) {
+  return History(fs, table_path, 0, std::numeric_limits<Version>::max());
+}
+
+Result<std::vector<CommitEntry>> History(FileSystem& fs, const std::string& table_path,
+                                         Version from, Version to) {
   FRESHET_ASSIGN_OR_RETURN(LogListing listing, ListLog(fs, table_path, true));
   std::vector<CommitEntry> out;
   int64_t previous = INT64_MIN;
   for (const auto& [version, info] : listing.commits) {
+    if (version > to) break;
     CommitEntry entry;
     entry.version = version;
     entry.timestamp_ms = info.modification_time_ms;
-    FRESHET_ASSIGN_OR_RETURN(entry.commit_info, ReadCommitInfo(fs, info.path));
-    if (entry.commit_info && entry.commit_info->in_commit_timestamp) {
-      entry.timestamp_ms = *entry.commit_info->in_commit_timestamp;
+    if (version >= from) {
+      FRESHET_ASSIGN_OR_RETURN(entry.commit_info, ReadCommitInfo(fs, info.path));
+      if (entry.commit_info && entry.commit_info->in_commit_timestamp) {
+        entry.timestamp_ms = *entry.commit_info->in_commit_timestamp;
+      }
     }
     // File times can go backwards (copies, clock skew); like Delta's reference reader, make
     // them strictly increasing so that timestamp lookups are well defined.
     if (previous != INT64_MIN && entry.timestamp_ms <= previous) entry.timestamp_ms = previous + 1;
     previous = entry.timestamp_ms;
-    out.push_back(std::move(entry));
+    if (version >= from) out.push_back(std::move(entry));
   }
   return out;
 }

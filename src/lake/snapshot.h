@@ -89,6 +89,11 @@ class Snapshot {
 
 // Every commit still in the log, oldest first, with its commitInfo.
 Result<std::vector<CommitEntry>> History(FileSystem& fs, const std::string& table_path);
+// The commits of versions `from` to `to` only: their commit files are read, earlier ones only
+// listed (their file times keep the timestamps increasing as in the whole history), so the
+// cost follows the range, not the length of the log.
+Result<std::vector<CommitEntry>> History(FileSystem& fs, const std::string& table_path,
+                                         Version from, Version to);
 // The latest version of the table (from a listing of _delta_log), NotFound if not a table.
 Result<Version> LatestVersion(FileSystem& fs, const std::string& table_path);
 

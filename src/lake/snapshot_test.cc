@@ -154,6 +154,20 @@ TEST_F(SnapshotTest, TimeTravelsByTimestampAndListsHistory) {
   EXPECT_EQ(CountRows(*at_t3), 40);
   auto before = Snapshot::LoadAsOf(fs_, *connection_, copy, (*history)[0].timestamp_ms - 1);
   EXPECT_TRUE(before.status().Is(Code::kNotFound));
+
+  // A range gives the same entries as the whole history, also where a file time goes back.
+  stdfs::last_write_time(JoinPath(LogPath(copy), CommitFileName(6)), base);
+  auto whole = History(fs_, copy);
+  auto range = History(fs_, copy, 5, 8);
+  ASSERT_TRUE(whole.ok() && range.ok()) << range.status();
+  ASSERT_EQ(range->size(), 4u);
+  for (size_t i = 0; i < range->size(); ++i) {
+    const CommitEntry& expected = (*whole)[5 + i];
+    EXPECT_EQ((*range)[i].version, expected.version);
+    EXPECT_EQ((*range)[i].timestamp_ms, expected.timestamp_ms);
+    EXPECT_EQ((*range)[i].commit_info.has_value(), expected.commit_info.has_value());
+  }
+  EXPECT_EQ((*range)[1].timestamp_ms, (*range)[0].timestamp_ms + 1);
 }
 
 TEST_F(SnapshotTest, KeepsTheLatestTxnVersionPerApplication) {
