@@ -5,10 +5,12 @@
 // appends, no lookups or deletion vectors). Reports changes/s of both and their ratio, file
 // count and scan time before and after an optimize, KeyIndex bytes per row and peak RSS.
 //
-// With FEED = "feed" both tables have the change data feed on (delta.enableChangeDataFeed),
-// so every commit also writes its change-data file.
+// With "feed" both tables have the change data feed on (delta.enableChangeDataFeed), so every
+// commit also writes its change-data file. "cache=MB" sets the upsert writer's row cache
+// (UpsertOptions::row_cache_bytes; 0 turns it off). Also reported: rows the writer read back
+// from data files (row-cache misses) and automatic compactions.
 //
-//   build/bench/upsert_bench [ROWS] [CHANGES] [BATCH] [RESULT.json] [feed]
+//   build/bench/upsert_bench [ROWS] [CHANGES] [BATCH] [RESULT.json] [feed] [cache=MB]
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -79,7 +82,13 @@ int main(int argc, char** argv) {
   int64_t changes = argc > 2 ? std::stoll(argv[2]) : 200'000;
   int64_t batch_size = argc > 3 ? std::stoll(argv[3]) : 10'000;
   std::string output = argc > 4 ? argv[4] : "upsert.json";
-  bool feed = argc > 5 && std::string(argv[5]) == "feed";
+  bool feed = false;
+  std::optional<size_t> cache_mb;
+  for (int arg = 5; arg < argc; ++arg) {
+    std::string text = argv[arg];
+    if (text == "feed") feed = true;
+    if (text.rfind("cache=", 0) == 0) cache_mb = std::stoull(text.substr(6));
+  }
 
   std::string root =
       (std::filesystem::temp_directory_path() / fmt::format("freshet-upsert-bench-{}", ::getpid()))
@@ -115,7 +124,9 @@ int main(int argc, char** argv) {
   }
 
   auto start = Clock::now();
-  auto writer = lake::UpsertWriter::Open(fs, *connection, table, {{"id"}, false, {}});
+  lake::UpsertOptions upsert_options{{"id"}, false, {}};
+  if (cache_mb) upsert_options.row_cache_bytes = *cache_mb << 20;
+  auto writer = lake::UpsertWriter::Open(fs, *connection, table, upsert_options);
   if (!writer.ok()) return Fail(writer.status());
   double index_build_s = Seconds(start);
   double index_bytes_per_row =
@@ -130,6 +141,8 @@ int main(int argc, char** argv) {
   uint64_t lsn = 0;
   double upsert_s = 0;
   double append_s = 0;
+  int64_t rows_read = 0;
+  int64_t compactions = 0;
   for (int64_t done = 0; done < changes; done += batch_size) {
     lake::ChangeBatch batch;
     for (int64_t i = 0; i < batch_size && done + i < changes; ++i) {
@@ -150,8 +163,11 @@ int main(int argc, char** argv) {
       }
     }
     auto upsert_start = Clock::now();
-    if (auto version = writer->Apply(batch); !version.ok()) return Fail(version.status());
+    lake::ApplyStats stats;
+    if (auto version = writer->Apply(batch, &stats); !version.ok()) return Fail(version.status());
     upsert_s += Seconds(upsert_start);
+    rows_read += stats.rows_read;
+    compactions += stats.compacted_version >= 0 ? 1 : 0;
     auto append_start = Clock::now();
     if (auto version = appender->Apply(batch); !version.ok()) return Fail(version.status());
     append_s += Seconds(append_start);
@@ -208,6 +224,10 @@ int main(int argc, char** argv) {
       {"files_after_optimize", after->files},
       {"scan_s_after_optimize", after->seconds},
       {"live_rows", live_rows},
+      {"rows_read_from_files", rows_read},
+      {"automatic_compactions", compactions},
+      {"row_cache_mb_at_end", static_cast<double>(writer->row_cache().MemoryBytes()) / (1 << 20)},
+      {"row_cache_keys_at_end", writer->row_cache().size()},
       {"peak_rss_mb", static_cast<double>(usage.ru_maxrss) / 1024.0},
   };
   std::ofstream(output) << result.dump(2) << "\n";

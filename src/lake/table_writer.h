@@ -34,7 +34,7 @@ namespace freshet::lake {
 
 struct WriterOptions {
   // Commits between checkpoints, unless the table sets delta.checkpointInterval.
-  int checkpoint_interval = 100;
+  int checkpoint_interval = 10;
   int max_commit_attempts = 20;
   std::string engine_info = "freshet";
   // Milliseconds since the epoch, for commitInfo and file times; injectable for tests.
@@ -66,6 +66,9 @@ class Transaction {
   Transaction& operator=(Transaction&&) noexcept = default;
 
   const Snapshot& read_snapshot() const { return snapshot_; }
+  // The add and remove actions staged so far (after Commit: what the commit holds).
+  const std::vector<AddFile>& staged_adds() const { return adds_; }
+  const std::vector<RemoveFile>& staged_removes() const { return removes_; }
 
   // Writes the rows of `select_sql` (its columns named like the table's, any order; missing
   // ones become NULL) as new data files, one per partition, and stages their add actions.

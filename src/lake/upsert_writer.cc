@@ -295,23 +295,34 @@ Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats)
     version_ = -1;  // rebuilt on the next batch unless this commit lands
   }
   FRESHET_ASSIGN_OR_RETURN(Version version, CommitPlan(txn, plan, stats));
-  if (!options_.append_only) FRESHET_RETURN_IF_ERROR(MaybeCompact(stats));
+  if (!options_.append_only) FRESHET_RETURN_IF_ERROR(MaybeCompact(txn, version, stats));
   return version;
 }
 
-Status UpsertWriter::MaybeCompact(ApplyStats* stats) {
+Status UpsertWriter::MaybeCompact(const Transaction& txn, Version version, ApplyStats* stats) {
   if (options_.compact_file_count <= 0 && options_.compact_deleted_share <= 0) {
     return Status::Ok();
   }
-  FRESHET_ASSIGN_OR_RETURN(Snapshot snapshot, Snapshot::Load(*fs_, *connection_, table_path_));
+  // The table after this commit: the read snapshot with the commit's actions applied, unless
+  // other writers committed in between (then it is loaded).
+  std::optional<Snapshot> latest;
+  std::map<std::string, const AddFile*> live;
+  if (version == txn.read_snapshot().version() + 1) {
+    for (const AddFile& add : txn.read_snapshot().files()) live[add.path] = &add;
+    for (const RemoveFile& remove : txn.staged_removes()) live.erase(remove.path);
+    for (const AddFile& add : txn.staged_adds()) live[add.path] = &add;
+  } else {
+    FRESHET_ASSIGN_OR_RETURN(latest, Snapshot::Load(*fs_, *connection_, table_path_));
+    for (const AddFile& add : latest->files()) live[add.path] = &add;
+  }
   int64_t records = 0;
   int64_t deleted = 0;
-  for (const AddFile& add : snapshot.files()) {
-    records += add.NumRecords().value_or(0);
-    if (add.deletion_vector) deleted += add.deletion_vector->cardinality;
+  for (const auto& [path, add] : live) {
+    records += add->NumRecords().value_or(0);
+    if (add->deletion_vector) deleted += add->deletion_vector->cardinality;
   }
   bool too_many_files = options_.compact_file_count > 0 &&
-                        static_cast<int64_t>(snapshot.files().size()) > options_.compact_file_count;
+                        static_cast<int64_t>(live.size()) > options_.compact_file_count;
   bool too_many_deleted =
       options_.compact_deleted_share > 0 && records > 0 &&
       static_cast<double>(deleted) > options_.compact_deleted_share * static_cast<double>(records);
@@ -432,6 +443,7 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
     reader = [&](const std::vector<RowLocation>& locations) -> Result<std::vector<std::string>> {
       std::set<std::pair<uint32_t, uint32_t>> wanted;
       for (const RowLocation& location : locations) wanted.insert({location.file, location.row});
+      plan.rows_read += static_cast<int64_t>(wanted.size());
       FRESHET_ASSIGN_OR_RETURN(auto rows, ReadRows(snapshot, wanted));
       std::vector<std::string> keys;
       keys.reserve(locations.size());
@@ -473,6 +485,7 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
       if (!feed) break;  // unchanged values come from the old key's row only
     }
   }
+  plan.rows_read += static_cast<int64_t>(fill_locations.size());
   FRESHET_ASSIGN_OR_RETURN(auto filled, ReadRows(snapshot, fill_locations));
   for (const auto& [location, row] : filled) cache_.Put(KeyOf(row), row);
   lake_rows.merge(filled);
@@ -809,6 +822,7 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
     local.rows_deleted += static_cast<int64_t>(positions.size());
   }
   local.rows_written = static_cast<int64_t>(plan.rows.size());
+  local.rows_read = plan.rows_read;
   FRESHET_ASSIGN_OR_RETURN(Version version, txn.Commit(options_.append_only ? "WRITE"
                                                        : plan.truncate      ? "TRUNCATE"
                                                                             : "MERGE"));

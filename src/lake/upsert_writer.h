@@ -24,6 +24,7 @@
 // Not thread-safe; one UpsertWriter per table.
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
@@ -65,11 +66,14 @@ struct UpsertOptions {
   // Memory for the current rows of keys (RowCache) of a keyed table: a batch takes the rows it
   // replaces from there instead of reading them from the data files. 0 turns it off.
   size_t row_cache_bytes = size_t{128} << 20;
+  // A budget shared with other writers' caches (one pipeline's tables), if any.
+  std::shared_ptr<RowCacheBudget> row_cache_budget;
 };
 
 struct ApplyStats {
   int64_t rows_written = 0;
   int64_t rows_deleted = 0;        // row versions marked in deletion vectors
+  int64_t rows_read = 0;           // current rows read back from data files (row-cache misses)
   Version compacted_version = -1;  // the version automatic compaction wrote, if it ran
 };
 
@@ -95,8 +99,8 @@ class UpsertWriter {
         connection_(&connection),
         table_path_(std::move(table_path)),
         options_(std::move(options)),
-        cache_(options_.key_columns.empty() || options_.append_only ? 0
-                                                                    : options_.row_cache_bytes) {}
+        cache_(options_.key_columns.empty() || options_.append_only ? 0 : options_.row_cache_bytes,
+               options_.row_cache_budget) {}
   // What a batch does: rows to write, and (key, location) of the row versions it deletes.
   struct Plan {
     std::vector<engine::Row> rows;
@@ -108,6 +112,7 @@ class UpsertWriter {
     bool record_feed = false;
     std::vector<std::pair<engine::Row, const char*>> feed;
     std::vector<bool> feed_final;  // per feed row: it is a row the commit writes (in `rows`)
+    int64_t rows_read = 0;         // current rows read from data files
   };
   // Rebuilds the KeyIndex on `snapshot`; `contents_changed` (any change but a compaction)
   // also empties the row cache.
@@ -127,7 +132,8 @@ class UpsertWriter {
                    const std::vector<const char*>& change_types,
                    const std::vector<bool>& final_flags);
   Result<Version> CommitPlan(Transaction& txn, Plan& plan, ApplyStats* stats);
-  Status MaybeCompact(ApplyStats* stats);
+  // Compacts when the table after `txn` (committed as `version`) passes a threshold.
+  Status MaybeCompact(const Transaction& txn, Version version, ApplyStats* stats);
 
   FileSystem* fs_;
   engine::Connection* connection_;
