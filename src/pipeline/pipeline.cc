@@ -544,7 +544,13 @@ Result<Pipeline::Impl::Table*> Pipeline::Impl::TableFor(
   }
   Table* table = found->second.get();
   if (table->paused) return table;
-  if (table->relation.get() != relation.get()) {
+  // A transaction the table already holds, replayed after a restart (the slot's confirmed LSN
+  // reaches PostgreSQL only with the next status update), may describe the table as it was
+  // before a schema change the lake already made: comparing would undo that change. Its
+  // changes are skipped anyway, so the table and its converter stay as they are.
+  bool replayed = state_.load() == PipelineState::kStreaming &&
+                  static_cast<int64_t>(current_.commit_lsn.value()) <= table->committed_lsn;
+  if (table->relation.get() != relation.get() && !replayed) {
     FRESHET_RETURN_IF_ERROR(PrepareConverter(*table, relation));
   }
   return table;
