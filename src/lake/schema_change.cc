@@ -19,15 +19,29 @@ Json MetadataOf(const StructField& field) {
   return metadata;
 }
 
+int64_t LargestId(const std::vector<StructField>& fields);
+
+int64_t LargestIdIn(const DataType& type) {
+  int64_t largest = type.kind == DataType::Kind::kStruct ? LargestId(type.fields) : 0;
+  for (const DataType& child : type.children) largest = std::max(largest, LargestIdIn(child));
+  return largest;
+}
+
 int64_t LargestId(const std::vector<StructField>& fields) {
   int64_t largest = 0;
   for (const StructField& field : fields) {
-    largest = std::max(largest, field.field_id.value_or(0));
-    if (field.type.kind == DataType::Kind::kStruct) {
-      largest = std::max(largest, LargestId(field.type.fields));
-    }
+    largest = std::max({largest, field.field_id.value_or(0), LargestIdIn(field.type)});
   }
   return largest;
+}
+
+void AssignFields(std::vector<StructField>& fields, int64_t& next_id, bool keep_names);
+
+// Struct fields at any depth, inside arrays and maps too, get ids and physical names like
+// top-level columns.
+void AssignIn(DataType& type, int64_t& next_id, bool keep_names) {
+  if (type.kind == DataType::Kind::kStruct) AssignFields(type.fields, next_id, keep_names);
+  for (DataType& child : type.children) AssignIn(child, next_id, keep_names);
 }
 
 void AssignFields(std::vector<StructField>& fields, int64_t& next_id, bool keep_names) {
@@ -40,9 +54,7 @@ void AssignFields(std::vector<StructField>& fields, int64_t& next_id, bool keep_
       metadata["delta.columnMapping.physicalName"] = *field.physical_name;
       field.metadata_json = metadata.dump();
     }
-    if (field.type.kind == DataType::Kind::kStruct) {
-      AssignFields(field.type.fields, next_id, keep_names);
-    }
+    AssignIn(field.type, next_id, keep_names);
   }
 }
 

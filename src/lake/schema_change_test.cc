@@ -315,5 +315,42 @@ TEST_F(SchemaChangeTest, AppendsToSparkColumnMappedTable) {
   EXPECT_EQ(after, before);
 }
 
+// Struct fields inside lists and maps are written under their physical names too.
+TEST_F(SchemaChangeTest, NestedStructsInListsAndMapsRoundTrip) {
+  Schema schema = ParseOrDie(R"json({"type":"struct","fields":[
+    {"name":"id","type":"long","nullable":false,"metadata":{}},
+    {"name":"items","type":{"type":"array","elementType":{"type":"struct","fields":[
+      {"name":"k","type":"string","nullable":true,"metadata":{}}]},"containsNull":true},
+     "nullable":true,"metadata":{}},
+    {"name":"m","type":{"type":"map","keyType":"string","valueType":{"type":"struct","fields":[
+      {"name":"v","type":"integer","nullable":true,"metadata":{}}]},"valueContainsNull":true},
+     "nullable":true,"metadata":{}}]})json");
+  ASSERT_TRUE(
+      CreateTable(fs_, table_,
+                  {.schema = schema, .configuration = {{"delta.columnMapping.mode", "name"}}})
+          .ok());
+  std::string rows =
+      "SELECT i AS id, CASE WHEN i = 1 THEN NULL ELSE [{'k': 'a' || i}, NULL] END AS items, "
+      "CASE WHEN i = 2 THEN NULL ELSE MAP {'x': {'v': i::INT}} END AS m FROM range(0, 3) t(i)";
+  Append(rows);
+  EXPECT_EQ(Read(), TextRows(fmt::format("SELECT * FROM ({}) ORDER BY 1", rows)));
+  Snapshot snapshot = Latest();
+  auto path = ResolveDataPath(table_, snapshot.files()[0].path);
+  const std::string& k = *snapshot.schema().Find("items")->type.children[0].fields[0].physical_name;
+  EXPECT_EQ(TextRows(fmt::format("SELECT name FROM parquet_schema({}) WHERE name = {}",
+                                 QuoteLiteral(*path), QuoteLiteral(k))),
+            std::vector<std::string>{k});
+}
+
+TEST_F(SchemaChangeTest, IdModeTablesAreRefusedForWriting) {
+  std::string source =
+      std::string(FRESHET_DELTA_CONFORMANCE_DIR) + "/data-reader-timestamp_ntz-id-mode/table";
+  std::filesystem::copy(source, table_, std::filesystem::copy_options::recursive);
+  auto txn = Transaction::Begin(fs_, *connection_, table_);
+  ASSERT_FALSE(txn.ok());
+  EXPECT_TRUE(txn.status().Is(Code::kNotSupported)) << txn.status();
+  EXPECT_NE(txn.status().message().find("mode 'id'"), std::string::npos) << txn.status();
+}
+
 }  // namespace
 }  // namespace freshet::lake
