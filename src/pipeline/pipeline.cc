@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -392,28 +393,41 @@ Status Pipeline::Impl::Prepare() {
   return Status::Ok();
 }
 
+// The catalog's format_type() (and attnum) of each column of `relation`, by name. The stream
+// can deliver a transaction a moment before it is visible to other sessions, so while the
+// catalog still shows an older version of a column (missing, or another type), the query is
+// repeated for up to half a second; after that the catalog is taken as it is (it may also be
+// ahead of the stream, with the column renamed or dropped again since).
 Result<std::vector<std::string>> Pipeline::Impl::SourceTypes(const pg::Relation& relation,
                                                              std::vector<int>* attnums) {
-  std::vector<std::string> types(relation.columns.size());
-  if (attnums != nullptr) attnums->assign(relation.columns.size(), 0);
-  FRESHET_ASSIGN_OR_RETURN(
-      pg::Rows rows,
-      sql_->Query("SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnum::int "
-                  "FROM pg_attribute a "
-                  "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = "
-                  "c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 "
-                  "AND NOT a.attisdropped",
-                  {relation.schema, relation.name}));
-  for (int row = 0; row < rows.size(); ++row) {
-    for (size_t index = 0; index < relation.columns.size(); ++index) {
-      if (relation.columns[index].name == *rows.Get(row, 0)) {
+  std::vector<std::string> types;
+  auto deadline = Clock::now() + 500ms;
+  for (bool current = false; !current;) {
+    types.assign(relation.columns.size(), "");
+    if (attnums != nullptr) attnums->assign(relation.columns.size(), 0);
+    FRESHET_ASSIGN_OR_RETURN(
+        pg::Rows rows,
+        sql_->Query("SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnum::int, "
+                    "a.atttypid::int8, a.atttypmod FROM pg_attribute a "
+                    "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = "
+                    "c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 "
+                    "AND NOT a.attisdropped",
+                    {relation.schema, relation.name}));
+    size_t matching = 0;
+    for (int row = 0; row < rows.size(); ++row) {
+      for (size_t index = 0; index < relation.columns.size(); ++index) {
+        const pg::Column& column = relation.columns[index];
+        if (column.name != *rows.Get(row, 0)) continue;
         types[index] = std::string(*rows.Get(row, 1));
-        if (attnums != nullptr) {
-          FRESHET_ASSIGN_OR_RETURN(int64_t attnum, rows.GetInt(row, 2));
-          (*attnums)[index] = static_cast<int>(attnum);
-        }
+        FRESHET_ASSIGN_OR_RETURN(int64_t attnum, rows.GetInt(row, 2));
+        FRESHET_ASSIGN_OR_RETURN(int64_t type_oid, rows.GetInt(row, 3));
+        FRESHET_ASSIGN_OR_RETURN(int64_t type_modifier, rows.GetInt(row, 4));
+        if (attnums != nullptr) (*attnums)[index] = static_cast<int>(attnum);
+        if (type_oid == column.type_oid && type_modifier == column.type_modifier) ++matching;
       }
     }
+    current = matching == relation.columns.size() || Clock::now() >= deadline;
+    if (!current) std::this_thread::sleep_for(10ms);
   }
   return types;
 }
