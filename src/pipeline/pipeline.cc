@@ -25,6 +25,7 @@
 #include "pg/connection.h"
 #include "pg/snapshot_reader.h"
 #include "pg/types.h"
+#include "pipeline/column_diff.h"
 #include "pipeline/convert.h"
 
 namespace freshet::pipeline {
@@ -145,19 +146,6 @@ pg::UnrepresentableRule ToPgRule(UnrepresentableValues rule) {
 }
 
 }  // namespace
-
-// How a lake table's columns differ from its source relation's. Columns match by name; as in
-// pg::DiffRelations, when as many lake columns are missing as new columns appeared, with the same
-// types in the same order, they are renames, else drops and additions.
-struct ColumnDiff {
-  std::vector<size_t> added;                                 // relation column indexes
-  std::vector<std::string> dropped;                          // lake column names
-  std::vector<std::pair<std::string, std::string>> renamed;  // lake name, new source name
-  std::vector<std::pair<size_t, lake::DataType>> widened;    // relation column, its wider type
-  bool empty() const {
-    return added.empty() && dropped.empty() && renamed.empty() && widened.empty();
-  }
-};
 
 class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
  public:
@@ -575,79 +563,22 @@ Status Pipeline::Impl::PrepareConverter(Table& table,
   std::vector<uint32_t> oids;
   for (const pg::Column& column : relation->columns) oids.push_back(column.type_oid);
   FRESHET_RETURN_IF_ERROR(registry_.Load(*sql_, oids));
-  ColumnDiff diff;
-  std::vector<lake::DataType> types;
-  for (size_t index = 0; index < relation->columns.size(); ++index) {
-    const pg::Column& column = relation->columns[index];
-    types.push_back(LakeDataTypeFor(column.type_oid, column.type_modifier, registry_));
-    const lake::DataType& type = types.back();
-    auto existing = std::find_if(table.columns.begin(), table.columns.end(),
-                                 [&](const LakeColumn& c) { return c.name == column.name; });
-    if (existing == table.columns.end()) {
-      diff.added.push_back(index);
-    } else if (lake::IsSupportedWidening(existing->type, type)) {
-      diff.widened.emplace_back(index, type);
-    } else if (!(existing->type == type)) {
-      PauseForType(table, column.name, existing->type, type);
-      return Status::Ok();
-    }
+  std::vector<LakeColumn> source;
+  for (const pg::Column& column : relation->columns) {
+    source.push_back(
+        {column.name, LakeDataTypeFor(column.type_oid, column.type_modifier, registry_)});
   }
-  std::vector<size_t> missing;
-  for (size_t index = 0; index < table.columns.size(); ++index) {
-    const std::string& name = table.columns[index].name;
-    if (std::none_of(relation->columns.begin(), relation->columns.end(),
-                     [&](const pg::Column& c) { return c.name == name; })) {
-      missing.push_back(index);
-    }
-  }
-  // Renames: a new name whose source attnum is that of a missing lake column. The catalog is
-  // read now, possibly ahead of the stream, so a name it no longer has stays unmatched (a drop
-  // and an add) rather than matching wrongly: attnums are never reused.
-  std::vector<std::pair<size_t, size_t>> renames;  // lake column, relation column
-  if (!diff.added.empty() && !missing.empty()) {
+  auto source_attnums = [&]() -> Result<std::vector<int>> {
     std::vector<int> attnums;
     FRESHET_RETURN_IF_ERROR(SourceTypes(*relation, &attnums).status());
-    for (auto added = diff.added.begin(); added != diff.added.end();) {
-      int attnum = attnums[*added];
-      auto lake = std::find_if(missing.begin(), missing.end(), [&](size_t index) {
-        auto known = table.attnums.find(table.columns[index].name);
-        return attnum > 0 && known != table.attnums.end() && known->second == attnum;
-      });
-      if (lake == missing.end()) {
-        ++added;
-        continue;
-      }
-      renames.emplace_back(*lake, *added);
-      missing.erase(lake);
-      added = diff.added.erase(added);
-    }
-    // Lake columns without a recorded attnum: as pg::DiffRelations does, as many missing as new
-    // columns, of the same types in the same order, are renames.
-    bool by_position = !missing.empty() && missing.size() == diff.added.size();
-    for (size_t i = 0; by_position && i < missing.size(); ++i) {
-      by_position = table.attnums.count(table.columns[missing[i]].name) == 0 &&
-                    table.columns[missing[i]].type == types[diff.added[i]];
-    }
-    for (size_t i = 0; by_position && i < missing.size(); ++i) {
-      renames.emplace_back(missing[i], diff.added[i]);
-    }
-    if (by_position) {
-      missing.clear();
-      diff.added.clear();
-    }
+    return attnums;
+  };
+  FRESHET_ASSIGN_OR_RETURN(ColumnDiff diff,
+                           DiffColumns(table.columns, table.attnums, source, source_attnums));
+  if (diff.incompatible) {
+    PauseForType(table, diff.incompatible->column, diff.incompatible->from, diff.incompatible->to);
+    return Status::Ok();
   }
-  for (const auto& [lake, index] : renames) {
-    const LakeColumn& from = table.columns[lake];
-    const pg::Column& column = relation->columns[index];
-    if (lake::IsSupportedWidening(from.type, types[index])) {
-      diff.widened.emplace_back(index, types[index]);
-    } else if (!(from.type == types[index])) {
-      PauseForType(table, column.name, from.type, types[index]);
-      return Status::Ok();
-    }
-    diff.renamed.emplace_back(from.name, column.name);
-  }
-  for (size_t index : missing) diff.dropped.push_back(table.columns[index].name);
   if (!diff.empty()) {
     FRESHET_RETURN_IF_ERROR(EvolveTable(table, *relation, diff));
     if (table.paused) return Status::Ok();
