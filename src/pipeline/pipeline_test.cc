@@ -11,6 +11,7 @@
 #include "lake/change_feed.h"
 #include "lake/fs/file_system.h"
 #include "lake/snapshot.h"
+#include "lake/table_writer.h"
 #include "pipeline/convert.h"
 #include "pipeline/lake_compare_test_util.h"
 #include "postgres_test.h"
@@ -304,10 +305,12 @@ TEST_F(PipelineTest, SchemaChangesGiveTheDocumentedResults) {
   ASSERT_TRUE(Converges("public", "a", running));
   EXPECT_EQ(a_snapshot()->Configuration("freshet.primaryKey"), "[\"key\"]");
 
-  // int -> bigint and smallint -> int widen in place.
+  // int -> bigint and smallint -> int widen in place, the key column too: updates and deletes
+  // still find rows written before with the narrow key.
   Sql("ALTER TABLE a ALTER COLUMN x TYPE bigint; ALTER TABLE a ALTER COLUMN s TYPE int; "
+      "ALTER TABLE a ALTER COLUMN key TYPE bigint; "
       "INSERT INTO a VALUES (4, 10000000000, 'w4', 100000, 'n4'); UPDATE a SET x = -x "
-      "WHERE key = 3");
+      "WHERE key = 3; DELETE FROM a WHERE key = 1");
   ASSERT_TRUE(Converges("public", "a", running));
   auto widened = a_snapshot();
   ASSERT_TRUE(widened.ok());
@@ -319,6 +322,7 @@ TEST_F(PipelineTest, SchemaChangesGiveTheDocumentedResults) {
             nlohmann::json::parse(R"([{"fromType":"integer","toType":"long"}])"));
   EXPECT_EQ(x_metadata["freshet.sourceType"], "bigint") << x->metadata_json;
   EXPECT_EQ(widened->schema().Find("s")->type.kind, lake::DataType::Kind::kInteger);
+  EXPECT_EQ(widened->schema().Find("key")->type.kind, lake::DataType::Kind::kLong);
   // The change feed over every version, across the renames, the drop and the widening.
   auto feed = lake::ChangeFeedSql(fs, *connection, a_path, 0, std::nullopt);
   ASSERT_TRUE(feed.ok()) << feed.status();
@@ -327,7 +331,7 @@ TEST_F(PipelineTest, SchemaChangesGiveTheDocumentedResults) {
       ")");
   ASSERT_TRUE(changes.ok()) << changes.status();
   EXPECT_EQ(changes->rows[0][1].integer(), 10000000000);
-  EXPECT_EQ(changes->rows[0][2].integer(), 1);
+  EXPECT_EQ(changes->rows[0][2].integer(), 2);
 
   Sql("TRUNCATE a; INSERT INTO a VALUES (5, 5, 'w5', 5, 'n5')");
   ASSERT_TRUE(Converges("public", "a", running));
@@ -352,6 +356,43 @@ TEST_F(PipelineTest, SchemaChangesGiveTheDocumentedResults) {
 
 namespace freshet::pipeline {
 namespace {
+
+// A lake table written before freshet used column mapping (no physical names, no attnums)
+// switches to mapping mode name at its first rename or drop: physical name = the old name.
+TEST_F(PipelineTest, TablesWithoutColumnMappingSwitchAtTheFirstRename) {
+  Sql("CREATE TABLE old (id int PRIMARY KEY, a text, b text); "
+      "INSERT INTO old VALUES (1, 'a1', 'b1'), (2, 'a2', 'b2')");
+  lake::LocalFileSystem fs;
+  std::string path = TablePath(root_, "public", "old");
+  lake::CreateTableOptions create;
+  for (const char* name : {"id", "a", "b"}) {
+    create.schema.fields.push_back(
+        {.name = name,
+         .type =
+             lake::DataType::Primitive(std::string(name) == "id" ? lake::DataType::Kind::kInteger
+                                                                 : lake::DataType::Kind::kString),
+         .metadata_json = SourceTypeMetadata(std::string(name) == "id" ? "integer" : "text")});
+  }
+  create.configuration = {{"delta.enableChangeDataFeed", "true"},
+                          {"freshet.primaryKey", "[\"id\"]"},
+                          {"freshet.mode", "upsert"},
+                          {"freshet.source", "public.old"}};
+  ASSERT_TRUE(lake::CreateTable(fs, path, create).ok());
+  RunningPipeline running(Config());
+  ASSERT_TRUE(Converges("public", "old", running));
+  Sql("ALTER TABLE old RENAME COLUMN a TO aa; INSERT INTO old VALUES (3, 'a3', 'b3')");
+  ASSERT_TRUE(Converges("public", "old", running));
+  Sql("ALTER TABLE old DROP COLUMN b; UPDATE old SET aa = 'x' WHERE id = 2");
+  ASSERT_TRUE(Converges("public", "old", running));
+  auto database = engine::Database::Open("");
+  auto connection = database->Connect();
+  auto snapshot = lake::Snapshot::Load(fs, *connection, path);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ(snapshot->column_mapping_mode(), "name");
+  ASSERT_NE(snapshot->schema().Find("aa"), nullptr);
+  EXPECT_EQ(snapshot->schema().Find("aa")->physical_name, "a");
+  ASSERT_TRUE(running.Stop().ok());
+}
 
 // Overrides: an append-only table keeps every change with its operation and LSN; a table gets
 // the partition columns and the key the configuration names.
