@@ -88,6 +88,7 @@ Result<ParquetFileStats> WriteParquet(Connection& connection, std::string_view q
   std::string copy = fmt::format("COPY ({}) TO {} (FORMAT parquet, RETURN_STATS, COMPRESSION {}",
                                  query, QuoteLiteral(path), QuoteLiteral(options.compression));
   if (options.row_group_size) copy += fmt::format(", ROW_GROUP_SIZE {}", *options.row_group_size);
+  if (!options.field_ids.empty()) copy += ", FIELD_IDS " + options.field_ids;
   copy += ")";
   FRESHET_ASSIGN_OR_RETURN(QueryResult result, connection.Query(copy));
   if (result.rows.size() != 1) {

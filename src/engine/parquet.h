@@ -42,6 +42,9 @@ struct ParquetFileStats {
 struct ParquetWriteOptions {
   std::string compression = "snappy";  // Spark's default; every Delta reader handles it
   std::optional<uint64_t> row_group_size;
+  // DuckDB's FIELD_IDS value (`{'a': 1, 's': {__duckdb_field_id: 2, 'x': 3}}`): the Parquet
+  // field_id of each column; empty writes none.
+  std::string field_ids;
 };
 
 // Runs `COPY (query) TO path (FORMAT parquet, RETURN_STATS)`. `query` is a SELECT (or any

@@ -20,7 +20,6 @@ Result<OptimizeResult> Optimize(FileSystem& fs, engine::Connection& connection,
   const Snapshot& snapshot = txn.read_snapshot();
   OptimizeResult result;
   result.version = snapshot.version();
-  // Column-mapped tables are refused by Transaction::Begin (freshet does not write them yet).
 
   // Candidate files, grouped by partition: a bin never mixes partitions, so each new file
   // belongs to one partition like the files it replaces.
@@ -60,7 +59,8 @@ Result<OptimizeResult> Optimize(FileSystem& fs, engine::Connection& connection,
 
   for (const auto& bin : bins) {
     if (bin.empty() || (bin.size() == 1 && !bin[0]->deletion_vector)) continue;
-    // Read like a scan (partition values, type widening), without the deleted rows.
+    // Read like a scan (partition values, column mapping, type widening), without the deleted
+    // rows; Append writes them back under the physical names.
     std::vector<ScanFile> files;
     for (const AddFile* add : bin) {
       ScanFile file;

@@ -50,8 +50,10 @@ std::string TextOf(const Value& value) {
   return value.kind == Value::Kind::kString ? value.string() : "";
 }
 
-// Builds the node starting at rows[pos] (advancing pos past its subtree).
-Result<PhysicalNode> BuildNode(const std::vector<RawSchemaRow>& rows, size_t& pos, int depth) {
+// Builds the node starting at rows[pos] (advancing pos past its subtree). `in_group` is true for
+// the repeated child of a LIST or MAP group, which is that group's layout, not a list itself.
+Result<PhysicalNode> BuildNode(const std::vector<RawSchemaRow>& rows, size_t& pos, int depth,
+                               bool in_group = false) {
   if (pos >= rows.size() || depth > 64) return Status::Corruption("malformed Parquet schema");
   const RawSchemaRow& row = rows[pos++];
   PhysicalNode node;
@@ -59,14 +61,15 @@ Result<PhysicalNode> BuildNode(const std::vector<RawSchemaRow>& rows, size_t& po
   node.field_id = row.field_id;
   node.physical_type = fmt::format("{}/{}/{}/{}", row.type, row.converted_type, row.logical_type,
                                    row.scale_precision);
-  std::vector<PhysicalNode> children;
-  for (int64_t i = 0; i < row.num_children; ++i) {
-    FRESHET_ASSIGN_OR_RETURN(PhysicalNode child, BuildNode(rows, pos, depth + 1));
-    children.push_back(std::move(child));
-  }
   bool is_list = row.converted_type == "LIST" || row.logical_type.find("List") == 0;
   bool is_map = row.converted_type == "MAP" || row.converted_type == "MAP_KEY_VALUE" ||
                 row.logical_type.find("Map") == 0;
+  std::vector<PhysicalNode> children;
+  for (int64_t i = 0; i < row.num_children; ++i) {
+    FRESHET_ASSIGN_OR_RETURN(PhysicalNode child,
+                             BuildNode(rows, pos, depth + 1, is_list || is_map));
+    children.push_back(std::move(child));
+  }
   if (row.num_children == 0) {
     node.kind = PhysicalNode::Kind::kPrimitive;
   } else if (is_list && children.size() == 1) {
@@ -90,7 +93,7 @@ Result<PhysicalNode> BuildNode(const std::vector<RawSchemaRow>& rows, size_t& po
     node.children = std::move(children);
   }
   // A repeated field outside a LIST group reads as a list of itself.
-  if (row.repetition == "REPEATED" && depth > 0 && !is_list) {
+  if (row.repetition == "REPEATED" && depth > 0 && !is_list && !in_group) {
     PhysicalNode list;
     list.name = node.name;
     list.field_id = node.field_id;

@@ -20,6 +20,7 @@
 #include "lake/deletion_vector.h"
 #include "lake/export.h"
 #include "lake/paths.h"
+#include "lake/schema_change.h"
 
 namespace freshet::lake {
 namespace {
@@ -118,32 +119,96 @@ std::optional<Json> StatValue(const DataType& type, const std::string& text, boo
   }
 }
 
-void AddFieldStats(const StructField& field, const std::string& prefix,
+void AddFieldStats(const StructField& field, const std::string& prefix, const std::string& mode,
                    const engine::ParquetFileStats& stats, Json& min_values, Json& max_values,
                    Json& null_count) {
-  std::string path = prefix.empty() ? field.name : prefix + "." + field.name;
+  // Under column mapping, files and statistics both use physical names (PROTOCOL.md "Writer
+  // Requirements for Column Mapping").
+  const std::string& name = field.PhysicalName(mode);
+  std::string path = prefix.empty() ? name : prefix + "." + name;
   if (field.type.kind == DataType::Kind::kStruct) {
     Json min_child = Json::object();
     Json max_child = Json::object();
     Json null_child = Json::object();
     for (const auto& child : field.type.fields) {
-      AddFieldStats(child, path, stats, min_child, max_child, null_child);
+      AddFieldStats(child, path, mode, stats, min_child, max_child, null_child);
     }
-    if (!min_child.empty()) min_values[field.name] = min_child;
-    if (!max_child.empty()) max_values[field.name] = max_child;
-    if (!null_child.empty()) null_count[field.name] = null_child;
+    if (!min_child.empty()) min_values[name] = min_child;
+    if (!max_child.empty()) max_values[name] = max_child;
+    if (!null_child.empty()) null_count[name] = null_child;
     return;
   }
   if (field.type.is_nested()) return;  // no statistics for lists and maps
   const engine::ParquetColumnStats* column = stats.Column(path);
   if (column == nullptr) return;
-  if (column->null_count) null_count[field.name] = *column->null_count;
+  if (column->null_count) null_count[name] = *column->null_count;
   if (column->min) {
-    if (auto value = StatValue(field.type, *column->min, false)) min_values[field.name] = *value;
+    if (auto value = StatValue(field.type, *column->min, false)) min_values[name] = *value;
   }
   if (column->max) {
-    if (auto value = StatValue(field.type, *column->max, true)) max_values[field.name] = *value;
+    if (auto value = StatValue(field.type, *column->max, true)) max_values[name] = *value;
   }
+}
+
+bool ContainsStruct(const DataType& type) {
+  if (type.kind == DataType::Kind::kStruct) return true;
+  return std::any_of(type.children.begin(), type.children.end(), ContainsStruct);
+}
+
+// SQL turning `source` (a value of `type`, struct fields under their logical names) into what a
+// data file stores: the table type, struct fields renamed to their physical names.
+std::string PhysicalValueSql(const DataType& type, const std::string& source,
+                             const std::string& mode, int& variables) {
+  if (mode == "none" || !ContainsStruct(type)) {
+    return fmt::format("CAST({} AS {})", source, type.DuckDbType());
+  }
+  switch (type.kind) {
+    case DataType::Kind::kStruct: {
+      std::string fields;
+      for (const auto& field : type.fields) {
+        fields += fmt::format(
+            "{}{} := {}", fields.empty() ? "" : ", ", QuoteIdentifier(field.PhysicalName(mode)),
+            PhysicalValueSql(
+                field.type, fmt::format("struct_extract({}, {})", source, QuoteLiteral(field.name)),
+                mode, variables));
+      }
+      return fmt::format("CASE WHEN {} IS NULL THEN NULL ELSE struct_pack({}) END", source, fields);
+    }
+    case DataType::Kind::kArray: {
+      std::string var = fmt::format("w{}", ++variables);
+      return fmt::format("list_transform({}, lambda {}: {})", source, var,
+                         PhysicalValueSql(type.children[0], var, mode, variables));
+    }
+    default: {  // kMap
+      std::string var = fmt::format("w{}", ++variables);
+      return fmt::format(
+          "map_from_entries(list_transform(map_entries({}), lambda {}: struct_pack(key := {}, "
+          "value := {})))",
+          source, var, PhysicalValueSql(type.children[0], var + ".key", mode, variables),
+          PhysicalValueSql(type.children[1], var + ".value", mode, variables));
+    }
+  }
+}
+
+// DuckDB's FIELD_IDS value giving each column (and struct field below columns) its
+// column-mapping id, keyed by physical name. Fields inside lists and maps get none: Delta
+// readers in name mode match them by physical name.
+std::string FieldIdsSql(const std::vector<const StructField*>& fields, const std::string& mode) {
+  std::string out;
+  for (const StructField* field : fields) {
+    if (!field->field_id) continue;
+    std::string value = std::to_string(*field->field_id);
+    if (field->type.kind == DataType::Kind::kStruct) {
+      std::vector<const StructField*> children;
+      for (const auto& child : field->type.fields) children.push_back(&child);
+      std::string inner = FieldIdsSql(children, mode);
+      value = fmt::format("{{__duckdb_field_id: {}{}{}}}", value, inner.size() > 2 ? ", " : "",
+                          inner.substr(1, inner.size() - 2));
+    }
+    out += fmt::format("{}{}: {}", out.empty() ? "" : ", ", QuoteLiteral(field->PhysicalName(mode)),
+                       value);
+  }
+  return "{" + out + "}";
 }
 
 // A SQL literal of a partition value rendered per PROTOCOL.md "Partition Value Serialization".
@@ -207,14 +272,15 @@ std::array<uint8_t, 16> RandomUuid() {
 }
 
 std::string StatsJson(const Schema& schema, const std::vector<std::string>& partition_columns,
-                      int64_t row_count, const engine::ParquetFileStats& stats) {
+                      int64_t row_count, const engine::ParquetFileStats& stats,
+                      const std::string& column_mapping_mode) {
   Json min_values = Json::object();
   Json max_values = Json::object();
   Json null_count = Json::object();
   std::set<std::string> partitions(partition_columns.begin(), partition_columns.end());
   for (const auto& field : schema.fields) {
     if (partitions.count(field.name) > 0) continue;
-    AddFieldStats(field, "", stats, min_values, max_values, null_count);
+    AddFieldStats(field, "", column_mapping_mode, stats, min_values, max_values, null_count);
   }
   Json out{{"numRecords", row_count},
            {"minValues", min_values},
@@ -239,22 +305,34 @@ Result<Version> CreateTable(FileSystem& fs, const std::string& table_path,
   int64_t now = writer.now_ms ? writer.now_ms() : SystemNowMs();
   Protocol protocol{3, 7, std::vector<std::string>{"deletionVectors"},
                     std::vector<std::string>{"deletionVectors"}};
+  Schema schema = options.schema;
+  std::map<std::string, std::string> configuration = options.configuration;
+  auto mode = configuration.find(std::string(kColumnMappingModeKey));
+  if (mode != configuration.end() && mode->second != "none") {
+    if (mode->second != "name") {
+      return Status::NotSupported(
+          "{}: column mapping mode '{}' is not supported for new tables; use 'name' or 'none'",
+          table_path, mode->second);
+    }
+    int64_t max_id = AssignColumnMapping(schema.fields, 0, /*keep_names=*/false);
+    configuration[std::string(kMaxColumnIdKey)] = std::to_string(max_id);
+    protocol.reader_features->push_back("columnMapping");
+    protocol.writer_features->push_back("columnMapping");
+  }
   bool ntz = false;
-  for (const auto& field : options.schema.fields) ntz = ntz || UsesTimestampNtz(field.type);
+  for (const auto& field : schema.fields) ntz = ntz || UsesTimestampNtz(field.type);
   if (ntz) {
     protocol.reader_features->push_back("timestampNtz");
     protocol.writer_features->push_back("timestampNtz");
   }
-  if (ChangeFeedEnabled(options.configuration)) {
-    protocol.writer_features->push_back("changeDataFeed");
-  }
+  if (ChangeFeedEnabled(configuration)) protocol.writer_features->push_back("changeDataFeed");
   Metadata metadata;
   metadata.id = UuidText(RandomUuid());
   metadata.name = options.name;
   metadata.description = options.description;
-  metadata.schema_string = SchemaToJson(options.schema);
+  metadata.schema_string = SchemaToJson(schema);
   metadata.partition_columns = options.partition_columns;
-  metadata.configuration = options.configuration;
+  metadata.configuration = std::move(configuration);
   metadata.configuration.emplace("delta.enableDeletionVectors", "true");
   metadata.created_time = now;
   Json commit_info{{"timestamp", now},
@@ -291,16 +369,22 @@ Result<Transaction> Transaction::Begin(FileSystem& fs, engine::Connection& conne
     return Status::NotSupported("{} needs writer version {}; freshet writes up to 7", table_path,
                                 protocol.min_writer_version);
   }
-  if (snapshot.column_mapping_mode() != "none") {
-    return Status::NotSupported("{} uses column mapping, which freshet does not write yet",
-                                table_path);
+  if (snapshot.column_mapping_mode() == "id") {
+    // Id mode would need field ids on every nested field, lists and maps included; freshet
+    // writes them only for columns and struct fields.
+    return Status::NotSupported(
+        "{} uses column mapping mode 'id'; freshet writes tables with mode 'name' or none",
+        table_path);
   }
   if (protocol.writer_features) {
     // appendOnly is enforced at commit; invariants only while no column declares one (this
-    // writer does not evaluate them). v2Checkpoint would require V2 checkpoints, which this
-    // writer does not write, so such tables are refused.
-    static const std::set<std::string> kWritable = {"deletionVectors", "timestampNtz", "appendOnly",
-                                                    "invariants", "changeDataFeed"};
+    // writer does not evaluate them). columnMapping: files get physical names and field ids;
+    // typeWidening: files are written in the current (wide) type, delta.typeChanges is kept.
+    // v2Checkpoint would require V2 checkpoints, which this writer does not write, so such
+    // tables are refused.
+    static const std::set<std::string> kWritable = {
+        "deletionVectors", "timestampNtz",  "appendOnly",           "invariants",
+        "changeDataFeed",  "columnMapping", "typeWidening-preview", "typeWidening"};
     for (const auto& feature : *protocol.writer_features) {
       bool declared = feature == "invariants" && snapshot.metadata().schema_string.find(
                                                      "delta.invariants") != std::string::npos;
@@ -318,14 +402,20 @@ Result<Transaction> Transaction::Begin(FileSystem& fs, engine::Connection& conne
 Result<AddFile> Transaction::WriteDataFile(const std::string& select_sql,
                                            const PartitionValues& partition, bool change_data) {
   const Schema& schema = snapshot_.schema();
+  const std::string& mode = snapshot_.column_mapping_mode();
   const auto& partition_columns = snapshot_.metadata().partition_columns;
   std::set<std::string> partitions(partition_columns.begin(), partition_columns.end());
+  // The input has logical names; the file gets physical ones (the same without column mapping).
   std::string columns;
+  std::vector<const StructField*> written;
+  int variables = 0;
   for (const auto& field : schema.fields) {
     if (partitions.count(field.name) > 0) continue;
-    columns += fmt::format("{}CAST(t.{} AS {}) AS {}", columns.empty() ? "" : ", ",
-                           QuoteIdentifier(field.name), field.type.DuckDbType(),
-                           QuoteIdentifier(field.name));
+    columns += fmt::format(
+        "{}{} AS {}", columns.empty() ? "" : ", ",
+        PhysicalValueSql(field.type, "t." + QuoteIdentifier(field.name), mode, variables),
+        QuoteIdentifier(field.PhysicalName(mode)));
+    written.push_back(&field);
   }
   if (change_data) {
     columns += fmt::format(", CAST(t.{0} AS VARCHAR) AS {0}", QuoteIdentifier(kChangeTypeColumn));
@@ -333,7 +423,7 @@ Result<AddFile> Transaction::WriteDataFile(const std::string& select_sql,
   std::string where;
   for (const auto& column : partition_columns) {
     const StructField* field = schema.Find(column);
-    const auto& value = partition.at(column);
+    const auto& value = partition.at(field->PhysicalName(mode));
     where += fmt::format("{}t.{} IS NOT DISTINCT FROM ", where.empty() ? " WHERE " : " AND ",
                          QuoteIdentifier(column));
     if (!value) {
@@ -345,8 +435,10 @@ Result<AddFile> Transaction::WriteDataFile(const std::string& select_sql,
     }
   }
   std::string query = fmt::format("SELECT {} FROM ({}) AS t{}", columns, select_sql, where);
+  engine::ParquetWriteOptions write_options;
+  if (mode != "none") write_options.field_ids = FieldIdsSql(written, mode);
   std::string staging = StagingPath();
-  auto stats = engine::WriteParquet(*connection_, query, staging);
+  auto stats = engine::WriteParquet(*connection_, query, staging, write_options);
   if (!stats.ok()) {
     std::filesystem::remove(staging);
     return stats.status().WithContext("writing a data file of " + snapshot_.table_path());
@@ -358,7 +450,8 @@ Result<AddFile> Transaction::WriteDataFile(const std::string& select_sql,
   if (!bytes.ok()) return bytes.status();
   std::string relative = change_data ? std::string(kChangeDataFolder) + "/" : "";
   for (const auto& column : partition_columns) {
-    relative += HivePartitionDirectory(column, partition.at(column)) + "/";
+    const std::string& physical = schema.Find(column)->PhysicalName(mode);
+    relative += HivePartitionDirectory(physical, partition.at(physical)) + "/";
   }
   relative += UuidFileName(change_data ? "cdc-00000-" : "part-00000-", "-c000.snappy.parquet");
   std::string path = JoinPath(snapshot_.table_path(), relative);
@@ -374,7 +467,7 @@ Result<AddFile> Transaction::WriteDataFile(const std::string& select_sql,
     metrics_["numChangeDataRows"] += stats->row_count;
     return add;
   }
-  add.stats = StatsJson(schema, partition_columns, stats->row_count, *stats);
+  add.stats = StatsJson(schema, partition_columns, stats->row_count, *stats, mode);
   metrics_["numFiles"] += 1;
   metrics_["numOutputRows"] += stats->row_count;
   metrics_["numOutputBytes"] += add.size;
@@ -402,8 +495,9 @@ Result<std::vector<PartitionValues>> Transaction::Partitions(const std::string& 
   for (const auto& row : distinct.rows) {
     PartitionValues values;
     for (size_t i = 0; i < partition_columns.size(); ++i) {
+      // Partition values are keyed by physical name (PROTOCOL.md "Column Mapping").
       const StructField* field = snapshot_.schema().Find(partition_columns[i]);
-      FRESHET_ASSIGN_OR_RETURN(values[partition_columns[i]],
+      FRESHET_ASSIGN_OR_RETURN(values[field->PhysicalName(snapshot_.column_mapping_mode())],
                                SerializePartitionValue(field->type, row[i]));
     }
     partitions.push_back(std::move(values));
@@ -534,12 +628,23 @@ Status Transaction::WritePendingDeletionVectors() {
   return Status::Ok();
 }
 
+void Transaction::SetMetadata(Metadata metadata, std::optional<Protocol> protocol) {
+  new_metadata_ = std::move(metadata);
+  new_protocol_ = std::move(protocol);
+}
+
 void Transaction::SetAppTransaction(const std::string& app_id, int64_t version) {
   app_transaction_ = Txn{app_id, version, options_.now_ms()};
 }
 
 Status Transaction::CheckConflicts(const ActionSet& winner, Version version) const {
   const std::string& table = snapshot_.table_path();
+  if (new_metadata_ || new_protocol_) {
+    return Status::Conflict(
+        "{}: version {} was committed while this transaction changed the "
+        "table metadata; retry the transaction",
+        table, version);
+  }
   if (winner.protocol) {
     return Status::Conflict("{}: version {} changed the protocol; retry the transaction", table,
                             version);
@@ -578,6 +683,8 @@ std::string Transaction::CommitText(const std::string& operation) const {
                    {"operationMetrics", metrics},           {"engineInfo", options_.engine_info},
                    {"txnId", UuidText(RandomUuid())}};
   std::string text = Dump(Json{{"commitInfo", commit_info}}) + "\n";
+  if (new_protocol_) text += ToJsonLine(*new_protocol_) + "\n";
+  if (new_metadata_) text += ToJsonLine(*new_metadata_) + "\n";
   if (app_transaction_) text += ToJsonLine(*app_transaction_) + "\n";
   for (const auto& remove : removes_) text += ToJsonLine(remove) + "\n";
   for (const auto& add : adds_) text += ToJsonLine(add) + "\n";

@@ -87,6 +87,11 @@ class Transaction {
   // Marks every staged add and remove dataChange=false: the commit only rearranges rows
   // (compaction), so change-feed readers skip it.
   void MarkNoDataChange();
+  // Replaces the table's metaData (and protocol, when given) in this commit: schema changes such
+  // as renames, drops and type widening (see schema_change.h). Files appended by the same
+  // transaction are still written with the schema of read_snapshot(), so a transaction that
+  // changes the schema should write no data. Any concurrent commit conflicts with it.
+  void SetMetadata(Metadata metadata, std::optional<Protocol> protocol = std::nullopt);
   // Records txn{app_id, version} in the commit.
   void SetAppTransaction(const std::string& app_id, int64_t version);
 
@@ -121,14 +126,18 @@ class Transaction {
   };
   std::vector<PendingDeletionVector> pending_deletion_vectors_;
   std::optional<Txn> app_transaction_;
+  std::optional<Metadata> new_metadata_;
+  std::optional<Protocol> new_protocol_;
   std::map<std::string, int64_t> metrics_;
   bool committed_ = false;
   Status checkpoint_status_;
 };
 
-// Builds the Delta `stats` JSON of a data file from DuckDB's write statistics.
+// Builds the Delta `stats` JSON of a data file from DuckDB's write statistics, keyed by physical
+// names under `column_mapping_mode` ("none", "name" or "id").
 std::string StatsJson(const Schema& schema, const std::vector<std::string>& partition_columns,
-                      int64_t row_count, const engine::ParquetFileStats& stats);
+                      int64_t row_count, const engine::ParquetFileStats& stats,
+                      const std::string& column_mapping_mode = "none");
 
 // A random (version 4) UUID.
 std::array<uint8_t, 16> RandomUuid();

@@ -64,14 +64,16 @@ lake::DataType LakeDataTypeFor(uint32_t type_oid, int32_t type_modifier,
   return lake::DataType::Primitive(Kind::kString);
 }
 
-std::string SourceTypeMetadata(const std::string& source_type) {
+std::string SourceTypeMetadata(const std::string& source_type, int attnum) {
   nlohmann::json metadata = nlohmann::json::object();
   metadata["freshet.sourceType"] = source_type;
+  if (attnum > 0) metadata[kAttnumMetadataKey] = attnum;
   return metadata.dump();
 }
 
 lake::Schema RelationSchema(const pg::Relation& relation, const pg::TypeRegistry& registry,
-                            const std::vector<std::string>& source_types) {
+                            const std::vector<std::string>& source_types,
+                            const std::vector<int>& attnums) {
   lake::Schema schema;
   for (size_t index = 0; index < relation.columns.size(); ++index) {
     const pg::Column& column = relation.columns[index];
@@ -80,7 +82,10 @@ lake::Schema RelationSchema(const pg::Relation& relation, const pg::TypeRegistry
         .type = LakeDataTypeFor(column.type_oid, column.type_modifier, registry),
         .nullable = true,
     };
-    if (index < source_types.size()) field.metadata_json = SourceTypeMetadata(source_types[index]);
+    if (index < source_types.size()) {
+      field.metadata_json =
+          SourceTypeMetadata(source_types[index], index < attnums.size() ? attnums[index] : 0);
+    }
     schema.fields.push_back(std::move(field));
   }
   return schema;

@@ -37,11 +37,18 @@ lake::DataType LakeDataTypeFor(uint32_t type_oid, int32_t type_modifier,
 
 // The Delta schema of `relation`: one nullable field per column, in order. `source_types`
 // (format_type() text per column, or empty) goes into each field's metadata.
+// `attnums` (the source columns' pg_attribute.attnum, or empty) too, as kAttnumMetadataKey.
 lake::Schema RelationSchema(const pg::Relation& relation, const pg::TypeRegistry& registry,
-                            const std::vector<std::string>& source_types);
+                            const std::vector<std::string>& source_types,
+                            const std::vector<int>& attnums = {});
 
-// The field metadata JSON carrying `source_type`.
-std::string SourceTypeMetadata(const std::string& source_type);
+// The field metadata JSON carrying `source_type` and, when above 0, `attnum`.
+std::string SourceTypeMetadata(const std::string& source_type, int attnum = 0);
+
+// Field metadata key of the source column's attnum. PostgreSQL keeps a column's attnum across
+// renames and type changes and never reuses it, so it tells a rename from a drop and an add
+// (the replication stream's relation messages carry names only).
+inline constexpr const char* kAttnumMetadataKey = "freshet.attnum";
 
 // One decoded value as the engine::Value a column of `type` holds. `column` names the value in
 // errors. Unchanged TOAST is not a value: callers handle it first.

@@ -133,4 +133,19 @@ inline Result<std::vector<std::string>> SourceColumns(pg::Connection& sql,
   return out;
 }
 
+// The data column names of the lake table at `path`, in order (without the operation and LSN
+// columns of append-only tables).
+inline Result<std::vector<std::string>> LakeColumns(lake::FileSystem& fs,
+                                                    engine::Connection& connection,
+                                                    const std::string& path) {
+  FRESHET_ASSIGN_OR_RETURN(lake::Snapshot snapshot, lake::Snapshot::Load(fs, connection, path));
+  std::vector<std::string> out;
+  for (const lake::StructField& field : snapshot.schema().fields) {
+    if (field.name != lake::kChangeOpColumn && field.name != lake::kChangeLsnColumn) {
+      out.push_back(field.name);
+    }
+  }
+  return out;
+}
+
 }  // namespace freshet::pipeline::compare

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "engine/database.h"
 #include "lake/actions.h"
 #include "lake/fs/file_system.h"
+#include "lake/schema_change.h"
 #include "lake/snapshot.h"
 #include "lake/table_writer.h"
 #include "lake/upsert_writer.h"
@@ -23,6 +25,7 @@
 #include "pg/connection.h"
 #include "pg/snapshot_reader.h"
 #include "pg/types.h"
+#include "pipeline/column_diff.h"
 #include "pipeline/convert.h"
 
 namespace freshet::pipeline {
@@ -208,7 +211,8 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
     std::string qualified;  // schema.table
     std::string path;
     std::optional<lake::UpsertWriter> writer;
-    std::vector<LakeColumn> columns;  // data columns, in order
+    std::vector<LakeColumn> columns;     // data columns, in order
+    std::map<std::string, int> attnums;  // column name -> source attnum, where recorded
     bool append_only = false;
     int64_t committed_lsn = 0;  // AppVersion of this pipeline
     lake::Version version = -1;
@@ -237,8 +241,11 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   Status OpenTable(Table& table, const pg::Relation& relation);
   Status CreateLakeTable(Table& table, const pg::Relation& relation);
   Status PrepareConverter(Table& table, const std::shared_ptr<const pg::Relation>& relation);
-  Status EvolveTable(Table& table, const pg::Relation& relation, const std::vector<size_t>& added);
-  Result<std::vector<std::string>> SourceTypes(const pg::Relation& relation);
+  Status EvolveTable(Table& table, const pg::Relation& relation, const ColumnDiff& diff);
+  Result<std::vector<std::string>> SourceTypes(const pg::Relation& relation,
+                                               std::vector<int>* attnums = nullptr);
+  void PauseForType(Table& table, const std::string& column, const lake::DataType& from,
+                    const lake::DataType& to);
   bool Included(const std::string& qualified) const;
   pg::UnrepresentableRule UnrepresentableRule() const {
     return ToPgRule(config_.unrepresentable_values);
@@ -374,29 +381,50 @@ Status Pipeline::Impl::Prepare() {
   return Status::Ok();
 }
 
-Result<std::vector<std::string>> Pipeline::Impl::SourceTypes(const pg::Relation& relation) {
-  std::vector<std::string> types(relation.columns.size());
-  FRESHET_ASSIGN_OR_RETURN(
-      pg::Rows rows,
-      sql_->Query("SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
-                  "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = "
-                  "c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 "
-                  "AND NOT a.attisdropped",
-                  {relation.schema, relation.name}));
-  for (int row = 0; row < rows.size(); ++row) {
-    for (size_t index = 0; index < relation.columns.size(); ++index) {
-      if (relation.columns[index].name == *rows.Get(row, 0)) {
+// The catalog's format_type() (and attnum) of each column of `relation`, by name. The stream
+// can deliver a transaction a moment before it is visible to other sessions, so while the
+// catalog still shows an older version of a column (missing, or another type), the query is
+// repeated for up to half a second; after that the catalog is taken as it is (it may also be
+// ahead of the stream, with the column renamed or dropped again since).
+Result<std::vector<std::string>> Pipeline::Impl::SourceTypes(const pg::Relation& relation,
+                                                             std::vector<int>* attnums) {
+  std::vector<std::string> types;
+  auto deadline = Clock::now() + 500ms;
+  for (bool current = false; !current;) {
+    types.assign(relation.columns.size(), "");
+    if (attnums != nullptr) attnums->assign(relation.columns.size(), 0);
+    FRESHET_ASSIGN_OR_RETURN(
+        pg::Rows rows,
+        sql_->Query("SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnum::int, "
+                    "a.atttypid::int8, a.atttypmod FROM pg_attribute a "
+                    "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = "
+                    "c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 "
+                    "AND NOT a.attisdropped",
+                    {relation.schema, relation.name}));
+    size_t matching = 0;
+    for (int row = 0; row < rows.size(); ++row) {
+      for (size_t index = 0; index < relation.columns.size(); ++index) {
+        const pg::Column& column = relation.columns[index];
+        if (column.name != *rows.Get(row, 0)) continue;
         types[index] = std::string(*rows.Get(row, 1));
+        FRESHET_ASSIGN_OR_RETURN(int64_t attnum, rows.GetInt(row, 2));
+        FRESHET_ASSIGN_OR_RETURN(int64_t type_oid, rows.GetInt(row, 3));
+        FRESHET_ASSIGN_OR_RETURN(int64_t type_modifier, rows.GetInt(row, 4));
+        if (attnums != nullptr) (*attnums)[index] = static_cast<int>(attnum);
+        if (type_oid == column.type_oid && type_modifier == column.type_modifier) ++matching;
       }
     }
+    current = matching == relation.columns.size() || Clock::now() >= deadline;
+    if (!current) std::this_thread::sleep_for(10ms);
   }
   return types;
 }
 
 Status Pipeline::Impl::CreateLakeTable(Table& table, const pg::Relation& relation) {
-  FRESHET_ASSIGN_OR_RETURN(std::vector<std::string> source_types, SourceTypes(relation));
+  std::vector<int> attnums;
+  FRESHET_ASSIGN_OR_RETURN(std::vector<std::string> source_types, SourceTypes(relation, &attnums));
   lake::CreateTableOptions create;
-  create.schema = RelationSchema(relation, registry_, source_types);
+  create.schema = RelationSchema(relation, registry_, source_types, attnums);
   std::vector<std::string> key;
   const TableOverride* override = config_.OverrideFor(table.qualified);
   if (override != nullptr && !override->primary_key.empty()) {
@@ -417,7 +445,9 @@ Status Pipeline::Impl::CreateLakeTable(Table& table, const pg::Relation& relatio
          .type = lake::DataType::Primitive(lake::DataType::Kind::kLong)});
   }
   if (override != nullptr) create.partition_columns = override->partition_by;
+  // Column mapping mode `name`: renames and drops at the source become metadata-only commits.
   create.configuration = {
+      {"delta.columnMapping.mode", "name"},
       {"delta.enableChangeDataFeed", "true"},
       {"freshet.primaryKey", KeyJson(key)},
       {"freshet.mode", table.append_only ? "append_only" : "upsert"},
@@ -453,12 +483,18 @@ Status Pipeline::Impl::OpenTable(Table& table, const pg::Relation& relation) {
   table.committed_lsn = snapshot.AppVersion(config_.AppId()).value_or(0);
   table.version = snapshot.version();
   table.columns.clear();
+  table.attnums.clear();
   for (const lake::StructField& field : snapshot.schema().fields) {
     if (table.append_only &&
         (field.name == lake::kChangeOpColumn || field.name == lake::kChangeLsnColumn)) {
       continue;
     }
     table.columns.push_back({field.name, field.type});
+    auto metadata = nlohmann::json::parse(field.metadata_json, nullptr, false);
+    if (metadata.is_object() && metadata.contains(kAttnumMetadataKey) &&
+        metadata[kAttnumMetadataKey].is_number_integer()) {
+      table.attnums[field.name] = metadata[kAttnumMetadataKey].get<int>();
+    }
   }
   lake::UpsertOptions upsert{.key_columns = key, .append_only = table.append_only};
   FRESHET_ASSIGN_OR_RETURN(lake::UpsertWriter writer,
@@ -510,7 +546,13 @@ Result<Pipeline::Impl::Table*> Pipeline::Impl::TableFor(
   }
   Table* table = found->second.get();
   if (table->paused) return table;
-  if (table->relation.get() != relation.get()) {
+  // A transaction the table already holds, replayed after a restart (the slot's confirmed LSN
+  // reaches PostgreSQL only with the next status update), may describe the table as it was
+  // before a schema change the lake already made: comparing would undo that change. Its
+  // changes are skipped anyway, so the table and its converter stay as they are.
+  bool replayed = state_.load() == PipelineState::kStreaming &&
+                  static_cast<int64_t>(current_.commit_lsn.value()) <= table->committed_lsn;
+  if (table->relation.get() != relation.get() && !replayed) {
     FRESHET_RETURN_IF_ERROR(PrepareConverter(*table, relation));
   }
   return table;
@@ -521,66 +563,143 @@ Status Pipeline::Impl::PrepareConverter(Table& table,
   std::vector<uint32_t> oids;
   for (const pg::Column& column : relation->columns) oids.push_back(column.type_oid);
   FRESHET_RETURN_IF_ERROR(registry_.Load(*sql_, oids));
-  std::vector<size_t> added;
-  for (size_t index = 0; index < relation->columns.size(); ++index) {
-    const pg::Column& column = relation->columns[index];
-    lake::DataType type = LakeDataTypeFor(column.type_oid, column.type_modifier, registry_);
-    auto existing = std::find_if(table.columns.begin(), table.columns.end(),
-                                 [&](const LakeColumn& c) { return c.name == column.name; });
-    if (existing == table.columns.end()) {
-      added.push_back(index);
-    } else if (!(existing->type == type)) {
-      table.paused = true;
-      spdlog::error(
-          "pipeline {}: table {} PAUSED: column {} changed type in PostgreSQL (lake type {} -> "
-          "{}); its changes are no longer written, other tables continue. To resume, "
-          "re-snapshot it: stop freshet, delete {} and {}, and start again",
-          config_.name, table.qualified, column.name, existing->type.DeltaName(), type.DeltaName(),
-          table.path, SnapshotStatePath(config_.lake.root, config_.name));
-      return Status::Ok();
-    }
+  std::vector<LakeColumn> source;
+  for (const pg::Column& column : relation->columns) {
+    source.push_back(
+        {column.name, LakeDataTypeFor(column.type_oid, column.type_modifier, registry_)});
   }
-  if (!added.empty()) FRESHET_RETURN_IF_ERROR(EvolveTable(table, *relation, added));
+  auto source_attnums = [&]() -> Result<std::vector<int>> {
+    std::vector<int> attnums;
+    FRESHET_RETURN_IF_ERROR(SourceTypes(*relation, &attnums).status());
+    return attnums;
+  };
+  FRESHET_ASSIGN_OR_RETURN(ColumnDiff diff,
+                           DiffColumns(table.columns, table.attnums, source, source_attnums));
+  if (diff.incompatible) {
+    PauseForType(table, diff.incompatible->column, diff.incompatible->from, diff.incompatible->to);
+    return Status::Ok();
+  }
+  if (!diff.empty()) {
+    FRESHET_RETURN_IF_ERROR(EvolveTable(table, *relation, diff));
+    if (table.paused) return Status::Ok();
+  }
   table.relation = relation;
   table.converter =
       std::make_unique<RowConverter>(*relation, table.columns, registry_, UnrepresentableRule());
   return Status::Ok();
 }
 
-// Adds columns at the end of the table's schema with a metaData commit, and pads what is
-// already buffered for the table with NULLs for them.
+void Pipeline::Impl::PauseForType(Table& table, const std::string& column,
+                                  const lake::DataType& from, const lake::DataType& to) {
+  table.paused = true;
+  spdlog::error(
+      "pipeline {}: table {} PAUSED: column {} changed type in PostgreSQL (lake type {} -> {}, "
+      "which is not a widening the lake can apply in place); its changes are no longer written, "
+      "other tables continue. To resume, re-snapshot it: stop freshet, delete {} and {}, and "
+      "start again",
+      config_.name, table.qualified, column, from.DeltaName(), to.DeltaName(), table.path,
+      SnapshotStatePath(config_.lake.root, config_.name));
+}
+
+// Applies `diff` to the lake table in one metaData commit: added columns go at the end, renames
+// and drops use column mapping (a table created before freshet used it is switched to mode
+// `name` first, physical names = the current names), integer columns widen in place. Rows of the
+// open transaction already converted for the table are rearranged to the new columns.
 Status Pipeline::Impl::EvolveTable(Table& table, const pg::Relation& relation,
-                                   const std::vector<size_t>& added) {
-  FRESHET_ASSIGN_OR_RETURN(std::vector<std::string> source_types, SourceTypes(relation));
-  FRESHET_ASSIGN_OR_RETURN(lake::Snapshot snapshot,
-                           lake::Snapshot::Load(fs_, *engine_, table.path));
-  lake::Schema schema = snapshot.schema();
-  for (size_t index : added) {
+                                   const ColumnDiff& diff) {
+  // Commit what is buffered first, under the schema it was read with. After a crash PostgreSQL
+  // then resends only transactions from the changed relation on, so the lake table is never
+  // ahead of the relation the stream describes (which would make columns look dropped).
+  if (state_.load() == PipelineState::kStreaming && pending_rows_ > 0) {
+    FRESHET_RETURN_IF_ERROR(Flush());
+  }
+  std::vector<int> attnums;
+  FRESHET_ASSIGN_OR_RETURN(std::vector<std::string> source_types, SourceTypes(relation, &attnums));
+  FRESHET_ASSIGN_OR_RETURN(lake::Transaction txn,
+                           lake::Transaction::Begin(fs_, *engine_, table.path));
+  lake::SchemaChange change(txn.read_snapshot());
+  std::vector<std::string> key;
+  auto key_json = nlohmann::json::parse(
+      txn.read_snapshot().Configuration("freshet.primaryKey").value_or("[]"), nullptr, false);
+  if (key_json.is_array()) {
+    for (const auto& name : key_json) {
+      if (name.is_string()) key.push_back(name.get<std::string>());
+    }
+  }
+  if (!diff.renamed.empty() || !diff.dropped.empty()) {
+    FRESHET_RETURN_IF_ERROR(change.EnableColumnMapping());
+  }
+  for (const auto& [from, to] : diff.renamed) {
+    FRESHET_RETURN_IF_ERROR(change.RenameColumn(from, to));
+    std::replace(key.begin(), key.end(), from, to);
+    spdlog::info("pipeline {}: table {} renames column {} to {} (column mapping)", config_.name,
+                 table.qualified, from, to);
+  }
+  for (const std::string& name : diff.dropped) {
+    if (std::find(key.begin(), key.end(), name) != key.end()) {
+      table.paused = true;
+      spdlog::error(
+          "pipeline {}: table {} PAUSED: key column {} was dropped in PostgreSQL, so rows can no "
+          "longer be matched; its changes are no longer written, other tables continue. To "
+          "resume, re-snapshot it: stop freshet, delete {} and {}, and start again",
+          config_.name, table.qualified, name, table.path,
+          SnapshotStatePath(config_.lake.root, config_.name));
+      return Status::Ok();
+    }
+    FRESHET_RETURN_IF_ERROR(change.DropColumn(name));
+    spdlog::info("pipeline {}: table {} drops column {} (old files keep it, readers skip it)",
+                 config_.name, table.qualified, name);
+  }
+  for (const auto& [index, type] : diff.widened) {
+    const std::string& name = relation.columns[index].name;
+    FRESHET_RETURN_IF_ERROR(change.WidenColumn(name, type));
+    FRESHET_RETURN_IF_ERROR(
+        change.SetColumnMetadata(name, "freshet.sourceType", source_types[index]));
+    spdlog::info("pipeline {}: table {} widens column {} to {} ({}) in place", config_.name,
+                 table.qualified, name, type.DeltaName(), source_types[index]);
+  }
+  for (size_t index : diff.added) {
     const pg::Column& column = relation.columns[index];
-    schema.fields.push_back(
+    FRESHET_RETURN_IF_ERROR(change.AddColumn(
         {.name = column.name,
          .type = LakeDataTypeFor(column.type_oid, column.type_modifier, registry_),
-         .metadata_json = SourceTypeMetadata(source_types[index])});
+         .metadata_json = SourceTypeMetadata(source_types[index], attnums[index])}));
     spdlog::info("pipeline {}: table {} gains column {} ({})", config_.name, table.qualified,
                  column.name, source_types[index]);
   }
-  lake::Metadata metadata = snapshot.metadata();
-  metadata.schema_string = lake::SchemaToJson(schema);
-  lake::Version next = snapshot.version() + 1;
-  std::string commit = lake::ToJsonLine(metadata) + "\n";
-  FRESHET_RETURN_IF_ERROR(
-      fs_.PutIfAbsent(table.path + "/_delta_log/" + lake::CommitFileName(next), commit));
-  size_t old_width = table.columns.size();
+  change.metadata().configuration["freshet.primaryKey"] = KeyJson(key);
+  change.Stage(txn);
+  FRESHET_RETURN_IF_ERROR(txn.Commit("CHANGE COLUMN").status());
+
+  std::vector<std::string> old_names;
+  for (const LakeColumn& column : table.columns) old_names.push_back(column.name);
   FRESHET_RETURN_IF_ERROR(OpenTable(table, relation));
-  size_t extra = table.columns.size() - old_width;
-  auto pad = [&](lake::RowChange& change) {
-    if (!change.row.empty()) change.row.resize(change.row.size() + extra);
-    if (!change.unchanged.empty()) change.unchanged.resize(change.unchanged.size() + extra);
-    if (!change.old_row.empty()) change.old_row.resize(change.old_row.size() + extra);
+  // Where each new column was before the change (-1: new, NULL in rows converted before).
+  std::vector<int> from_old(table.columns.size(), -1);
+  for (size_t index = 0; index < table.columns.size(); ++index) {
+    std::string name = table.columns[index].name;
+    for (const auto& [from, to] : diff.renamed) {
+      if (to == name) name = from;
+    }
+    auto old = std::find(old_names.begin(), old_names.end(), name);
+    if (old != old_names.end()) from_old[index] = static_cast<int>(old - old_names.begin());
+  }
+  auto remap = [&](auto& values) {
+    if (values.empty()) return;
+    std::decay_t<decltype(values)> out(from_old.size());
+    for (size_t index = 0; index < from_old.size(); ++index) {
+      if (from_old[index] >= 0) out[index] = values[static_cast<size_t>(from_old[index])];
+    }
+    values = std::move(out);
   };
-  for (lake::RowChange& change : table.pending.changes) pad(change);
-  for (auto& [owner, change] : staged_) {
-    if (owner == &table) pad(change);
+  auto rearrange = [&](lake::RowChange& row) {
+    remap(row.row);
+    remap(row.unchanged);
+    remap(row.old_row);
+  };
+  for (lake::RowChange& row : table.pending.changes) rearrange(row);
+  for (auto& [owner, row] : staged_) {
+    if (owner == &table) rearrange(row);
   }
   table.version_gauge->Set(static_cast<double>(table.version));
   return Status::Ok();
@@ -600,13 +719,8 @@ Status Pipeline::Impl::OnSchemaEvent(const pg::SchemaEvent& event) {
     spdlog::info("pipeline {}: schema change: {}", config_.name, event.Describe());
   }
   if (event.relation == nullptr) return Status::Ok();
-  if (event.kind == pg::SchemaEventKind::kColumnDropped ||
-      event.kind == pg::SchemaEventKind::kColumnRenamed) {
-    spdlog::warn(
-        "pipeline {}: {}: the lake table keeps the old column (NULL in new rows){}", config_.name,
-        event.Describe(),
-        event.kind == pg::SchemaEventKind::kColumnRenamed ? " and gains the new name" : "");
-  }
+  // The lake table follows the whole new relation at once (PrepareConverter), so the events of
+  // one relation change apply together.
   return TableFor(event.relation).status();
 }
 

@@ -8,8 +8,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lake/change_feed.h"
 #include "lake/fs/file_system.h"
 #include "lake/snapshot.h"
+#include "lake/table_writer.h"
 #include "pipeline/convert.h"
 #include "pipeline/lake_compare_test_util.h"
 #include "postgres_test.h"
@@ -91,7 +93,8 @@ class PipelineTest : public freshet::testing::PostgresTest {
     return config;
   }
 
-  // Waits until the lake table equals the source table; returns the last difference.
+  // Waits until the lake table equals the source table, rows and column names; returns the last
+  // difference.
   ::testing::AssertionResult Converges(const std::string& schema, const std::string& table,
                                        RunningPipeline& running,
                                        std::chrono::seconds timeout = 20s) {
@@ -109,9 +112,17 @@ class PipelineTest : public freshet::testing::PostgresTest {
       if (!columns.ok() || !source.ok()) {
         return ::testing::AssertionFailure() << "source: " << source.status();
       }
+      auto lake_columns = compare::LakeColumns(fs, *connection, path);
       auto lake_rows = compare::LakeRows(fs, *connection, path, *columns);
-      if (lake_rows.ok() && *lake_rows == *source) return ::testing::AssertionSuccess();
+      bool same_columns = lake_columns.ok() && *lake_columns == *columns;
+      if (same_columns && lake_rows.ok() && *lake_rows == *source) {
+        return ::testing::AssertionSuccess();
+      }
       last = lake_rows.ok() ? Difference(*source, *lake_rows) : lake_rows.status().ToString();
+      if (lake_columns.ok() && !same_columns) {
+        last += fmt::format("lake columns: {}; source columns: {}\n",
+                            fmt::join(*lake_columns, ", "), fmt::join(*columns, ", "));
+      }
       std::this_thread::sleep_for(200ms);
     }
     return ::testing::AssertionFailure() << "not equal:\n" << last;
@@ -254,44 +265,89 @@ TEST_F(PipelineTest, TableWithoutKeyIsRefusedWithTheFix) {
 namespace freshet::pipeline {
 namespace {
 
-// Column drops and renames keep the old column (NULL in new rows; a rename adds the new name);
-// a type change pauses only that table; a new table joins; the others go on.
+// While streaming: added columns flow through; drops and renames are metadata-only commits
+// through column mapping (old data reads under the new name, the physical column stays); int2 ->
+// int4 -> int8 widens in place; a truncate empties the table; a new table joins. Another type
+// change pauses only that table, the others go on. After each step the lake table equals the
+// source (rows and column names).
 TEST_F(PipelineTest, SchemaChangesGiveTheDocumentedResults) {
-  Sql("CREATE TABLE a (id int PRIMARY KEY, x int, y text, z text); "
+  Sql("CREATE TABLE a (id int PRIMARY KEY, x int, y text, z text, s smallint); "
       "CREATE TABLE b (id int PRIMARY KEY, v text); "
-      "INSERT INTO a VALUES (1, 1, 'y', 'z'); INSERT INTO b VALUES (1, 'b')");
+      "INSERT INTO a VALUES (1, 1, 'y', 'z', 1); INSERT INTO b VALUES (1, 'b')");
   RunningPipeline running(Config());
   ASSERT_TRUE(Converges("public", "a", running));
-  Sql("ALTER TABLE a DROP COLUMN y; ALTER TABLE a RENAME COLUMN z TO w; "
-      "INSERT INTO a VALUES (2, 2, 'w2')");
   lake::LocalFileSystem fs;
   auto database = engine::Database::Open("");
   auto connection = database->Connect();
   std::string a_path = TablePath(root_, "public", "a");
-  auto a_rows = [&] {
-    return compare::LakeRows(fs, *connection, a_path, {"id", "x", "y", "z", "w"});
-  };
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  std::vector<std::string> expected = {"1|1|y|z|NULL", "2|2|NULL|NULL|w2"};
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto rows = a_rows();
-    if (rows.ok() && *rows == expected) break;
-    std::this_thread::sleep_for(200ms);
-  }
-  auto rows = a_rows();
-  ASSERT_TRUE(rows.ok()) << rows.status();
-  EXPECT_EQ(*rows, expected);
+  auto a_snapshot = [&] { return lake::Snapshot::Load(fs, *connection, a_path); };
+  auto created = a_snapshot();
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->column_mapping_mode(), "name");
+  std::string z_physical = created->schema().Find("z")->physical_name.value_or("?");
 
-  // int -> bigint pauses table a; b and a new table c continue.
-  Sql("ALTER TABLE a ALTER COLUMN x TYPE bigint; INSERT INTO a VALUES (3, 3, 'w3'); "
+  Sql("ALTER TABLE a ADD COLUMN note text; INSERT INTO a VALUES (2, 2, 'y2', 'z2', 2, 'n2')");
+  ASSERT_TRUE(Converges("public", "a", running));
+
+  Sql("ALTER TABLE a DROP COLUMN y; ALTER TABLE a RENAME COLUMN z TO w; "
+      "INSERT INTO a VALUES (3, 3, 'w3', 3, 'n3')");
+  ASSERT_TRUE(Converges("public", "a", running));
+  auto renamed = a_snapshot();
+  ASSERT_TRUE(renamed.ok());
+  ASSERT_NE(renamed->schema().Find("w"), nullptr);
+  EXPECT_EQ(renamed->schema().Find("w")->physical_name, z_physical)
+      << "a rename keeps the physical column";
+  EXPECT_EQ(renamed->schema().Find("y"), nullptr);
+
+  // Renaming a key column renames it in freshet.primaryKey too; updates still find their rows.
+  Sql("ALTER TABLE a RENAME COLUMN id TO key; UPDATE a SET w = 'w1' WHERE key = 1; "
+      "DELETE FROM a WHERE key = 2");
+  ASSERT_TRUE(Converges("public", "a", running));
+  EXPECT_EQ(a_snapshot()->Configuration("freshet.primaryKey"), "[\"key\"]");
+
+  // int -> bigint and smallint -> int widen in place, the key column too: updates and deletes
+  // still find rows written before with the narrow key.
+  Sql("ALTER TABLE a ALTER COLUMN x TYPE bigint; ALTER TABLE a ALTER COLUMN s TYPE int; "
+      "ALTER TABLE a ALTER COLUMN key TYPE bigint; "
+      "INSERT INTO a VALUES (4, 10000000000, 'w4', 100000, 'n4'); UPDATE a SET x = -x "
+      "WHERE key = 3; DELETE FROM a WHERE key = 1");
+  ASSERT_TRUE(Converges("public", "a", running));
+  auto widened = a_snapshot();
+  ASSERT_TRUE(widened.ok());
+  const lake::StructField* x = widened->schema().Find("x");
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(x->type.kind, lake::DataType::Kind::kLong);
+  auto x_metadata = nlohmann::json::parse(x->metadata_json);
+  EXPECT_EQ(x_metadata["delta.typeChanges"],
+            nlohmann::json::parse(R"([{"fromType":"integer","toType":"long"}])"));
+  EXPECT_EQ(x_metadata["freshet.sourceType"], "bigint") << x->metadata_json;
+  EXPECT_EQ(widened->schema().Find("s")->type.kind, lake::DataType::Kind::kInteger);
+  EXPECT_EQ(widened->schema().Find("key")->type.kind, lake::DataType::Kind::kLong);
+  // The change feed over every version, across the renames, the drop and the widening.
+  auto feed = lake::ChangeFeedSql(fs, *connection, a_path, 0, std::nullopt);
+  ASSERT_TRUE(feed.ok()) << feed.status();
+  auto changes = connection->Query(
+      "SELECT count(*), max(x), count(*) FILTER (WHERE _change_type = 'delete') FROM (" + *feed +
+      ")");
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  EXPECT_EQ(changes->rows[0][1].integer(), 10000000000);
+  EXPECT_EQ(changes->rows[0][2].integer(), 2);
+
+  Sql("TRUNCATE a; INSERT INTO a VALUES (5, 5, 'w5', 5, 'n5')");
+  ASSERT_TRUE(Converges("public", "a", running));
+
+  // text -> int pauses table a; b and a new table c continue.
+  auto before = compare::LakeRows(fs, *connection, a_path, {"key", "x", "w", "s", "note"});
+  ASSERT_TRUE(before.ok()) << before.status();
+  Sql("ALTER TABLE a ALTER COLUMN w TYPE int USING 7; INSERT INTO a VALUES (6, 6, 6, 6, 'n6'); "
       "INSERT INTO b VALUES (2, 'b2'); CREATE TABLE c (id int PRIMARY KEY); "
       "INSERT INTO c VALUES (1)");
   ASSERT_TRUE(Converges("public", "b", running));
   ASSERT_TRUE(Converges("public", "c", running));
   EXPECT_FALSE(running.failed());
-  rows = a_rows();
-  ASSERT_TRUE(rows.ok());
-  EXPECT_EQ(*rows, expected) << "a paused table takes no more changes";
+  auto after = compare::LakeRows(fs, *connection, a_path, {"key", "x", "w", "s", "note"});
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, *before) << "a paused table takes no more changes";
   ASSERT_TRUE(running.Stop().ok());
 }
 
@@ -300,6 +356,43 @@ TEST_F(PipelineTest, SchemaChangesGiveTheDocumentedResults) {
 
 namespace freshet::pipeline {
 namespace {
+
+// A lake table written before freshet used column mapping (no physical names, no attnums)
+// switches to mapping mode name at its first rename or drop: physical name = the old name.
+TEST_F(PipelineTest, TablesWithoutColumnMappingSwitchAtTheFirstRename) {
+  Sql("CREATE TABLE old (id int PRIMARY KEY, a text, b text); "
+      "INSERT INTO old VALUES (1, 'a1', 'b1'), (2, 'a2', 'b2')");
+  lake::LocalFileSystem fs;
+  std::string path = TablePath(root_, "public", "old");
+  lake::CreateTableOptions create;
+  for (const char* name : {"id", "a", "b"}) {
+    create.schema.fields.push_back(
+        {.name = name,
+         .type =
+             lake::DataType::Primitive(std::string(name) == "id" ? lake::DataType::Kind::kInteger
+                                                                 : lake::DataType::Kind::kString),
+         .metadata_json = SourceTypeMetadata(std::string(name) == "id" ? "integer" : "text")});
+  }
+  create.configuration = {{"delta.enableChangeDataFeed", "true"},
+                          {"freshet.primaryKey", "[\"id\"]"},
+                          {"freshet.mode", "upsert"},
+                          {"freshet.source", "public.old"}};
+  ASSERT_TRUE(lake::CreateTable(fs, path, create).ok());
+  RunningPipeline running(Config());
+  ASSERT_TRUE(Converges("public", "old", running));
+  Sql("ALTER TABLE old RENAME COLUMN a TO aa; INSERT INTO old VALUES (3, 'a3', 'b3')");
+  ASSERT_TRUE(Converges("public", "old", running));
+  Sql("ALTER TABLE old DROP COLUMN b; UPDATE old SET aa = 'x' WHERE id = 2");
+  ASSERT_TRUE(Converges("public", "old", running));
+  auto database = engine::Database::Open("");
+  auto connection = database->Connect();
+  auto snapshot = lake::Snapshot::Load(fs, *connection, path);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ(snapshot->column_mapping_mode(), "name");
+  ASSERT_NE(snapshot->schema().Find("aa"), nullptr);
+  EXPECT_EQ(snapshot->schema().Find("aa")->physical_name, "a");
+  ASSERT_TRUE(running.Stop().ok());
+}
 
 // Overrides: an append-only table keeps every change with its operation and LSN; a table gets
 // the partition columns and the key the configuration names.

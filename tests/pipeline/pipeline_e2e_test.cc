@@ -289,6 +289,104 @@ TEST_F(PipelineEndToEnd, SurvivesSigkillAtRandomMoments) {
       << ", deletes " << generator_stats_.deletes;
 }
 
+// Schema changes while a writer keeps changing rows and `freshet run` is killed (SIGKILL) a
+// random time after each change: ADD COLUMN, RENAME COLUMN, DROP COLUMN, int -> bigint, a new
+// table, TRUNCATE. After a last run drains, each table equals its source, rows and column
+// names, and the renames kept the column's data.
+TEST_F(PipelineEndToEnd, SchemaChangesSurviveSigkill) {
+  Sql("CREATE TABLE evolving (id int PRIMARY KEY, a int, b text); "
+      "INSERT INTO evolving SELECT g, g, 'b' || g FROM generate_series(1, 200) g");
+  std::string config = WriteConfig();
+  std::atomic<bool> stop_writer{false};
+  Status writer_status;
+  // Touches only the columns no step renames or drops.
+  std::thread writer([&] {
+    pg::Connection sql = Connect();
+    for (int id = 1000; !stop_writer.load(); ++id) {
+      Status status = sql.Execute(fmt::format(
+          "INSERT INTO evolving (id, a) VALUES ({0}, {0}); UPDATE evolving SET a = a + 1 WHERE "
+          "id = {1}; DELETE FROM evolving WHERE id = {2}",
+          id, id - 3, id % 10 == 0 ? id - 9 : -1));
+      if (!status.ok()) {
+        writer_status = status;
+        return;
+      }
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+  // Renamed columns are not written after their rename, so the final compare checks that the
+  // rename kept their data.
+  const std::vector<std::string> steps = {
+      "ALTER TABLE evolving ADD COLUMN c text; UPDATE evolving SET c = 'c' || id WHERE id % 3 = 0",
+      "TRUNCATE evolving; INSERT INTO evolving SELECT g, g, 'b' || g, 'c' FROM "
+      "generate_series(1, 100) g",
+      "ALTER TABLE evolving RENAME COLUMN b TO bee",
+      "ALTER TABLE evolving DROP COLUMN c; ALTER TABLE evolving ADD COLUMN d int; "
+      "UPDATE evolving SET d = id WHERE id % 7 = 0",
+      "ALTER TABLE evolving ALTER COLUMN a TYPE bigint; "
+      "UPDATE evolving SET a = a + 5000000000 WHERE id % 11 = 0",
+      "CREATE TABLE joined (id int PRIMARY KEY, v text); INSERT INTO joined VALUES (1, 'one')",
+      "ALTER TABLE evolving RENAME COLUMN d TO dee"};
+  std::mt19937 random(std::random_device{}());
+  std::uniform_int_distribution<int> delay_ms(100, 1500);
+  {
+    auto run = StartRun(config);
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (ReadFile(dir_ + "/run.log").find("streaming") == std::string::npos) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << ReadFile(dir_ + "/run.log");
+      std::this_thread::sleep_for(50ms);
+    }
+    run->Signal(SIGKILL);
+    run->Wait(10s);
+  }
+  for (const std::string& step : steps) {
+    auto run = StartRun(config);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(random)));
+    Sql(step);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(random)));
+    run->Signal(SIGKILL);
+    run->Wait(10s);
+  }
+  auto run = StartRun(config);
+  std::this_thread::sleep_for(1s);
+  stop_writer = true;
+  writer.join();
+  ASSERT_TRUE(writer_status.ok()) << writer_status;
+
+  pg::Connection sql = Connect();
+  lake::LocalFileSystem fs;
+  auto database = engine::Database::Open("");
+  auto connection = database->Connect();
+  for (const char* table : {"evolving", "joined"}) {
+    std::string qualified = fmt::format("public.{}", table);
+    std::string path = pipeline::TablePath(dir_ + "/lake", "public", table);
+    auto deadline = std::chrono::steady_clock::now() + 60s;
+    std::string last;
+    bool equal = false;
+    while (!equal && std::chrono::steady_clock::now() < deadline) {
+      auto columns = pipeline::compare::SourceColumns(sql, qualified);
+      auto source = pipeline::compare::PostgresRows(sql, qualified);
+      ASSERT_TRUE(columns.ok() && source.ok());
+      auto lake_columns = pipeline::compare::LakeColumns(fs, *connection, path);
+      auto lake_rows = pipeline::compare::LakeRows(fs, *connection, path, *columns);
+      equal =
+          lake_columns.ok() && *lake_columns == *columns && lake_rows.ok() && *lake_rows == *source;
+      last = fmt::format("{}: source {} rows ({}), lake {}", qualified, source->size(),
+                         fmt::join(*columns, ", "),
+                         lake_columns.ok() ? fmt::format("({})", fmt::join(*lake_columns, ", "))
+                                           : lake_columns.status().ToString());
+      if (!equal) std::this_thread::sleep_for(300ms);
+    }
+    EXPECT_TRUE(equal) << last << "\nlog:\n" << ReadFile(dir_ + "/run.log").substr(0, 30000);
+  }
+  run->Signal(SIGTERM);
+  EXPECT_EQ(run->Wait(10s), 0);
+  std::string log = ReadFile(dir_ + "/run.log");
+  EXPECT_NE(log.find("renames column b to bee"), std::string::npos) << log;
+  EXPECT_NE(log.find("widens column a to long"), std::string::npos) << log;
+  EXPECT_EQ(log.find("PAUSED"), std::string::npos) << log;
+}
+
 // Bad input ends with one clear line that says how to fix it, and a non-zero exit.
 TEST_F(PipelineEndToEnd, BadInputGivesOneLineWithTheFix) {
   Sql("CREATE TABLE nokey (v int)");
