@@ -62,7 +62,7 @@ struct LakeConfig {
 struct FlushConfig {
   std::chrono::milliseconds max_latency{1000};
   uint64_t max_rows = 500'000;
-  uint64_t max_bytes = uint64_t{64} << 20;
+  uint64_t max_bytes = uint64_t{16} << 20;
 };
 
 struct TableOverride {
