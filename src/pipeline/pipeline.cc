@@ -299,6 +299,7 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   pg::TransactionInfo current_;
   std::vector<std::pair<Table*, lake::RowChange>> staged_;
   uint64_t staged_bytes_ = 0;
+  Table* last_table_ = nullptr;  // OnChange's last table (tables are never removed)
 
   // Buffered, committed source transactions.
   uint64_t pending_rows_ = 0;
@@ -680,7 +681,13 @@ Status Pipeline::Impl::OnSchemaEvent(const pg::SchemaEvent& event) {
 
 Status Pipeline::Impl::OnChange(pg::Change&& change) {
   if (change.relation == nullptr) return Status::Ok();
-  FRESHET_ASSIGN_OR_RETURN(Table * table, TableFor(change.relation));
+  // Consecutive changes mostly share a relation: the table it maps to is remembered while the
+  // table's converter is still the one built for that relation.
+  Table* table = last_table_;
+  if (table == nullptr || table->relation.get() != change.relation.get()) {
+    FRESHET_ASSIGN_OR_RETURN(table, TableFor(change.relation));
+    last_table_ = table;
+  }
   if (table == nullptr) return Status::Ok();
   if (table->paused || static_cast<int64_t>(current_.commit_lsn.value()) <= table->committed_lsn) {
     table->skipped->Increment();
