@@ -354,6 +354,7 @@ struct Pipeline::Impl::FlushJob {
   std::optional<Lsn> confirm;
   std::vector<int64_t> commit_times_ms;
   std::map<std::string, lake::Version> versions;
+  std::optional<Clock::time_point> oldest;  // when its oldest transaction arrived
   // Results.
   int64_t visible_ms = 0;
   Clock::duration took{0};
@@ -794,7 +795,7 @@ std::unique_ptr<Pipeline::Impl::FlushJob> Pipeline::Impl::TakeJob(bool snapshot)
     job->commit_time_ms = last_commit_time_ms_;
     job->confirm = std::exchange(unconfirmed_end_, std::nullopt);
     job->commit_times_ms = std::exchange(pending_commit_times_ms_, {});
-    oldest_pending_.reset();
+    job->oldest = std::exchange(oldest_pending_, std::nullopt);
   }
   return job;
 }
@@ -947,8 +948,9 @@ Status Pipeline::Impl::WriteWatermark(Lsn lsn, int64_t commit_time_ms,
 
 void Pipeline::Impl::UpdateLag() {
   auto now = Clock::now();
-  lag_seconds_->Set(oldest_pending_ ? std::chrono::duration<double>(now - *oldest_pending_).count()
-                                    : 0.0);
+  // The flush under way holds the oldest transactions not yet in the lake.
+  std::optional<Clock::time_point> oldest = in_flight_ ? in_flight_->oldest : oldest_pending_;
+  lag_seconds_->Set(oldest ? std::chrono::duration<double>(now - *oldest).count() : 0.0);
   if (now < next_lag_update_ || !sql_) return;
   next_lag_update_ = now + 2s;
   auto rows = sql_->Query(
