@@ -14,7 +14,7 @@
 //           snapshot: initial             # initial | never | initial_only
 //       lake:
 //         root: ./lake
-//       flush: {max_latency_ms: 1000, max_rows: 500000, max_bytes: 64MB}
+//       flush: {max_latency_ms: 1000, max_rows: 500000, max_bytes: 16MB}
 //       memory_limit: 512MB
 //       unrepresentable_values: fail      # fail | null | clamp (docs/types.md)
 //       overrides:
