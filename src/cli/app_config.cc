@@ -77,7 +77,7 @@ pipelines:
     flush:
       max_latency_ms: 1000           # commit at least this often while changes arrive
       max_rows: 500000
-      max_bytes: 64MB
+      max_bytes: 16MB
     memory_limit: 512MB              # the reader pauses here; nothing is dropped
     unrepresentable_values: fail     # fail | null | clamp: infinite timestamps, NaN numerics
     # overrides:                     # per-table settings; the first matching pattern wins

@@ -85,7 +85,7 @@ class ChangeCapture {
   Status Connect();
   Status Disconnect();
   Status Deliver(std::string_view payload);
-  Status MaybeSendHeartbeat();
+  Status MaybeSendHeartbeat(std::chrono::steady_clock::time_point now);
 
   CaptureOptions options_;
   std::unique_ptr<Filter> filter_;
@@ -98,6 +98,7 @@ class ChangeCapture {
   std::chrono::milliseconds backoff_;
   std::chrono::steady_clock::time_point next_attempt_;
   std::chrono::steady_clock::time_point last_activity_;
+  bool delivered_ = false;  // a message other than a heartbeat arrived since last_activity_
   CaptureStats stats_;
 };
 

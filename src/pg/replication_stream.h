@@ -60,7 +60,8 @@ class ReplicationStream {
   ReplicationStream& operator=(ReplicationStream&&) noexcept;
   ~ReplicationStream();
 
-  // The next message, waiting at most `wait`; nullopt when none arrived in time.
+  // The next message, waiting at most `wait` once nothing is buffered; nullopt when none
+  // arrived in time. Next(0ms) returns what is already buffered without waiting.
   Result<std::optional<XLogData>> Next(std::chrono::milliseconds wait);
 
   // Everything at or below `lsn` is durable downstream. Never moves backwards.
@@ -89,6 +90,7 @@ class ReplicationStream {
   bool binary_ = false;
   std::chrono::milliseconds status_interval_;
   std::chrono::steady_clock::time_point next_status_;
+  uint32_t since_clock_ = 0;  // messages returned since the clock was last read
   std::unique_ptr<char, CopyBuffer> buffer_;
   Lsn received_;
   Lsn confirmed_;

@@ -1,6 +1,8 @@
 #include "pipeline/convert.h"
 
+#include <cstring>
 #include <limits>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +15,79 @@ using Kind = lake::DataType::Kind;
 constexpr int kMaxDecimalPrecision = 38;
 
 Value Typed(Value::Kind kind, int64_t integer) { return Value{kind, integer}; }
+
+template <typename T>
+T BigEndian(std::string_view bytes) {
+  T value;
+  std::memcpy(&value, bytes.data(), sizeof(T));
+  if constexpr (sizeof(T) == 2) return static_cast<T>(__builtin_bswap16(value));
+  if constexpr (sizeof(T) == 4) return static_cast<T>(__builtin_bswap32(value));
+  if constexpr (sizeof(T) == 8) return static_cast<T>(__builtin_bswap64(value));
+}
+
+// The common binary scalars straight into a Value, without the Datum DecodeValue builds (the
+// pipeline's hot path: a cell of these types costs no allocation but its string's). nullopt
+// sends the cell down the general path (DecodeValue, ToEngineValue), which also handles
+// domains, infinities and malformed bytes, and gives the same Values.
+std::optional<Value> FastBinary(std::string_view bytes, uint32_t type, Kind kind) {
+  switch (type) {
+    case pg::oid::kBool:
+      if (kind != Kind::kBoolean || bytes.size() != 1) break;
+      return Value::Bool(bytes[0] != 0);
+    case pg::oid::kInt2:
+      if (kind != Kind::kShort || bytes.size() != 2) break;
+      return Value::Int(BigEndian<int16_t>(bytes));
+    case pg::oid::kInt4:
+      if (kind != Kind::kInteger || bytes.size() != 4) break;
+      return Value::Int(BigEndian<int32_t>(bytes));
+    case pg::oid::kInt8:
+      if (kind != Kind::kLong || bytes.size() != 8) break;
+      return Value::Int(BigEndian<int64_t>(bytes));
+    case pg::oid::kFloat4: {
+      if (kind != Kind::kFloat || bytes.size() != 4) break;
+      uint32_t raw = BigEndian<uint32_t>(bytes);
+      float real;
+      std::memcpy(&real, &raw, sizeof(real));
+      return Value{Value::Kind::kDouble, static_cast<double>(real)};
+    }
+    case pg::oid::kFloat8: {
+      if (kind != Kind::kDouble || bytes.size() != 8) break;
+      uint64_t raw = BigEndian<uint64_t>(bytes);
+      double real;
+      std::memcpy(&real, &raw, sizeof(real));
+      return Value{Value::Kind::kDouble, real};
+    }
+    case pg::oid::kText:
+    case pg::oid::kVarchar:
+    case pg::oid::kBpchar:
+      if (kind != Kind::kString) break;
+      return Value::String(std::string(bytes));
+    case pg::oid::kDate: {
+      if (kind != Kind::kDate || bytes.size() != 4) break;
+      int32_t days = BigEndian<int32_t>(bytes);
+      if (days == INT32_MAX || days == INT32_MIN) break;  // ±infinity
+      return Typed(Value::Kind::kDate, days + kPostgresEpochDays);
+    }
+    case pg::oid::kTimestamp:
+    case pg::oid::kTimestamptz: {
+      bool with_zone = type == pg::oid::kTimestamptz;
+      if (kind != (with_zone ? Kind::kTimestamp : Kind::kTimestampNtz) || bytes.size() != 8) {
+        break;
+      }
+      int64_t micros = BigEndian<int64_t>(bytes);
+      // ±infinity, and the years past what the lake holds, take the general path.
+      if (micros == INT64_MIN ||
+          micros > std::numeric_limits<int64_t>::max() - kPostgresEpochMicros) {
+        break;
+      }
+      return Typed(with_zone ? Value::Kind::kTimestampTz : Value::Kind::kTimestamp,
+                   micros + kPostgresEpochMicros);
+    }
+    default:
+      break;
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -232,8 +307,7 @@ Result<std::vector<engine::Value>> RowConverter::ConvertTuple(const pg::Tuple& t
                                                               std::vector<bool>* unchanged) const {
   std::vector<engine::Value> row;
   row.reserve(columns_.size());
-  bool any_unchanged = false;
-  if (unchanged != nullptr) unchanged->assign(columns_.size(), false);
+  if (unchanged != nullptr) unchanged->clear();
   for (size_t index = 0; index < columns_.size(); ++index) {
     int source = source_index_[index];
     if (source < 0 || static_cast<size_t>(source) >= tuple.size()) {
@@ -243,9 +317,19 @@ Result<std::vector<engine::Value>> RowConverter::ConvertTuple(const pg::Tuple& t
     const pg::Value& cell = tuple[source];
     if (cell.kind == pg::ValueKind::kUnchangedToast) {
       row.push_back(Value::Null());
-      if (unchanged != nullptr) (*unchanged)[index] = true;
-      any_unchanged = true;
+      // The flags are allocated only for the rows that need them.
+      if (unchanged != nullptr) {
+        unchanged->resize(columns_.size(), false);
+        (*unchanged)[index] = true;
+      }
       continue;
+    }
+    if (cell.kind == pg::ValueKind::kBinary) {
+      if (std::optional<Value> fast =
+              FastBinary(cell.bytes, source_type_[index], columns_[index].type.kind)) {
+        row.push_back(std::move(*fast));
+        continue;
+      }
     }
     auto datum = pg::DecodeValue(cell, source_type_[index], *registry_);
     if (!datum.ok()) {
@@ -257,7 +341,6 @@ Result<std::vector<engine::Value>> RowConverter::ConvertTuple(const pg::Tuple& t
                                            columns_[index].name, rule_, counters_));
     row.push_back(std::move(value));
   }
-  if (unchanged != nullptr && !any_unchanged) unchanged->clear();
   return row;
 }
 

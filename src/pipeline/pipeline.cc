@@ -27,6 +27,7 @@
 #include "pg/types.h"
 #include "pipeline/column_diff.h"
 #include "pipeline/convert.h"
+#include "pipeline/flush_worker.h"
 
 namespace freshet::pipeline {
 
@@ -185,7 +186,12 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
 
   Status Run(const std::function<bool()>& stop) {
     Status status = RunInner(stop);
-    if (!status.ok()) errors_->Increment();
+    if (!status.ok()) {
+      errors_->Increment();
+      // A flush still under way finishes (its commits are whole); its LSN is not confirmed.
+      (void)worker_.Wait();
+      in_flight_.reset();
+    }
     return status;
   }
 
@@ -211,6 +217,8 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
     std::string qualified;  // schema.table
     std::string path;
     std::optional<lake::UpsertWriter> writer;
+    // The writer's own DuckDB connection, so the tables of one flush commit side by side.
+    std::optional<engine::Connection> engine;
     std::vector<LakeColumn> columns;     // data columns, in order
     std::map<std::string, int> attnums;  // column name -> source attnum, where recorded
     bool append_only = false;
@@ -250,9 +258,30 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   pg::UnrepresentableRule UnrepresentableRule() const {
     return ToPgRule(config_.unrepresentable_values);
   }
-  Status FlushTables(bool snapshot);
+  // Flushing (see "Flush policy" in README.md). A flush takes every table's buffered
+  // changes into a FlushJob; the FlushWorker commits its tables (side by side) and writes the
+  // watermark while this thread receives the next transactions; FinishJob, back on this
+  // thread, records the versions and only then confirms the LSN. One flush at a time.
+  struct FlushJob;
+  std::unique_ptr<FlushJob> TakeJob(bool snapshot);
+  Status ExecuteJob(FlushJob& job);
+  Status FinishJob(FlushJob& job);
+  // REQUIRES: no flush under way. Starts a flush of everything buffered (or, when nothing is
+  // buffered, confirms what is due at once).
+  Status StartFlush();
+  // Finishes the flush under way if it is done (or, with `wait`, once it is).
+  Status CollectFlush(bool wait);
+  // Everything buffered committed, its watermark written and its LSN confirmed.
   Status Flush();
-  Status WriteWatermark(Lsn lsn, int64_t commit_time_ms);
+  // Snapshot rows: committed at once, txn version 0 (older than every streamed transaction).
+  Status FlushSnapshot();
+  // Whether the buffers must be flushed now for their size, or may be for their age.
+  bool FlushFull() const;
+  bool FlushDue(Clock::time_point now) const;
+  Status MaybeFlush();
+  std::map<std::string, lake::Version> TableVersions() const;
+  Status WriteWatermark(Lsn lsn, int64_t commit_time_ms,
+                        const std::map<std::string, lake::Version>& versions);
   Status SaveSnapshotState();
   void UpdateLag();
   void SetState(PipelineState state, std::string_view why);
@@ -277,6 +306,7 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   pg::TransactionInfo current_;
   std::vector<std::pair<Table*, lake::RowChange>> staged_;
   uint64_t staged_bytes_ = 0;
+  Table* last_table_ = nullptr;  // OnChange's last table (tables are never removed)
 
   // Buffered, committed source transactions.
   uint64_t pending_rows_ = 0;
@@ -286,7 +316,10 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   Lsn last_commit_lsn_;
   int64_t last_commit_time_ms_ = 0;
   std::optional<Lsn> unconfirmed_end_;
-  uint64_t flush_count_ = 0;
+  std::atomic<uint64_t> flush_count_{0};
+  uint64_t commits_seen_ = 0;  // source transactions received, to tell when the reader is idle
+  // How long recent flushes took to commit (a moving average), taken from the latency budget.
+  Clock::duration expected_commit_{0};
 
   // Snapshot.
   SnapshotState snapshot_state_;
@@ -302,6 +335,36 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   CounterMetric* flushes_;
   GaugeMetric* confirmed_lsn_;
   HistogramMetric* freshness_;
+
+  // The flush under way on worker_ (declared last: destroyed first, after its work ends).
+  std::unique_ptr<FlushJob> in_flight_;
+  uint64_t in_flight_bytes_ = 0;
+  FlushWorker worker_;
+};
+
+struct Pipeline::Impl::FlushJob {
+  struct Part {
+    Table* table = nullptr;
+    lake::ChangeBatch batch;
+    uint64_t rows = 0;
+    uint64_t bytes = 0;
+    lake::Version version = -1;  // after the commit (and compaction, when it ran)
+  };
+  bool snapshot = false;
+  std::vector<Part> parts;
+  uint64_t bytes = 0;
+  // Streaming flushes: the watermark (every table's version), the LSN to confirm once it is
+  // durable, and the commit times of the transactions it makes visible.
+  bool watermark = false;
+  Lsn lsn;
+  int64_t commit_time_ms = 0;
+  std::optional<Lsn> confirm;
+  std::vector<int64_t> commit_times_ms;
+  std::map<std::string, lake::Version> versions;
+  std::optional<Clock::time_point> oldest;  // when its oldest transaction arrived
+  // Results.
+  int64_t visible_ms = 0;
+  Clock::duration took{0};
 };
 
 void Pipeline::Impl::SetState(PipelineState state, std::string_view why) {
@@ -497,8 +560,12 @@ Status Pipeline::Impl::OpenTable(Table& table, const pg::Relation& relation) {
     }
   }
   lake::UpsertOptions upsert{.key_columns = key, .append_only = table.append_only};
+  if (!table.engine) {
+    FRESHET_ASSIGN_OR_RETURN(engine::Connection connection, database_->Connect());
+    table.engine = std::move(connection);
+  }
   FRESHET_ASSIGN_OR_RETURN(lake::UpsertWriter writer,
-                           lake::UpsertWriter::Open(fs_, *engine_, table.path, upsert));
+                           lake::UpsertWriter::Open(fs_, *table.engine, table.path, upsert));
   table.writer = std::move(writer);
   table.converter.reset();
   table.relation.reset();
@@ -511,6 +578,8 @@ Result<Pipeline::Impl::Table*> Pipeline::Impl::TableFor(
   auto found = tables_.find(qualified);
   if (found == tables_.end()) {
     if (!Included(qualified)) return nullptr;
+    // Opening or evolving a table touches writers a flush under way may be using.
+    FRESHET_RETURN_IF_ERROR(CollectFlush(/*wait=*/true));
     auto table = std::make_unique<Table>();
     table->qualified = qualified;
     table->path = TablePath(config_.lake.root, relation->schema, relation->name);
@@ -553,6 +622,7 @@ Result<Pipeline::Impl::Table*> Pipeline::Impl::TableFor(
   bool replayed = state_.load() == PipelineState::kStreaming &&
                   static_cast<int64_t>(current_.commit_lsn.value()) <= table->committed_lsn;
   if (table->relation.get() != relation.get() && !replayed) {
+    FRESHET_RETURN_IF_ERROR(CollectFlush(/*wait=*/true));
     FRESHET_RETURN_IF_ERROR(PrepareConverter(*table, relation));
   }
   return table;
@@ -726,7 +796,13 @@ Status Pipeline::Impl::OnSchemaEvent(const pg::SchemaEvent& event) {
 
 Status Pipeline::Impl::OnChange(pg::Change&& change) {
   if (change.relation == nullptr) return Status::Ok();
-  FRESHET_ASSIGN_OR_RETURN(Table * table, TableFor(change.relation));
+  // Consecutive changes mostly share a relation: the table it maps to is remembered while the
+  // table's converter is still the one built for that relation.
+  Table* table = last_table_;
+  if (table == nullptr || table->relation.get() != change.relation.get()) {
+    FRESHET_ASSIGN_OR_RETURN(table, TableFor(change.relation));
+    last_table_ = table;
+  }
   if (table == nullptr) return Status::Ok();
   if (table->paused || static_cast<int64_t>(current_.commit_lsn.value()) <= table->committed_lsn) {
     table->skipped->Increment();
@@ -763,13 +839,9 @@ Status Pipeline::Impl::OnCommit(const pg::TransactionInfo& info) {
   last_commit_lsn_ = info.commit_lsn;
   last_commit_time_ms_ = CommitTimeMs(info);
   unconfirmed_end_ = info.end_lsn;
+  ++commits_seen_;
   buffer_bytes_->Set(static_cast<double>(pending_bytes_));
-  if (pending_rows_ >= config_.flush.max_rows || pending_bytes_ >= config_.flush.max_bytes ||
-      pending_bytes_ >= config_.memory_limit_bytes) {
-    // Backpressure: the stream is not read while the buffers are written out.
-    return Flush();
-  }
-  return Status::Ok();
+  return MaybeFlush();
 }
 
 Status Pipeline::Impl::OnRow(const pg::SnapshotChunk&, pg::Change&& change) {
@@ -787,13 +859,13 @@ Status Pipeline::Impl::OnRow(const pg::SnapshotChunk&, pg::Change&& change) {
   pending_bytes_ += bytes;
   if (pending_rows_ >= config_.flush.max_rows || pending_bytes_ >= config_.flush.max_bytes ||
       pending_bytes_ >= config_.memory_limit_bytes / 2) {
-    return FlushTables(/*snapshot=*/true);
+    return FlushSnapshot();
   }
   return Status::Ok();
 }
 
 Status Pipeline::Impl::OnChunkDone(const pg::SnapshotChunk& chunk) {
-  FRESHET_RETURN_IF_ERROR(FlushTables(/*snapshot=*/true));
+  FRESHET_RETURN_IF_ERROR(FlushSnapshot());
   snapshot_state_.chunks.insert(chunk);
   snapshot_percent_->Set(progress_.Percent());
   return SaveSnapshotState();
@@ -804,63 +876,171 @@ Status Pipeline::Impl::SaveSnapshotState() {
                  SnapshotStateJson(snapshot_state_));
 }
 
-// Commits every table with buffered changes. Snapshot rows carry txn version 0: they are older
-// than every streamed transaction.
-Status Pipeline::Impl::FlushTables(bool snapshot) {
-  int64_t now_ms = NowMs();
+std::map<std::string, lake::Version> Pipeline::Impl::TableVersions() const {
+  std::map<std::string, lake::Version> versions;
+  for (const auto& [name, table] : tables_) versions[name] = table->version;
+  return versions;
+}
+
+std::unique_ptr<Pipeline::Impl::FlushJob> Pipeline::Impl::TakeJob(bool snapshot) {
+  auto job = std::make_unique<FlushJob>();
+  job->snapshot = snapshot;
+  job->versions = TableVersions();
   for (auto& [name, table] : tables_) {
     if (table->pending.changes.empty()) continue;
-    table->pending.app_id = config_.AppId();
-    table->pending.app_version =
+    FlushJob::Part& part = job->parts.emplace_back();
+    part.table = table.get();
+    part.batch = std::exchange(table->pending, lake::ChangeBatch());
+    part.batch.app_id = config_.AppId();
+    // Snapshot rows carry txn version 0 (or what the table already holds): they are older
+    // than every streamed transaction.
+    part.batch.app_version =
         snapshot ? std::max<int64_t>(table->committed_lsn, 0) : table->pending_last_lsn;
-    lake::ApplyStats stats;
-    auto version = table->writer->Apply(table->pending, &stats);
-    if (!version.ok()) {
-      return Status(version.status().code(),
-                    fmt::format("committing to {}: {}", table->path, version.status().message()));
-    }
-    table->version = *version;
-    if (stats.compacted_version >= 0) table->version = stats.compacted_version;
-    table->committed_lsn = table->pending.app_version;
-    table->rows->Increment(static_cast<double>(table->pending.changes.size()));
-    table->commits->Increment();
-    table->bytes->Increment(static_cast<double>(table->pending_bytes));
-    table->version_gauge->Set(static_cast<double>(table->version));
-    table->last_commit_ms->Set(static_cast<double>(now_ms));
-    if (!snapshot) table->freshness->Set((now_ms - last_commit_time_ms_) / 1000.0);
-    table->pending.changes.clear();
-    table->pending_bytes = 0;
+    part.rows = part.batch.changes.size();
+    part.bytes = std::exchange(table->pending_bytes, 0);
     table->buffer_bytes->Set(0);
   }
+  job->bytes = std::exchange(pending_bytes_, 0);
   pending_rows_ = 0;
-  pending_bytes_ = 0;
   buffer_bytes_->Set(0);
+  if (!snapshot) {
+    job->watermark = !job->parts.empty();
+    job->lsn = last_commit_lsn_;
+    job->commit_time_ms = last_commit_time_ms_;
+    job->confirm = std::exchange(unconfirmed_end_, std::nullopt);
+    job->commit_times_ms = std::exchange(pending_commit_times_ms_, {});
+    job->oldest = std::exchange(oldest_pending_, std::nullopt);
+  }
+  return job;
+}
+
+// Runs on the flush worker (or, for snapshot rows, on the reader thread): touches only the
+// job, the writers of its tables (nothing else uses them until FinishJob) and the file system.
+Status Pipeline::Impl::ExecuteJob(FlushJob& job) {
+  auto start = Clock::now();
+  std::vector<std::function<Status()>> commits;
+  commits.reserve(job.parts.size());
+  for (FlushJob::Part& part : job.parts) {
+    commits.push_back([&part] {
+      lake::ApplyStats stats;
+      auto version = part.table->writer->Apply(part.batch, &stats);
+      if (!version.ok()) {
+        return Status(version.status().code(), fmt::format("committing to {}: {}", part.table->path,
+                                                           version.status().message()));
+      }
+      part.version = stats.compacted_version >= 0 ? stats.compacted_version : *version;
+      // The rows are in the lake now: free them before the other tables finish.
+      std::vector<lake::RowChange>().swap(part.batch.changes);
+      return Status::Ok();
+    });
+  }
+  // Two at a time: the machine's cores are shared with the reader and DuckDB's own threads.
+  FRESHET_RETURN_IF_ERROR(RunParallel(commits, /*threads=*/2));
+  job.visible_ms = NowMs();
+  for (const FlushJob::Part& part : job.parts) job.versions[part.table->qualified] = part.version;
+  if (job.watermark) {
+    FRESHET_RETURN_IF_ERROR(WriteWatermark(job.lsn, job.commit_time_ms, job.versions));
+  }
+  job.took = Clock::now() - start;
   return Status::Ok();
 }
 
-Status Pipeline::Impl::Flush() {
-  bool any = pending_rows_ > 0;
-  FRESHET_RETURN_IF_ERROR(FlushTables(/*snapshot=*/false));
-  int64_t now_ms = NowMs();
-  for (int64_t commit_ms : pending_commit_times_ms_) {
-    freshness_->Observe(std::max<int64_t>(now_ms - commit_ms, 0) / 1000.0);
-    if (options_.on_visible) options_.on_visible(commit_ms, now_ms);
+// Back on the reader thread, after ExecuteJob succeeded: every table of the job is committed
+// and the watermark written, so the LSN may be confirmed.
+Status Pipeline::Impl::FinishJob(FlushJob& job) {
+  for (const FlushJob::Part& part : job.parts) {
+    Table& table = *part.table;
+    table.version = part.version;
+    table.committed_lsn = part.batch.app_version;
+    table.rows->Increment(static_cast<double>(part.rows));
+    table.commits->Increment();
+    table.bytes->Increment(static_cast<double>(part.bytes));
+    table.version_gauge->Set(static_cast<double>(table.version));
+    table.last_commit_ms->Set(static_cast<double>(job.visible_ms));
+    if (!job.snapshot) {
+      table.freshness->Set(static_cast<double>(job.visible_ms - job.commit_time_ms) / 1000.0);
+    }
   }
-  pending_commit_times_ms_.clear();
-  oldest_pending_.reset();
-  if (any) FRESHET_RETURN_IF_ERROR(WriteWatermark(last_commit_lsn_, last_commit_time_ms_));
-  if (unconfirmed_end_ && capture_ != nullptr) {
-    capture_->Confirm(*unconfirmed_end_);
-    confirmed_lsn_->Set(static_cast<double>(unconfirmed_end_->value()));
-    unconfirmed_end_.reset();
+  if (job.snapshot) return Status::Ok();
+  for (int64_t commit_ms : job.commit_times_ms) {
+    freshness_->Observe(static_cast<double>(std::max<int64_t>(job.visible_ms - commit_ms, 0)) /
+                        1000.0);
+    if (options_.on_visible) options_.on_visible(commit_ms, job.visible_ms);
+  }
+  if (job.confirm && capture_ != nullptr) {
+    capture_->Confirm(*job.confirm);
+    confirmed_lsn_->Set(static_cast<double>(job.confirm->value()));
+  }
+  if (!job.parts.empty()) {
+    // A moving average of the commit time, weighted to follow a slowdown quickly.
+    expected_commit_ = job.took > expected_commit_ ? (expected_commit_ + job.took * 3) / 4
+                                                   : (expected_commit_ * 3 + job.took) / 4;
   }
   flushes_->Increment();
   return Status::Ok();
 }
 
-Status Pipeline::Impl::WriteWatermark(Lsn lsn, int64_t commit_time_ms) {
+Status Pipeline::Impl::StartFlush() {
+  std::unique_ptr<FlushJob> job = TakeJob(/*snapshot=*/false);
+  if (job->parts.empty()) return FinishJob(*job);  // nothing to commit: confirm at once
+  in_flight_bytes_ = job->bytes;
+  FlushJob* running = job.get();
+  in_flight_ = std::move(job);
+  worker_.Start([this, running] { return ExecuteJob(*running); });
+  return Status::Ok();
+}
+
+Status Pipeline::Impl::CollectFlush(bool wait) {
+  if (!in_flight_) return Status::Ok();
+  std::optional<Status> status = wait ? worker_.Wait() : worker_.TryTake();
+  if (!status) return Status::Ok();
+  std::unique_ptr<FlushJob> job = std::move(in_flight_);
+  in_flight_bytes_ = 0;
+  FRESHET_RETURN_IF_ERROR(*status);
+  return FinishJob(*job);
+}
+
+Status Pipeline::Impl::Flush() {
+  FRESHET_RETURN_IF_ERROR(CollectFlush(/*wait=*/true));
+  FRESHET_RETURN_IF_ERROR(StartFlush());
+  return CollectFlush(/*wait=*/true);
+}
+
+Status Pipeline::Impl::FlushSnapshot() {
+  FRESHET_RETURN_IF_ERROR(CollectFlush(/*wait=*/true));
+  std::unique_ptr<FlushJob> job = TakeJob(/*snapshot=*/true);
+  FRESHET_RETURN_IF_ERROR(ExecuteJob(*job));
+  return FinishJob(*job);
+}
+
+bool Pipeline::Impl::FlushFull() const {
+  return pending_rows_ >= config_.flush.max_rows || pending_bytes_ >= config_.flush.max_bytes ||
+         pending_bytes_ + in_flight_bytes_ >= config_.memory_limit_bytes;
+}
+
+// The oldest buffered transaction must be visible max_latency after it arrived: the flush
+// starts when what is left of that budget is what recent flushes took to commit.
+bool Pipeline::Impl::FlushDue(Clock::time_point now) const {
+  return oldest_pending_ && now - *oldest_pending_ + expected_commit_ >= config_.flush.max_latency;
+}
+
+// After each source transaction: a flush that is done is finished (its LSN confirmed); full
+// buffers wait for the flush under way and go out (backpressure: nothing is read meanwhile);
+// buffers whose latency budget is spent go out when no flush is under way.
+Status Pipeline::Impl::MaybeFlush() {
+  FRESHET_RETURN_IF_ERROR(CollectFlush(/*wait=*/false));
+  if (FlushFull()) {
+    FRESHET_RETURN_IF_ERROR(CollectFlush(/*wait=*/true));
+    return StartFlush();
+  }
+  if (!in_flight_ && FlushDue(Clock::now())) return StartFlush();
+  return Status::Ok();
+}
+
+Status Pipeline::Impl::WriteWatermark(Lsn lsn, int64_t commit_time_ms,
+                                      const std::map<std::string, lake::Version>& versions) {
   nlohmann::json tables = nlohmann::json::object();
-  for (const auto& [name, table] : tables_) tables[name] = table->version;
+  for (const auto& [name, version] : versions) tables[name] = version;
   nlohmann::json watermark{{"pipeline", config_.name},
                            {"lsn", lsn.ToString()},
                            {"commit_time_ms", commit_time_ms},
@@ -882,8 +1062,9 @@ Status Pipeline::Impl::WriteWatermark(Lsn lsn, int64_t commit_time_ms) {
 
 void Pipeline::Impl::UpdateLag() {
   auto now = Clock::now();
-  lag_seconds_->Set(oldest_pending_ ? std::chrono::duration<double>(now - *oldest_pending_).count()
-                                    : 0.0);
+  // The flush under way holds the oldest transactions not yet in the lake.
+  std::optional<Clock::time_point> oldest = in_flight_ ? in_flight_->oldest : oldest_pending_;
+  lag_seconds_->Set(oldest ? std::chrono::duration<double>(now - *oldest).count() : 0.0);
   if (now < next_lag_update_ || !sql_) return;
   next_lag_update_ = now + 2s;
   auto rows = sql_->Query(
@@ -955,12 +1136,12 @@ Status Pipeline::Impl::RunInner(const std::function<bool()>& stop) {
     return setup_result.status();
   }
   if (setup_result->snapshotted || setup.mode == pg::SnapshotMode::kNever) {
-    FRESHET_RETURN_IF_ERROR(FlushTables(/*snapshot=*/true));
+    FRESHET_RETURN_IF_ERROR(FlushSnapshot());
     snapshot_state_.complete = true;
     FRESHET_RETURN_IF_ERROR(SaveSnapshotState());
     if (setup_result->snapshotted) {
       FRESHET_RETURN_IF_ERROR(OpenPublishedTables());
-      FRESHET_RETURN_IF_ERROR(WriteWatermark(setup_result->start_lsn, NowMs()));
+      FRESHET_RETURN_IF_ERROR(WriteWatermark(setup_result->start_lsn, NowMs(), TableVersions()));
       spdlog::info("pipeline {}: initial snapshot done ({} rows)", config_.name,
                    progress_.rows.load());
     }
@@ -983,9 +1164,19 @@ Status Pipeline::Impl::RunInner(const std::function<bool()>& stop) {
   SetState(PipelineState::kStreaming, fmt::format("from slot {} at {}", config_.source.slot,
                                                   setup_result->start_lsn.ToString()));
   while (!stop()) {
-    FRESHET_RETURN_IF_ERROR(capture_->Poll(options_.poll_wait));
-    bool due = oldest_pending_ && Clock::now() - *oldest_pending_ >= config_.flush.max_latency;
-    if (due || (!oldest_pending_ && unconfirmed_end_)) FRESHET_RETURN_IF_ERROR(Flush());
+    uint64_t commits_before = commits_seen_;
+    // While a flush runs, poll in short slices so the next one starts soon after it ends.
+    FRESHET_RETURN_IF_ERROR(
+        capture_->Poll(in_flight_ ? std::min(options_.poll_wait, std::chrono::milliseconds(10))
+                                  : options_.poll_wait));
+    FRESHET_RETURN_IF_ERROR(CollectFlush(/*wait=*/false));
+    // Idle (no transaction arrived in a whole slice): the reader has caught up, so what is
+    // buffered goes out now instead of waiting for its latency budget; transactions that
+    // touched no table are confirmed.
+    bool idle = commits_seen_ == commits_before;
+    if (!in_flight_ && (idle ? oldest_pending_ || unconfirmed_end_ : FlushDue(Clock::now()))) {
+      FRESHET_RETURN_IF_ERROR(StartFlush());
+    }
     UpdateLag();
   }
   FRESHET_RETURN_IF_ERROR(Flush());

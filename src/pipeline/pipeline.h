@@ -6,11 +6,13 @@
 //
 //   Run():  SetUpCapture (publication, slot, initial snapshot, resumable through
 //           <root>/_freshet/pipelines/<name>/snapshot.json), then a ChangeCapture loop.
-//   flush:  when the oldest buffered transaction is max_latency old, or the buffers hold
-//           max_rows rows or max_bytes bytes, or memory_limit is reached (backpressure: no
-//           polling until the flush is done). Every touched table gets one commit with
-//           txn{appId "freshet-<name>", version = commit LSN of the last transaction it holds};
-//           then the watermark file is written; then the end LSN is confirmed.
+//   flush:  when the oldest buffered transaction's age plus the recent commit time reaches
+//           max_latency, when a poll slice brought nothing (caught up), or when the buffers
+//           hold max_rows rows or max_bytes bytes, or memory_limit is reached (backpressure: no
+//           polling until the flush under way is done). A FlushWorker thread commits every
+//           touched table (one commit each, with txn{appId "freshet-<name>", version = commit
+//           LSN of the last transaction it holds}) and writes the watermark file while the
+//           reader buffers the next flush; only then is the end LSN confirmed.
 //   restart: each table's committed LSN is read from its log (Snapshot::AppVersion); changes
 //           of transactions at or below it are skipped, so replays add nothing twice.
 //
@@ -20,8 +22,8 @@
 // evolve the table (a metaData commit); a column whose type changes pauses that table (its
 // changes are no longer written, with a message saying how to resume) while the others go on.
 //
-// Not thread-safe: Run is called from one thread; state(), and the metrics, may be read from
-// any thread.
+// Not thread-safe: Run is called from one thread (it starts the flush worker); state(), and
+// the metrics, may be read from any thread. on_visible is called on Run's thread.
 
 #include <atomic>
 #include <functional>

@@ -14,7 +14,7 @@
 //           snapshot: initial             # initial | never | initial_only
 //       lake:
 //         root: ./lake
-//       flush: {max_latency_ms: 1000, max_rows: 500000, max_bytes: 64MB}
+//       flush: {max_latency_ms: 1000, max_rows: 500000, max_bytes: 16MB}
 //       memory_limit: 512MB
 //       unrepresentable_values: fail      # fail | null | clamp (docs/types.md)
 //       overrides:
@@ -62,7 +62,7 @@ struct LakeConfig {
 struct FlushConfig {
   std::chrono::milliseconds max_latency{1000};
   uint64_t max_rows = 500'000;
-  uint64_t max_bytes = uint64_t{64} << 20;
+  uint64_t max_bytes = uint64_t{16} << 20;
 };
 
 struct TableOverride {

@@ -36,7 +36,7 @@ TEST(PipelineConfig, MinimalConfigGetsDefaults) {
   EXPECT_EQ(shop.lake.root, "./lake");
   EXPECT_EQ(shop.flush.max_latency, std::chrono::milliseconds(1000));
   EXPECT_EQ(shop.flush.max_rows, 500'000u);
-  EXPECT_EQ(shop.flush.max_bytes, 64u << 20);
+  EXPECT_EQ(shop.flush.max_bytes, 16u << 20);
   EXPECT_EQ(shop.memory_limit_bytes, 512u << 20);
 }
 
