@@ -73,6 +73,10 @@ class KeyIndex {
   // Removes every entry in `file` (the file left the table); returns how many.
   size_t EraseFile(uint32_t file);
 
+  // A key of one integer column with the default hash: its hash is a bijection of the integer,
+  // so equal hashes of two such keys mean equal keys and no read is needed to confirm them.
+  bool IsExact(std::string_view key) const;
+
   // Locations whose key has the same hash as `key`: the live row of `key`, if any, is among
   // them, and so may be rows of other keys.
   std::vector<RowLocation> Candidates(std::string_view key) const;
@@ -100,9 +104,6 @@ class KeyIndex {
   // Set in Entry::file when the entry's key is a single integer (IsExact).
   static constexpr uint32_t kExactBit = 1u << 31;
 
-  // A key of one integer column with the default hash: its hash is a bijection of the integer,
-  // so equal hashes of two such keys mean equal keys and no read is needed to confirm them.
-  bool IsExact(std::string_view key) const;
   uint64_t Hash(std::string_view key) const;
 
   size_t Home(uint64_t hash) const;

@@ -1,6 +1,8 @@
 #include "lake/row_cache.h"
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "lake/key_index.h"
 
@@ -178,24 +180,70 @@ engine::Row DecodeRow(std::string_view bytes) {
   return row;
 }
 
-// A record in the arena: varint total size, varint key size, key bytes, encoded row.
+// A record in a block: varint size of the rest, varint key size, key bytes, encoded row.
+
+RowCache::RowCache(RowCache&& other) noexcept
+    : budget_bytes_(other.budget_bytes_),
+      shared_(std::move(other.shared_)),
+      charged_(std::exchange(other.charged_, 0)),
+      slots_(std::move(other.slots_)),
+      size_(std::exchange(other.size_, 0)),
+      blocks_(std::move(other.blocks_)),
+      block_bytes_(std::exchange(other.block_bytes_, 0)),
+      used_bytes_(std::exchange(other.used_bytes_, 0)),
+      garbage_(std::exchange(other.garbage_, 0)) {}
+
+RowCache& RowCache::operator=(RowCache&& other) noexcept {
+  if (this != &other) {
+    Clear();
+    budget_bytes_ = other.budget_bytes_;
+    shared_ = std::move(other.shared_);
+    charged_ = std::exchange(other.charged_, 0);
+    slots_ = std::move(other.slots_);
+    size_ = std::exchange(other.size_, 0);
+    blocks_ = std::move(other.blocks_);
+    block_bytes_ = std::exchange(other.block_bytes_, 0);
+    used_bytes_ = std::exchange(other.used_bytes_, 0);
+    garbage_ = std::exchange(other.garbage_, 0);
+  }
+  return *this;
+}
+
+RowCache::~RowCache() { Clear(); }
+
+bool RowCache::HasRoom(size_t record_bytes) const {
+  bool fits = !blocks_.empty() && blocks_.back().size() + record_bytes <= blocks_.back().capacity();
+  size_t growth = fits ? 0 : std::max(kBlockBytes, record_bytes);
+  if (MemoryBytes() + growth > budget_bytes_) return false;
+  return shared_ == nullptr || shared_->left.load(std::memory_order_relaxed) > 0;
+}
+
+void RowCache::Charge() {
+  if (shared_ == nullptr) return;
+  auto held = static_cast<int64_t>(MemoryBytes());
+  shared_->left.fetch_sub(held - charged_, std::memory_order_relaxed);
+  charged_ = held;
+}
 
 size_t RowCache::Home(uint64_t hash) const {
   return static_cast<size_t>((static_cast<engine::UInt128>(hash) * slots_.size()) >> 64);
 }
 
-std::string_view RowCache::RecordKey(uint64_t offset) const {
-  std::string_view arena(arena_);
-  size_t pos = offset;
-  GetVarint(arena, pos);
-  size_t key_size = GetVarint(arena, pos);
-  return arena.substr(pos, key_size);
+std::string_view RowCache::Record(uint64_t offset) const {
+  const std::string& block = blocks_[offset >> 32];
+  auto pos = static_cast<size_t>(offset & 0xffffffffu);
+  std::string_view view(block);
+  size_t start = pos;
+  size_t size = GetVarint(view, pos);
+  return view.substr(start, pos - start + size);
 }
 
-size_t RowCache::RecordSize(uint64_t offset) const {
-  size_t pos = offset;
-  size_t size = GetVarint(arena_, pos);
-  return pos - offset + size;
+std::string_view RowCache::RecordKey(uint64_t offset) const {
+  std::string_view record = Record(offset);
+  size_t pos = 0;
+  GetVarint(record, pos);
+  size_t key_size = GetVarint(record, pos);
+  return record.substr(pos, key_size);
 }
 
 std::optional<size_t> RowCache::FindSlot(std::string_view key, uint64_t hash) const {
@@ -207,59 +255,83 @@ std::optional<size_t> RowCache::FindSlot(std::string_view key, uint64_t hash) co
   return std::nullopt;
 }
 
+bool RowCache::Contains(std::string_view key) const {
+  return FindSlot(key, HashKey(key)).has_value();
+}
+
 std::optional<engine::Row> RowCache::Get(std::string_view key) const {
   auto slot = FindSlot(key, HashKey(key));
   if (!slot) return std::nullopt;
-  std::string_view arena(arena_);
-  size_t pos = slots_[*slot].offset;
-  size_t size = GetVarint(arena, pos);
-  size_t end = pos + size;
-  size_t key_size = GetVarint(arena, pos);
-  pos += key_size;
-  return DecodeRow(arena.substr(pos, end - pos));
+  std::string_view record = Record(slots_[*slot].offset);
+  size_t pos = 0;
+  GetVarint(record, pos);
+  size_t key_size = GetVarint(record, pos);
+  return DecodeRow(record.substr(pos + key_size));
 }
 
-uint64_t RowCache::Append(std::string_view key, const engine::Row& row) {
+uint64_t RowCache::Append(std::string_view record) {
+  // Records never span blocks; a block holds at least one record, so one larger than a block
+  // gets a block of its own.
+  if (blocks_.empty() || blocks_.back().size() + record.size() > blocks_.back().capacity()) {
+    blocks_.emplace_back();
+    blocks_.back().reserve(std::max(kBlockBytes, record.size()));
+    block_bytes_ += blocks_.back().capacity();
+  }
+  std::string& block = blocks_.back();
+  uint64_t offset = (uint64_t{blocks_.size() - 1} << 32) | block.size();
+  block.append(record);
+  used_bytes_ += record.size();
+  return offset;
+}
+
+std::string RowCache::EncodeRecord(std::string_view key, const engine::Row& row) {
   std::string body;
   PutVarint(key.size(), body);
   body.append(key);
   EncodeRow(row, body);
-  uint64_t offset = arena_.size();
-  PutVarint(body.size(), arena_);
-  arena_ += body;
-  return offset;
+  std::string record;
+  PutVarint(body.size(), record);
+  record += body;
+  return record;
 }
 
-void RowCache::Put(std::string_view key, const engine::Row& row) {
+bool RowCache::Put(std::string_view key, const engine::Row& row) {
   uint64_t hash = HashKey(key);
+  std::string record = EncodeRecord(key, row);
   if (auto slot = FindSlot(key, hash)) {
-    garbage_ += RecordSize(slots_[*slot].offset);
-    slots_[*slot].offset = Append(key, row);
+    garbage_ += Record(slots_[*slot].offset).size();
+    slots_[*slot].offset = Append(record);
   } else {
-    if (MemoryBytes() >= budget_bytes_) return;
+    if (!HasRoom(record.size())) return false;
     if (slots_.empty() || (size_ + 1) * 5 > slots_.size() * 4) Grow();
     size_t target = Home(hash);
     while (slots_[target].offset != kEmpty) target = target + 1 == slots_.size() ? 0 : target + 1;
-    slots_[target] = Slot{hash, Append(key, row)};
+    slots_[target] = Slot{hash, Append(record)};
     ++size_;
   }
-  if (garbage_ > arena_.size() / 2 && garbage_ > (1u << 20)) CompactArena();
+  if (garbage_ > used_bytes_ / 3 && garbage_ > kBlockBytes) CompactArena();
+  Charge();
+  return true;
 }
 
 void RowCache::Erase(std::string_view key) {
   auto slot = FindSlot(key, HashKey(key));
   if (!slot) return;
-  garbage_ += RecordSize(slots_[*slot].offset);
+  garbage_ += Record(slots_[*slot].offset).size();
   EraseSlot(*slot);
+  Charge();
 }
 
 void RowCache::Clear() {
   slots_.clear();
   slots_.shrink_to_fit();
-  arena_.clear();
-  arena_.shrink_to_fit();
+  blocks_.clear();
+  blocks_.shrink_to_fit();
+  block_bytes_ = 0;
+  used_bytes_ = 0;
   size_ = 0;
   garbage_ = 0;
+  Charge();
 }
 
 void RowCache::Grow() {
@@ -293,17 +365,20 @@ void RowCache::EraseSlot(size_t slot) {
 }
 
 void RowCache::CompactArena() {
-  std::string compacted;
-  compacted.reserve(arena_.size() - garbage_);
+  std::vector<std::string> old = std::move(blocks_);
+  blocks_.clear();
+  block_bytes_ = 0;
+  used_bytes_ = 0;
+  garbage_ = 0;
   for (Slot& slot : slots_) {
     if (slot.offset == kEmpty) continue;
-    size_t size = RecordSize(slot.offset);
-    uint64_t offset = compacted.size();
-    compacted.append(arena_, slot.offset, size);
-    slot.offset = offset;
+    const std::string& block = old[slot.offset >> 32];
+    std::string_view view(block);
+    auto pos = static_cast<size_t>(slot.offset & 0xffffffffu);
+    size_t start = pos;
+    size_t size = GetVarint(view, pos);
+    slot.offset = Append(view.substr(start, pos - start + size));
   }
-  arena_ = std::move(compacted);
-  garbage_ = 0;
 }
 
 }  // namespace freshet::lake

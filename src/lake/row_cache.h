@@ -10,11 +10,16 @@
 // row it commits and every row it reads from the table, erases every key a commit deletes, and
 // clears the cache when the table changes under it (another writer, a truncate). It may lack
 // any key. Rows are encoded into one byte arena (a record per key: key bytes, then each value
-// as a kind tag and its payload), found through an open-addressing table of {hash, offset}:
-// about 20 bytes plus the encoded row per key. Past `budget_bytes` no new key is taken (keys
-// already held are still replaced or erased, so the cache stays exact). Not thread-safe.
+// as a kind tag and its payload) kept in 1 MB blocks, found through an open-addressing table of
+// {hash, offset}: about 20 bytes plus the encoded row per key. Past `budget_bytes` no new key is
+// taken (keys already held are still replaced or erased, so the cache stays exact). Caches may also
+// share a RowCacheBudget (the tables of one pipeline): each charges the bytes it holds to it and
+// takes no new key while the shared budget is spent. A cache is not thread-safe; the shared
+// budget is.
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,45 +30,69 @@
 
 namespace freshet::lake {
 
+// Bytes left for the row caches sharing it.
+struct RowCacheBudget {
+  explicit RowCacheBudget(int64_t bytes) : left(bytes) {}
+  std::atomic<int64_t> left;
+};
+
 class RowCache {
  public:
-  explicit RowCache(size_t budget_bytes = 0) : budget_bytes_(budget_bytes) {}
+  explicit RowCache(size_t budget_bytes = 0, std::shared_ptr<RowCacheBudget> shared = nullptr)
+      : budget_bytes_(budget_bytes), shared_(std::move(shared)) {}
+  RowCache(RowCache&& other) noexcept;
+  RowCache& operator=(RowCache&& other) noexcept;
+  RowCache(const RowCache&) = delete;
+  RowCache& operator=(const RowCache&) = delete;
+  ~RowCache();
 
   // The cached row of `key` (its EncodeKey bytes), or nullopt.
   std::optional<engine::Row> Get(std::string_view key) const;
+  bool Contains(std::string_view key) const;
   // Caches `row` as the current row of `key`, replacing what the cache had; a new key is
-  // taken only within the budget.
-  void Put(std::string_view key, const engine::Row& row);
+  // taken only within the budget. False when the key was not taken.
+  bool Put(std::string_view key, const engine::Row& row);
   void Erase(std::string_view key);
   void Clear();
 
   size_t size() const { return size_; }
   size_t budget_bytes() const { return budget_bytes_; }
-  // Bytes held: the slot table and the live part of the arena.
-  size_t MemoryBytes() const { return slots_.capacity() * sizeof(Slot) + arena_.size() - garbage_; }
+  // Bytes held: the slot table and the arena's blocks (replaced records included until the
+  // arena is compacted).
+  size_t MemoryBytes() const { return slots_.capacity() * sizeof(Slot) + block_bytes_; }
 
  private:
   struct Slot {
     uint64_t hash = 0;
-    uint64_t offset = kEmpty;  // of the record in arena_
+    uint64_t offset = kEmpty;  // of the record: block index << 32 | position in the block
   };
   static constexpr uint64_t kEmpty = UINT64_MAX;
+  static constexpr size_t kBlockBytes = size_t{1} << 20;
 
   size_t Home(uint64_t hash) const;
   // The slot holding `key`, or nullopt.
   std::optional<size_t> FindSlot(std::string_view key, uint64_t hash) const;
+  std::string_view Record(uint64_t offset) const;
   std::string_view RecordKey(uint64_t offset) const;
-  size_t RecordSize(uint64_t offset) const;
-  uint64_t Append(std::string_view key, const engine::Row& row);
+  static std::string EncodeRecord(std::string_view key, const engine::Row& row);
+  uint64_t Append(std::string_view record);
   void Grow();
   void EraseSlot(size_t slot);
   void CompactArena();
+  bool HasRoom(size_t record_bytes) const;
+  // Brings the shared budget's charge up to date with MemoryBytes().
+  void Charge();
 
   size_t budget_bytes_;
+  std::shared_ptr<RowCacheBudget> shared_;
+  int64_t charged_ = 0;  // bytes charged to shared_
   std::vector<Slot> slots_;
   size_t size_ = 0;
-  std::string arena_;
-  size_t garbage_ = 0;  // arena bytes of replaced or erased records
+  // The arena: blocks of kBlockBytes (no copy of the whole arena as it grows).
+  std::vector<std::string> blocks_;
+  size_t block_bytes_ = 0;  // capacity of the blocks
+  size_t used_bytes_ = 0;   // record bytes written into them
+  size_t garbage_ = 0;      // bytes of replaced or erased records
 };
 
 // Lossless bytes of a row (every Value kind, nested ones included) and back.

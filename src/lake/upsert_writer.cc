@@ -212,14 +212,15 @@ Status UpsertWriter::Rebuild(const Snapshot& snapshot, bool contents_changed) {
 }
 
 Status UpsertWriter::WarmRowCache(const Snapshot& snapshot) {
+  cache_complete_ = false;
   if (cache_.budget_bytes() == 0) return Status::Ok();
   // Decoded rows take more room than their Parquet files; a table whose files take more than
   // half the budget is left to fill the cache as batches touch it.
   int64_t file_bytes = 0;
   for (const AddFile& add : snapshot.files()) file_bytes += add.size;
-  if (file_bytes == 0 || static_cast<size_t>(file_bytes) * 2 > cache_.budget_bytes()) {
-    return Status::Ok();
-  }
+  if (static_cast<size_t>(file_bytes) * 2 > cache_.budget_bytes()) return Status::Ok();
+  cache_complete_ = true;
+  if (snapshot.files().empty()) return Status::Ok();
   FRESHET_ASSIGN_OR_RETURN(std::string sql, ScanSql(*fs_, *connection_, snapshot));
   FRESHET_ASSIGN_OR_RETURN(engine::PreparedStatement statement, connection_->Prepare(sql));
   FRESHET_ASSIGN_OR_RETURN(engine::RowStream stream, statement.Execute());
@@ -228,7 +229,7 @@ Status UpsertWriter::WarmRowCache(const Snapshot& snapshot) {
     rows.clear();
     FRESHET_ASSIGN_OR_RETURN(bool more, stream.Next(&rows));
     if (!more) break;
-    for (const Row& row : rows) cache_.Put(KeyOf(row), row);
+    for (const Row& row : rows) cache_complete_ &= cache_.Put(KeyOf(row), row);
   }
   return Status::Ok();
 }
@@ -292,6 +293,7 @@ Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats)
     plan.deleted.clear();
     index_ = KeyIndex();  // the table is empty but for this commit's rows
     cache_.Clear();
+    cache_complete_ = cache_.budget_bytes() > 0;
     version_ = -1;  // rebuilt on the next batch unless this commit lands
   }
   FRESHET_ASSIGN_OR_RETURN(Version version, CommitPlan(txn, plan, stats));
@@ -459,9 +461,23 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
       return keys;
     };
   }
-  FRESHET_ASSIGN_OR_RETURN(auto found, index_.Find(order, reader));
-  for (size_t key_idx = 0; key_idx < order.size(); ++key_idx) {
-    states[order[key_idx]].lake = found[key_idx];
+  // A complete row cache settles keys the index cannot tell apart by hash without a read.
+  std::vector<std::string> lookups;
+  lookups.reserve(order.size());
+  for (const std::string& key : order) {
+    if (cache_complete_ && !index_.IsExact(key)) {
+      if (!cache_.Contains(key)) continue;  // not live: any candidate is another key's
+      std::vector<RowLocation> candidates = index_.Candidates(key);
+      if (candidates.size() == 1) {
+        states[key].lake = candidates.front();
+        continue;
+      }
+    }
+    lookups.push_back(key);
+  }
+  FRESHET_ASSIGN_OR_RETURN(auto found, index_.Find(lookups, reader));
+  for (size_t key_idx = 0; key_idx < lookups.size(); ++key_idx) {
+    states[lookups[key_idx]].lake = found[key_idx];
   }
 
   // Lake rows needed to fill unchanged values (and, for the feed, every pre-image), read in one
@@ -487,7 +503,7 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
   }
   plan.rows_read += static_cast<int64_t>(fill_locations.size());
   FRESHET_ASSIGN_OR_RETURN(auto filled, ReadRows(snapshot, fill_locations));
-  for (const auto& [location, row] : filled) cache_.Put(KeyOf(row), row);
+  for (const auto& [location, row] : filled) cache_complete_ &= cache_.Put(KeyOf(row), row);
   lake_rows.merge(filled);
 
   // The live version of a key as the replay stands: the batch's, else the table's.
@@ -840,7 +856,7 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
       cache_.Erase(key);
     }
     if (!options_.key_columns.empty()) {
-      for (const Row& row : plan.rows) cache_.Put(KeyOf(row), row);
+      for (const Row& row : plan.rows) cache_complete_ &= cache_.Put(KeyOf(row), row);
     }
     for (const AddFile& file : added) {
       FRESHET_RETURN_IF_ERROR(

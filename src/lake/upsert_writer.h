@@ -117,7 +117,8 @@ class UpsertWriter {
   // Rebuilds the KeyIndex on `snapshot`; `contents_changed` (any change but a compaction)
   // also empties the row cache.
   Status Rebuild(const Snapshot& snapshot, bool contents_changed = true);
-  // Fills the row cache with every row of `snapshot` when the table is small enough to fit.
+  // Fills the row cache with every row of `snapshot` when the table is small enough to fit
+  // (then the cache is complete).
   Status WarmRowCache(const Snapshot& snapshot);
   std::string KeyOf(const engine::Row& row) const;
   Status Validate(const ChangeBatch& batch, size_t width) const;
@@ -144,6 +145,9 @@ class UpsertWriter {
   std::vector<size_t> data_columns_;        // schema indexes of the change rows' values
   KeyIndex index_;
   RowCache cache_;
+  // The cache holds every live key of the table (warmed whole, no key refused since): a key it
+  // lacks is not live, and a key it holds with one index candidate is at that candidate.
+  bool cache_complete_ = false;
   Version version_ = -1;
 };
 
