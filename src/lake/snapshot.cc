@@ -166,7 +166,8 @@ Result<AddFile> AddFromRow(const engine::Row& row, size_t columns) {
 // parsing JSON; the other rows (and checkpoints whose add struct lacks a field asked for) go
 // through JSON.
 Status ReadParquetActions(engine::Connection& connection, const std::vector<std::string>& paths,
-                          ActionSet& out) {
+                          bool tombstones, ActionSet& out) {
+  std::string others = tombstones ? " WHERE add IS NULL" : " WHERE add IS NULL AND remove IS NULL";
   static const std::vector<std::string> kTypedAddColumns = {
       "path",  "partitionValues", "size", "modificationTime", "dataChange",
       "stats", "deletionVector",  "tags", "baseRowId",        "defaultRowCommitVersion"};
@@ -185,19 +186,20 @@ Status ReadParquetActions(engine::Connection& connection, const std::vector<std:
       out.file_action_order.emplace_back(true, out.adds.size());
       out.adds.push_back(std::move(add).value());
     }
-    return ReadParquetActionsAsJson(connection, paths, " WHERE add IS NULL", out);
+    return ReadParquetActionsAsJson(connection, paths, others, out);
   }
-  return ReadParquetActionsAsJson(connection, paths, "", out);
+  return ReadParquetActionsAsJson(connection, paths, tombstones ? "" : " WHERE remove IS NULL",
+                                  out);
 }
 
 Status ReadCheckpoint(FileSystem& fs, engine::Connection& connection, const std::string& table_path,
-                      const CheckpointCandidate& checkpoint, ActionSet& out) {
+                      const CheckpointCandidate& checkpoint, bool tombstones, ActionSet& out) {
   const std::string& first = checkpoint.paths.front();
   if (first.ends_with(".json")) {
     FRESHET_ASSIGN_OR_RETURN(std::string text, fs.Get(first));
     FRESHET_RETURN_IF_ERROR(ParseActions(text, first, out));
   } else {
-    FRESHET_RETURN_IF_ERROR(ReadParquetActions(connection, checkpoint.paths, out));
+    FRESHET_RETURN_IF_ERROR(ReadParquetActions(connection, checkpoint.paths, tombstones, out));
   }
   if (!out.sidecars.empty()) {
     std::vector<std::string> sidecar_paths;
@@ -212,7 +214,7 @@ Status ReadCheckpoint(FileSystem& fs, engine::Connection& connection, const std:
       }
       sidecar_paths.push_back(path);
     }
-    FRESHET_RETURN_IF_ERROR(ReadParquetActions(connection, sidecar_paths, out));
+    FRESHET_RETURN_IF_ERROR(ReadParquetActions(connection, sidecar_paths, tombstones, out));
   }
   if (!out.protocol || !out.metadata) {
     return Status::Corruption("checkpoint {} lacks a protocol or metaData action", first);
@@ -294,7 +296,7 @@ class SnapshotBuilder {
  public:
   static Result<Snapshot> Build(FileSystem& fs, engine::Connection& connection,
                                 const std::string& table_path, const LogListing& listing,
-                                std::optional<Version> requested) {
+                                std::optional<Version> requested, bool tombstones) {
     Version latest = -1;
     if (!listing.commits.empty()) latest = listing.commits.rbegin()->first;
     if (!listing.checkpoints.empty()) {
@@ -312,7 +314,8 @@ class SnapshotBuilder {
     Version next = 0;
     if (auto checkpoint = ChooseCheckpoint(listing, version)) {
       ActionSet actions;
-      FRESHET_RETURN_IF_ERROR(ReadCheckpoint(fs, connection, table_path, *checkpoint, actions));
+      FRESHET_RETURN_IF_ERROR(
+          ReadCheckpoint(fs, connection, table_path, *checkpoint, tombstones, actions));
       replayer.Apply(actions);
       snapshot.checkpoint_version_ = checkpoint->version;
       next = checkpoint->version + 1;
@@ -389,9 +392,10 @@ std::optional<std::string> Snapshot::Configuration(const std::string& key) const
 }
 
 Result<Snapshot> Snapshot::Load(FileSystem& fs, engine::Connection& connection,
-                                const std::string& table_path, std::optional<Version> version) {
+                                const std::string& table_path, std::optional<Version> version,
+                                bool tombstones) {
   FRESHET_ASSIGN_OR_RETURN(LogListing listing, ListLog(fs, table_path, false));
-  return SnapshotBuilder::Build(fs, connection, table_path, listing, version);
+  return SnapshotBuilder::Build(fs, connection, table_path, listing, version, tombstones);
 }
 
 Result<std::vector<CommitEntry>> History(FileSystem& fs, const std::string& table_path) {

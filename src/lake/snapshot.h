@@ -41,9 +41,12 @@ struct CommitEntry {
 class Snapshot {
  public:
   // The table at `version`, or at its latest version when nullopt.
+  // `tombstones`: also read the remove actions a checkpoint carries (only a checkpoint writer
+  // needs them; a streaming table's checkpoints hold a week of them, most of its rows).
   static Result<Snapshot> Load(FileSystem& fs, engine::Connection& connection,
                                const std::string& table_path,
-                               std::optional<Version> version = std::nullopt);
+                               std::optional<Version> version = std::nullopt,
+                               bool tombstones = true);
   // The table as of `timestamp_ms`: the newest version committed at or before it.
   static Result<Snapshot> LoadAsOf(FileSystem& fs, engine::Connection& connection,
                                    const std::string& table_path, int64_t timestamp_ms);

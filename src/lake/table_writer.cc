@@ -363,7 +363,9 @@ Transaction::Transaction(FileSystem& fs, engine::Connection& connection, Snapsho
 
 Result<Transaction> Transaction::Begin(FileSystem& fs, engine::Connection& connection,
                                        const std::string& table_path, WriterOptions options) {
-  FRESHET_ASSIGN_OR_RETURN(Snapshot snapshot, Snapshot::Load(fs, connection, table_path));
+  FRESHET_ASSIGN_OR_RETURN(Snapshot snapshot,
+                           Snapshot::Load(fs, connection, table_path, std::nullopt,
+                                          /*tombstones=*/false));
   const Protocol& protocol = snapshot.protocol();
   if (protocol.min_writer_version > 7) {
     return Status::NotSupported("{} needs writer version {}; freshet writes up to 7", table_path,

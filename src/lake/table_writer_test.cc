@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/sql_quote.h"
+#include "lake/checkpoint.h"
 #include "lake/deletion_vector.h"
 #include "lake/paths.h"
 #include "lake/scan.h"
@@ -219,6 +220,16 @@ TEST_F(TableWriterTest, DeletingEveryRowRemovesTheFile) {
   auto after = Load(fs_);
   EXPECT_TRUE(after->files().empty());
   EXPECT_EQ(after->tombstones().size(), 1u);
+  // From a checkpoint, the tombstones are read only when asked for (writers skip them).
+  ASSERT_TRUE(WriteCheckpoint(fs_, *connection_, *after, 0).ok());
+  auto with = Snapshot::Load(fs_, *connection_, table_);
+  auto without = Snapshot::Load(fs_, *connection_, table_, std::nullopt, /*tombstones=*/false);
+  ASSERT_TRUE(with.ok() && without.ok()) << without.status();
+  ASSERT_TRUE(with->checkpoint_version().has_value());
+  EXPECT_EQ(with->tombstones().size(), 1u);
+  EXPECT_TRUE(without->tombstones().empty());
+  EXPECT_EQ(without->files().size(), with->files().size());
+  EXPECT_EQ(without->version(), with->version());
 }
 
 TEST_F(TableWriterTest, PartitionedAppendsWriteHiveFoldersAndReadBack) {
