@@ -327,6 +327,7 @@ Status UpsertWriter::MaybeCompact(const Transaction& txn, Version version, Apply
                         static_cast<int64_t>(live.size()) > options_.compact_file_count;
   bool too_many_deleted =
       options_.compact_deleted_share > 0 && records > 0 &&
+      deleted >= options_.compact_min_deleted_rows &&
       static_cast<double>(deleted) > options_.compact_deleted_share * static_cast<double>(records);
   if (!too_many_files && !too_many_deleted) return Status::Ok();
   OptimizeOptions optimize = options_.optimize;

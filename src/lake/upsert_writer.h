@@ -59,9 +59,11 @@ struct UpsertOptions {
   WriterOptions writer;
   // Automatic compaction (Optimize) after a commit that leaves the table with more than
   // `compact_file_count` files, or more than `compact_deleted_share` of its rows deleted by
-  // deletion vectors. 0 disables a threshold.
+  // deletion vectors and at least `compact_min_deleted_rows` of them (a small, busy table
+  // would otherwise be rewritten by nearly every commit). 0 disables a threshold.
   int64_t compact_file_count = 200;
   double compact_deleted_share = 0.3;
+  int64_t compact_min_deleted_rows = 10'000;
   OptimizeOptions optimize;
   // Memory for the current rows of keys (RowCache) of a keyed table: a batch takes the rows it
   // replaces from there instead of reading them from the data files. 0 turns it off.

@@ -417,18 +417,29 @@ TEST_F(UpsertWriterTest, CompactsAutomaticallyPastTheThresholds) {
   EXPECT_EQ(compacted, 5);  // four inserts made four files; compaction followed the fourth
   EXPECT_EQ(Contents(), model);
   // Deleted share: one of two rows deleted is more than 30%.
+  // Two of four rows deleted is over 30% but below the default minimum of deleted rows: no
+  // compaction yet.
   options.compact_file_count = 0;
   options.compact_deleted_share = 0.3;
+  {
+    auto small = UpsertWriter::Open(fs_, *connection_, table_, options);
+    ASSERT_TRUE(small.ok());
+    ApplyStats stats;
+    ASSERT_TRUE(small->Apply({{Delete(0), Delete(1)}}, &stats).ok());
+    EXPECT_EQ(stats.compacted_version, -1);
+    model.erase(0);
+    model.erase(1);
+  }
+  options.compact_min_deleted_rows = 1;
   auto second = UpsertWriter::Open(fs_, *connection_, table_, options);
   ASSERT_TRUE(second.ok());
   ApplyStats stats;
-  ASSERT_TRUE(second->Apply({{Delete(0), Delete(1)}}, &stats).ok());
-  model.erase(0);
-  model.erase(1);
-  EXPECT_EQ(stats.compacted_version, 7);
-  EXPECT_EQ(Contents(), model);
-  ASSERT_TRUE(second->Apply({{Update(2, "y", 2)}}).ok());
+  ASSERT_TRUE(second->Apply({{Update(2, "y", 2)}}, &stats).ok());
   model[2] = {"y", 2};
+  EXPECT_EQ(stats.compacted_version, 8);  // 3 of 5 rows deleted
+  EXPECT_EQ(Contents(), model);
+  ASSERT_TRUE(second->Apply({{Update(3, "z", 3)}}).ok());
+  model[3] = {"z", 3};
   EXPECT_EQ(Contents(), model);
   EXPECT_EQ(second->index().size(), model.size());
 }

@@ -295,7 +295,7 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   lake::LocalFileSystem fs_;
   std::optional<engine::Database> database_;
   std::optional<engine::Connection> engine_;
-  // A quarter of memory_limit for the upsert writers' row caches, shared by all tables.
+  // An eighth of memory_limit for the upsert writers' row caches, shared by all tables.
   std::shared_ptr<lake::RowCacheBudget> row_cache_budget_;
   std::optional<pg::Connection> sql_;
   pg::TypeRegistry registry_;
@@ -564,9 +564,9 @@ Status Pipeline::Impl::OpenTable(Table& table, const pg::Relation& relation) {
   lake::UpsertOptions upsert{.key_columns = key, .append_only = table.append_only};
   if (!row_cache_budget_) {
     row_cache_budget_ = std::make_shared<lake::RowCacheBudget>(
-        static_cast<int64_t>(config_.memory_limit_bytes / 4));
+        static_cast<int64_t>(config_.memory_limit_bytes / 8));
   }
-  upsert.row_cache_bytes = config_.memory_limit_bytes / 4;
+  upsert.row_cache_bytes = config_.memory_limit_bytes / 8;
   upsert.row_cache_budget = row_cache_budget_;
   if (!table.engine) {
     FRESHET_ASSIGN_OR_RETURN(engine::Connection connection, database_->Connect());
