@@ -6,7 +6,7 @@
 // so the table's contents do not change, only its layout. Writers holding a KeyIndex notice
 // the new version and rebuild it (UpsertWriter does so on its next batch). Partitioned tables
 // are compacted per partition (a new file never mixes partitions); column-mapped tables are
-// refused (NotSupported), since freshet does not write them yet.
+// written under their physical names.
 
 #include <cstdint>
 

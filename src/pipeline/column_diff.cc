@@ -18,6 +18,10 @@ size_t FindColumn(const std::vector<LakeColumn>& columns, const std::string& nam
 bool AddTypeChange(const LakeColumn& from, const LakeColumn& source, size_t index,
                    ColumnDiff& diff) {
   if (from.type == source.type) return true;
+  // A narrower integer than the lake's: the lake column was widened already (a relation older
+  // than the lake's schema, replayed after a restart) or the source narrowed it; its values
+  // fit the wider column, so nothing changes.
+  if (lake::IsSupportedWidening(source.type, from.type)) return true;
   if (lake::IsSupportedWidening(from.type, source.type)) {
     diff.widened.emplace_back(index, source.type);
     return true;

@@ -255,7 +255,8 @@ TEST_F(UpsertModelTest, KeyedTableEqualsPostgresAtEveryVersionAndTheFeedReplays)
   options.configuration["freshet.primaryKey"] = R"(["id"])";
   ASSERT_TRUE(lake::CreateTable(fs_, table_, options).ok());
   lake::UpsertOptions upsert{{"id"}, false, {}};
-  upsert.compact_file_count = 40;  // automatic compaction runs now and then too
+  upsert.compact_file_count = 40;       // automatic compaction runs now and then too
+  upsert.compact_min_deleted_rows = 1;  // also at the small scale of sanitized runs
   auto writer = lake::UpsertWriter::Open(fs_, *duck_, table_, upsert);
   ASSERT_TRUE(writer.ok()) << writer.status();
 
