@@ -12,6 +12,7 @@
 
 #include "common/sql_quote.h"
 #include "lake/deletion_vector.h"
+#include "lake/linear_probing.h"
 #include "lake/paths.h"
 
 namespace freshet::lake {
@@ -155,14 +156,8 @@ size_t KeyIndex::Home(uint64_t hash) const {
 }
 
 void KeyIndex::Grow() {
-  std::vector<Entry> old = std::move(slots_);
-  slots_.assign(old.size() + old.size() / 2, Entry{});
-  for (const Entry& entry : old) {
-    if (entry.file == kEmpty) continue;
-    size_t slot = Home(entry.hash);
-    while (slots_[slot].file != kEmpty) slot = slot + 1 == slots_.size() ? 0 : slot + 1;
-    slots_[slot] = entry;
-  }
+  probing::Rehash(slots_, slots_.size() + slots_.size() / 2, IsEmpty,
+                  [this](uint64_t hash) { return Home(hash); });
 }
 
 bool KeyIndex::IsExact(std::string_view key) const {
@@ -179,30 +174,13 @@ uint64_t KeyIndex::Hash(std::string_view key) const {
 void KeyIndex::Insert(std::string_view key, RowLocation location) {
   if ((size_ + 1) * 5 > slots_.size() * 4) Grow();
   uint64_t hash = Hash(key);
-  size_t slot = Home(hash);
-  while (slots_[slot].file != kEmpty) slot = slot + 1 == slots_.size() ? 0 : slot + 1;
+  size_t slot = probing::FreeSlotFrom(slots_, Home(hash), IsEmpty);
   slots_[slot] = Entry{hash, location.file | (IsExact(key) ? kExactBit : 0), location.row};
   ++size_;
 }
 
 void KeyIndex::EraseSlot(size_t slot) {
-  // Backward-shift deletion: moves later entries of the probe run into the hole so that
-  // lookups never need tombstones.
-  size_t capacity = slots_.size();
-  size_t hole = slot;
-  size_t next = hole;
-  while (true) {
-    next = next + 1 == capacity ? 0 : next + 1;
-    const Entry& entry = slots_[next];
-    if (entry.file == kEmpty) break;
-    size_t home = Home(entry.hash);
-    // The entry may move into the hole when the hole lies on its probe path (home..next).
-    if ((next + capacity - home) % capacity >= (next + capacity - hole) % capacity) {
-      slots_[hole] = entry;
-      hole = next;
-    }
-  }
-  slots_[hole] = Entry{};
+  probing::EraseSlot(slots_, slot, IsEmpty, [this](uint64_t hash) { return Home(hash); });
   --size_;
 }
 

@@ -101,6 +101,7 @@ class KeyIndex {
     uint32_t row = 0;
   };
   static constexpr uint32_t kEmpty = UINT32_MAX;
+  static bool IsEmpty(const Entry& entry) { return entry.file == kEmpty; }
   // Set in Entry::file when the entry's key is a single integer (IsExact).
   static constexpr uint32_t kExactBit = 1u << 31;
 

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "lake/key_index.h"
+#include "lake/linear_probing.h"
 
 namespace freshet::lake {
 namespace {
@@ -304,9 +305,7 @@ bool RowCache::Put(std::string_view key, const engine::Row& row) {
   } else {
     if (!HasRoom(record.size())) return false;
     if (slots_.empty() || (size_ + 1) * 5 > slots_.size() * 4) Grow();
-    size_t target = Home(hash);
-    while (slots_[target].offset != kEmpty) target = target + 1 == slots_.size() ? 0 : target + 1;
-    slots_[target] = Slot{hash, Append(record)};
+    slots_[probing::FreeSlotFrom(slots_, Home(hash), IsEmpty)] = Slot{hash, Append(record)};
     ++size_;
   }
   if (garbage_ > used_bytes_ / 3 && garbage_ > kBlockBytes) CompactArena();
@@ -335,32 +334,12 @@ void RowCache::Clear() {
 }
 
 void RowCache::Grow() {
-  std::vector<Slot> old = std::move(slots_);
-  slots_.assign(std::max<size_t>(16, old.size() + old.size() / 2), Slot{});
-  for (const Slot& entry : old) {
-    if (entry.offset == kEmpty) continue;
-    size_t slot = Home(entry.hash);
-    while (slots_[slot].offset != kEmpty) slot = slot + 1 == slots_.size() ? 0 : slot + 1;
-    slots_[slot] = entry;
-  }
+  probing::Rehash(slots_, std::max<size_t>(16, slots_.size() + slots_.size() / 2), IsEmpty,
+                  [this](uint64_t hash) { return Home(hash); });
 }
 
 void RowCache::EraseSlot(size_t slot) {
-  // Backward-shift deletion, as in KeyIndex: no tombstones.
-  size_t capacity = slots_.size();
-  size_t hole = slot;
-  size_t next = hole;
-  while (true) {
-    next = next + 1 == capacity ? 0 : next + 1;
-    const Slot& entry = slots_[next];
-    if (entry.offset == kEmpty) break;
-    size_t home = Home(entry.hash);
-    if ((next + capacity - home) % capacity >= (next + capacity - hole) % capacity) {
-      slots_[hole] = entry;
-      hole = next;
-    }
-  }
-  slots_[hole] = Slot{};
+  probing::EraseSlot(slots_, slot, IsEmpty, [this](uint64_t hash) { return Home(hash); });
   --size_;
 }
 

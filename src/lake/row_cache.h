@@ -68,6 +68,7 @@ class RowCache {
   };
   static constexpr uint64_t kEmpty = UINT64_MAX;
   static constexpr size_t kBlockBytes = size_t{1} << 20;
+  static bool IsEmpty(const Slot& slot) { return slot.offset == kEmpty; }
 
   size_t Home(uint64_t hash) const;
   // The slot holding `key`, or nullopt.
