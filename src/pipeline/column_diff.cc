@@ -1,6 +1,7 @@
 #include "pipeline/column_diff.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "lake/schema_change.h"
 
@@ -37,23 +38,46 @@ Result<ColumnDiff> DiffColumns(const std::vector<LakeColumn>& lake,
                                const std::vector<LakeColumn>& source,
                                const std::function<Result<std::vector<int>>()>& source_attnums) {
   ColumnDiff diff;
+  std::optional<std::vector<int>> attnums;  // asked for once, when needed
+  auto attnum_of = [&](size_t index) -> Result<int> {
+    if (!attnums) {
+      FRESHET_ASSIGN_OR_RETURN(attnums, source_attnums());
+    }
+    return index < attnums->size() ? (*attnums)[index] : 0;
+  };
+  std::vector<size_t> missing;  // lake columns the source no longer has
   for (size_t index = 0; index < source.size(); ++index) {
     size_t existing = FindColumn(lake, source[index].name);
     if (existing == lake.size()) {
       diff.added.push_back(index);
-    } else if (!AddTypeChange(lake[existing], source[index], index, diff)) {
-      return diff;
+      continue;
     }
+    ColumnDiff retyped;
+    if (AddTypeChange(lake[existing], source[index], index, retyped)) {
+      diff.widened.insert(diff.widened.end(), retyped.widened.begin(), retyped.widened.end());
+      continue;
+    }
+    // Same name, incompatible type: a column dropped and added again under its old name has a
+    // new attnum, and is a new column rather than a type change.
+    auto known = lake_attnums.find(lake[existing].name);
+    FRESHET_ASSIGN_OR_RETURN(int attnum, attnum_of(index));
+    if (known != lake_attnums.end() && attnum > 0 && attnum != known->second) {
+      missing.push_back(existing);
+      diff.added.push_back(index);
+      continue;
+    }
+    diff.incompatible = std::move(retyped.incompatible);
+    return diff;
   }
-  std::vector<size_t> missing;
   for (size_t index = 0; index < lake.size(); ++index) {
     if (FindColumn(source, lake[index].name) == source.size()) missing.push_back(index);
   }
+  std::sort(missing.begin(), missing.end());
   std::vector<std::pair<size_t, size_t>> renames;  // lake column, source column
   if (!diff.added.empty() && !missing.empty()) {
-    FRESHET_ASSIGN_OR_RETURN(std::vector<int> attnums, source_attnums());
+    FRESHET_RETURN_IF_ERROR(attnum_of(0).status());
     for (auto added = diff.added.begin(); added != diff.added.end();) {
-      int attnum = *added < attnums.size() ? attnums[*added] : 0;
+      int attnum = *added < attnums->size() ? (*attnums)[*added] : 0;
       auto match = std::find_if(missing.begin(), missing.end(), [&](size_t index) {
         auto known = lake_attnums.find(lake[index].name);
         return attnum > 0 && known != lake_attnums.end() && known->second == attnum;

@@ -119,6 +119,29 @@ TEST(DiffColumns, RenamedAndRetypedColumnWidensUnderItsNewName) {
   EXPECT_EQ(diff->widened[0].first, 3U);
 }
 
+TEST(DiffColumns, AColumnAddedAgainUnderItsNameWithAnotherTypeIsDropAndAdd) {
+  // DROP COLUMN y; ADD COLUMN y int: same name, new attnum.
+  const std::vector<LakeColumn> source = {Column("id", Kind::kInteger), Column("z", Kind::kString),
+                                          Column("n", Kind::kShort), Column("y", Kind::kInteger)};
+  Attnums attnums{{1, 3, 4, 5}};
+  auto diff = DiffColumns(kLake, kLakeAttnums, source, attnums.Get());
+  ASSERT_TRUE(diff.ok()) << diff.status();
+  EXPECT_FALSE(diff->incompatible);
+  EXPECT_EQ(diff->dropped, std::vector<std::string>{"y"});
+  EXPECT_EQ(diff->added, std::vector<size_t>{3});
+  EXPECT_TRUE(diff->renamed.empty());
+  EXPECT_EQ(attnums.calls, 1);
+
+  // The same attnum is a type change of the same column; an unknown one cannot tell.
+  for (int attnum : {2, 0}) {
+    Attnums same{{1, 3, 4, attnum}};
+    auto retyped = DiffColumns(kLake, kLakeAttnums, source, same.Get());
+    ASSERT_TRUE(retyped.ok());
+    ASSERT_TRUE(retyped->incompatible) << attnum;
+    EXPECT_EQ(retyped->incompatible->column, "y");
+  }
+}
+
 TEST(DiffColumns, CatalogErrorsReachTheCaller) {
   auto diff = DiffColumns(
       kLake, kLakeAttnums, {Column("id", Kind::kInteger)},

@@ -245,7 +245,8 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   Status OpenPublishedTables();
   Status Prepare();
   Status CheckTables(pg::Connection& sql, std::vector<std::string>* published);
-  Result<Table*> TableFor(const std::shared_ptr<const pg::Relation>& relation);
+  Result<Table*> TableFor(const std::shared_ptr<const pg::Relation>& relation,
+                          bool follow_relation = true);
   Status OpenTable(Table& table, const pg::Relation& relation);
   Status CreateLakeTable(Table& table, const pg::Relation& relation);
   Status PrepareConverter(Table& table, const std::shared_ptr<const pg::Relation>& relation);
@@ -580,8 +581,12 @@ Status Pipeline::Impl::OpenTable(Table& table, const pg::Relation& relation) {
   return Status::Ok();
 }
 
+// The table `relation` maps to, opened (or created) on first use. With `follow_relation`, the
+// lake table is first made to match the relation (schema evolution) and a converter built for
+// it; relations from the stream always follow, a catalog's relation for a table the lake
+// already has does not (see OpenPublishedTables).
 Result<Pipeline::Impl::Table*> Pipeline::Impl::TableFor(
-    const std::shared_ptr<const pg::Relation>& relation) {
+    const std::shared_ptr<const pg::Relation>& relation, bool follow_relation) {
   std::string qualified = relation->schema + "." + relation->name;
   auto found = tables_.find(qualified);
   if (found == tables_.end()) {
@@ -622,7 +627,7 @@ Result<Pipeline::Impl::Table*> Pipeline::Impl::TableFor(
     found = tables_.emplace(qualified, std::move(table)).first;
   }
   Table* table = found->second.get();
-  if (table->paused) return table;
+  if (table->paused || !follow_relation) return table;
   // A transaction the table already holds, replayed after a restart (the slot's confirmed LSN
   // reaches PostgreSQL only with the next status update), may describe the table as it was
   // before a schema change the lake already made: comparing would undo that change. Its
@@ -756,6 +761,8 @@ Status Pipeline::Impl::EvolveTable(Table& table, const pg::Relation& relation,
   std::vector<int> from_old(table.columns.size(), -1);
   for (size_t index = 0; index < table.columns.size(); ++index) {
     std::string name = table.columns[index].name;
+    // A column added again under a dropped column's name is new.
+    if (std::find(diff.dropped.begin(), diff.dropped.end(), name) != diff.dropped.end()) continue;
     for (const auto& [from, to] : diff.renamed) {
       if (to == name) name = from;
     }
@@ -1101,8 +1108,13 @@ Status Pipeline::Impl::OpenPublishedTables() {
   if (missing.empty()) return Status::Ok();
   FRESHET_ASSIGN_OR_RETURN(pg::SnapshotPlan plan,
                            pg::PlanSnapshot(*sql_, missing, /*pages_per_chunk=*/1u << 30));
+  // The catalog can be ahead of the stream: changes made while freshet was stopped come with
+  // the relation they were made under, and a rename applied now from the catalog would look
+  // undone by them. So tables the lake already has only open here; their schema follows the
+  // stream's relations. A new table is created as the catalog has it (it has no rows yet, and
+  // any older relation the stream brings evolves it from there).
   for (const pg::SnapshotTable& table : plan.tables) {
-    FRESHET_RETURN_IF_ERROR(TableFor(table.relation).status());
+    FRESHET_RETURN_IF_ERROR(TableFor(table.relation, /*follow_relation=*/false).status());
   }
   return Status::Ok();
 }

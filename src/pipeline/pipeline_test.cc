@@ -251,6 +251,25 @@ TEST_F(PipelineTest, RestartResumesAndSchemaEvolves) {
   EXPECT_TRUE(json["tables"].contains("public.other")) << json.dump();
 }
 
+// Changes made while freshet is stopped reach it on restart with the relation they were made
+// under, which can be older than the catalog: a rename (and a drop) done after them must not be
+// applied before them, or their columns would be undone and their values lost.
+TEST_F(PipelineTest, RestartFollowsTheStreamNotTheCatalog) {
+  Sql("CREATE TABLE t (id int PRIMARY KEY, d int, gone text); INSERT INTO t SELECT g, g, 'g' "
+      "FROM generate_series(1, 50) g");
+  PipelineConfig config = Config();
+  {
+    RunningPipeline running(config);
+    ASSERT_TRUE(Converges("public", "t", running));
+  }
+  Sql("INSERT INTO t VALUES (51, 51, 'x'); UPDATE t SET d = -d WHERE id <= 5");
+  Sql("ALTER TABLE t RENAME COLUMN d TO dee; ALTER TABLE t DROP COLUMN gone; "
+      "ALTER TABLE t ADD COLUMN gone int");
+  Sql("INSERT INTO t VALUES (52, 52, 7)");
+  RunningPipeline running(config);
+  ASSERT_TRUE(Converges("public", "t", running));
+}
+
 TEST_F(PipelineTest, TableWithoutKeyIsRefusedWithTheFix) {
   Sql("CREATE TABLE nokey (v int)");
   Pipeline pipeline(Config(), {});
