@@ -1,5 +1,7 @@
 #include "pg/capture.h"
 
+#include <spdlog/spdlog.h>
+
 #include <thread>
 
 namespace freshet::pg {
@@ -212,6 +214,9 @@ Status ChangeCapture::Poll(std::chrono::milliseconds wait) {
     if (options_.backoff.max_attempts > 0 && failed_attempts_ >= options_.backoff.max_attempts) {
       return status.WithContext(fmt::format("giving up after {} attempts", failed_attempts_));
     }
+    spdlog::warn("replication stream of slot {}: {}; reconnecting in {} ms", options_.slot,
+                 status.ToString(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(backoff_).count());
     next_attempt_ = std::chrono::steady_clock::now() + backoff_;
     backoff_ = std::min(options_.backoff.max, backoff_ * 2);
   }

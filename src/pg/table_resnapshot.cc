@@ -64,6 +64,20 @@ Status TableResnapshot::ReadNextChunk(Connection& sql) {
   if (pending_ || finished_) {
     return Status::Internal("ReadNextChunk while a chunk is pending or the table is done");
   }
+  // A column renamed, dropped, added or retyped since Create: this chunk's rows would not match
+  // the relation they are delivered with.
+  FRESHET_ASSIGN_OR_RETURN(SnapshotPlan plan, PlanSnapshot(sql, {options_.table}, 1));
+  const std::vector<Column>& now = plan.tables.at(0).relation->columns;
+  bool same = now.size() == relation_->columns.size();
+  for (size_t column = 0; same && column < now.size(); ++column) {
+    const Column& before = relation_->columns[column];
+    same = now[column].name == before.name && now[column].type_oid == before.type_oid &&
+           now[column].type_modifier == before.type_modifier && now[column].key == before.key;
+  }
+  if (!same) {
+    return Status::Conflict("the columns of {} changed during its re-snapshot; read it again",
+                            options_.table);
+  }
   int number = next_number_++;
   std::string columns;
   std::string keys;

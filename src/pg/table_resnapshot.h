@@ -17,7 +17,8 @@
 // already delivered, and the table converges to the source.
 //
 // Not thread-safe: the thread that polls the stream calls ReadNextChunk between polls. Errors:
-// the connection's; NotFound for a table without a primary key; the sink's.
+// the connection's; NotFound for a table without a primary key; Conflict from ReadNextChunk when
+// the table's columns changed since Create (start again with a new TableResnapshot); the sink's.
 
 #include <map>
 #include <memory>

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <random>
 #include <set>
 #include <thread>
 #include <utility>
@@ -25,6 +26,7 @@
 #include "pg/connection.h"
 #include "pg/snapshot_reader.h"
 #include "pg/types.h"
+#include "pipeline/backfill.h"
 #include "pipeline/column_diff.h"
 #include "pipeline/convert.h"
 #include "pipeline/flush_worker.h"
@@ -53,6 +55,10 @@ std::string WatermarkFolder(const std::string& lake_root) {
 
 std::string SnapshotStatePath(const std::string& lake_root, const std::string& pipeline) {
   return lake_root + "/_freshet/pipelines/" + pipeline + "/snapshot.json";
+}
+
+std::string BackfillStatePath(const std::string& lake_root, const std::string& pipeline) {
+  return lake_root + "/_freshet/pipelines/" + pipeline + "/backfill.json";
 }
 
 std::string TablePath(const std::string& lake_root, const std::string& schema,
@@ -171,6 +177,9 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
                              "Bytes of changes buffered, not yet committed", labels);
     snapshot_percent_ = &m.Gauge("freshet_pipeline_snapshot_progress_percent",
                                  "Initial snapshot progress (100 when done or not needed)", labels);
+    backfill_tables_ = &m.Gauge(
+        "freshet_pipeline_backfill_tables",
+        "Tables that joined after the initial snapshot whose rows are still being copied", labels);
     errors_ =
         &m.Counter("freshet_pipeline_errors_total", "Errors that stopped the pipeline", labels);
     flushes_ = &m.Counter("freshet_pipeline_flushes_total",
@@ -192,6 +201,8 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
       (void)worker_.Wait();
       in_flight_.reset();
     }
+    // The slot is free for the next run as soon as this one returns.
+    capture_.reset();
     return status;
   }
 
@@ -199,6 +210,8 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   Status OnBegin(const pg::TransactionInfo& info) override;
   Status OnSchemaEvent(const pg::SchemaEvent& event) override;
   Status OnChange(pg::Change&& change) override;
+  // A row copied by the backfill (ChangeKind::kRead).
+  Status OnCopiedRow(pg::Change&& change);
   Status OnMessage(pg::LogicalMessage&&) override { return Status::Ok(); }
   Status OnCommit(const pg::TransactionInfo& info) override;
   Status OnRestart() override {
@@ -227,6 +240,10 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
     // The relation the converter was built for; kept alive so the pointer stays unique.
     std::shared_ptr<const pg::Relation> relation;
     std::unique_ptr<RowConverter> converter;
+    // Rows a backfill copies come with the catalog's relation: their converter, while that
+    // relation matches the lake table (null when it does not: the copy starts again).
+    std::shared_ptr<const pg::Relation> copy_relation;
+    std::unique_ptr<RowConverter> copy_converter;
     lake::ChangeBatch pending;
     uint64_t pending_bytes = 0;
     int64_t pending_last_lsn = 0;
@@ -243,6 +260,9 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
 
   Status RunInner(const std::function<bool()>& stop);
   Status OpenPublishedTables();
+  // While streaming: tables newly in the publication join (every few seconds), and the backfill
+  // copies the rows of those that joined.
+  Status MaintainTables();
   Status Prepare();
   Status CheckTables(pg::Connection& sql, std::vector<std::string>* published);
   Result<Table*> TableFor(const std::shared_ptr<const pg::Relation>& relation,
@@ -303,6 +323,11 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   std::map<std::string, std::unique_ptr<Table>> tables_;
 
   std::unique_ptr<pg::ChangeCapture> capture_;
+  // Copies the rows of tables that join after the initial snapshot; the stream's sink.
+  std::unique_ptr<Backfill> backfill_;
+  Lsn durable_lsn_;  // every change up to here is committed to the lake (last confirmed)
+  bool backfill_joining_ = false;  // tables created from now on get a backfill
+  Clock::time_point next_publication_check_;
   std::function<bool()> stop_;
 
   // The open transaction.
@@ -334,6 +359,7 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   GaugeMetric* lag_seconds_;
   GaugeMetric* buffer_bytes_;
   GaugeMetric* snapshot_percent_;
+  GaugeMetric* backfill_tables_;
   CounterMetric* errors_;
   CounterMetric* flushes_;
   GaugeMetric* confirmed_lsn_;
@@ -487,6 +513,10 @@ Result<std::vector<std::string>> Pipeline::Impl::SourceTypes(const pg::Relation&
 }
 
 Status Pipeline::Impl::CreateLakeTable(Table& table, const pg::Relation& relation) {
+  // After the initial snapshot, a new table's existing rows come from a backfill. It is listed
+  // before the lake table exists, so a crash in between cannot skip it.
+  bool backfilled = backfill_joining_ && config_.source.snapshot != SnapshotMode::kNever;
+  if (backfilled) FRESHET_RETURN_IF_ERROR(backfill_->Add(table.qualified));
   std::vector<int> attnums;
   FRESHET_ASSIGN_OR_RETURN(std::vector<std::string> source_types, SourceTypes(relation, &attnums));
   lake::CreateTableOptions create;
@@ -522,6 +552,19 @@ Status Pipeline::Impl::CreateLakeTable(Table& table, const pg::Relation& relatio
   create.name = relation.name;
   auto created = lake::CreateTable(fs_, table.path, create);
   if (!created.ok() && !created.status().Is(Code::kAlreadyExists)) return created.status();
+  if (created.ok() && backfilled) {
+    // The table is created as the catalog has it now, and the backfill copies its rows as they
+    // are from now on. Older transactions of the stream are covered by that copy (and may
+    // describe the table with an older relation): the table counts as holding everything up to
+    // the current WAL position, so they are skipped.
+    FRESHET_ASSIGN_OR_RETURN(pg::Rows rows,
+                             sql_->Query("SELECT pg_current_wal_insert_lsn()::text"));
+    FRESHET_ASSIGN_OR_RETURN(Lsn now, Lsn::Parse(*rows.Get(0, 0)));
+    FRESHET_ASSIGN_OR_RETURN(lake::Transaction txn,
+                             lake::Transaction::Begin(fs_, *engine_, table.path));
+    txn.SetAppTransaction(config_.AppId(), static_cast<int64_t>(now.value()));
+    FRESHET_RETURN_IF_ERROR(txn.Commit("SET TBLPROPERTIES").status());
+  }
   spdlog::info("pipeline {}: created lake table {} for {} (key: {})", config_.name, table.path,
                table.qualified,
                key.empty() ? "whole row" : fmt::format("{}", fmt::join(key, ", ")));
@@ -578,6 +621,8 @@ Status Pipeline::Impl::OpenTable(Table& table, const pg::Relation& relation) {
   table.writer = std::move(writer);
   table.converter.reset();
   table.relation.reset();
+  table.copy_converter.reset();
+  table.copy_relation.reset();
   return Status::Ok();
 }
 
@@ -678,10 +723,9 @@ void Pipeline::Impl::PauseForType(Table& table, const std::string& column,
   spdlog::error(
       "pipeline {}: table {} PAUSED: column {} changed type in PostgreSQL (lake type {} -> {}, "
       "which is not a widening the lake can apply in place); its changes are no longer written, "
-      "other tables continue. To resume, re-snapshot it: stop freshet, delete {} and {}, and "
-      "start again",
-      config_.name, table.qualified, column, from.DeltaName(), to.DeltaName(), table.path,
-      SnapshotStatePath(config_.lake.root, config_.name));
+      "other tables continue. To resume, re-snapshot it: stop freshet, delete {}, and start "
+      "again (its rows are copied anew while the other tables stream)",
+      config_.name, table.qualified, column, from.DeltaName(), to.DeltaName(), table.path);
 }
 
 // Applies `diff` to the lake table in one metaData commit: added columns go at the end, renames
@@ -724,9 +768,9 @@ Status Pipeline::Impl::EvolveTable(Table& table, const pg::Relation& relation,
       spdlog::error(
           "pipeline {}: table {} PAUSED: key column {} was dropped in PostgreSQL, so rows can no "
           "longer be matched; its changes are no longer written, other tables continue. To "
-          "resume, re-snapshot it: stop freshet, delete {} and {}, and start again",
-          config_.name, table.qualified, name, table.path,
-          SnapshotStatePath(config_.lake.root, config_.name));
+          "resume, re-snapshot it: stop freshet, delete {}, and start again (its rows are "
+          "copied anew while the other tables stream)",
+          config_.name, table.qualified, name, table.path);
       return Status::Ok();
     }
     FRESHET_RETURN_IF_ERROR(change.DropColumn(name));
@@ -811,6 +855,7 @@ Status Pipeline::Impl::OnSchemaEvent(const pg::SchemaEvent& event) {
 
 Status Pipeline::Impl::OnChange(pg::Change&& change) {
   if (change.relation == nullptr) return Status::Ok();
+  if (change.kind == pg::ChangeKind::kRead) return OnCopiedRow(std::move(change));
   // Consecutive changes mostly share a relation: the table it maps to is remembered while the
   // table's converter is still the one built for that relation.
   Table* table = last_table_;
@@ -825,6 +870,45 @@ Status Pipeline::Impl::OnChange(pg::Change&& change) {
   }
   FRESHET_ASSIGN_OR_RETURN(lake::RowChange row,
                            table->converter->Convert(change, current_.commit_lsn.value()));
+  staged_bytes_ += BufferedBytes(change);
+  staged_.emplace_back(table, std::move(row));
+  return Status::Ok();
+}
+
+// Copied rows are read with the catalog's columns, which may be ahead of the stream (and so of
+// the lake table): they are written only while those match the lake table; otherwise they are
+// skipped and the copy starts again, by then with the columns the stream has caught up with.
+Status Pipeline::Impl::OnCopiedRow(pg::Change&& change) {
+  FRESHET_ASSIGN_OR_RETURN(Table * table, TableFor(change.relation, /*follow_relation=*/false));
+  if (table == nullptr || table->paused) return Status::Ok();
+  if (table->copy_relation.get() != change.relation.get()) {
+    table->copy_relation = change.relation;
+    table->copy_converter.reset();
+    std::vector<uint32_t> oids;
+    std::vector<LakeColumn> source;
+    for (const pg::Column& column : change.relation->columns) oids.push_back(column.type_oid);
+    FRESHET_RETURN_IF_ERROR(registry_.Load(*sql_, oids));
+    for (const pg::Column& column : change.relation->columns) {
+      source.push_back(
+          {column.name, LakeDataTypeFor(column.type_oid, column.type_modifier, registry_)});
+    }
+    auto no_attnums = []() -> Result<std::vector<int>> { return std::vector<int>{}; };
+    FRESHET_ASSIGN_OR_RETURN(ColumnDiff diff,
+                             DiffColumns(table->columns, table->attnums, source, no_attnums));
+    if (diff.empty()) {
+      table->copy_converter = std::make_unique<RowConverter>(*change.relation, table->columns,
+                                                             registry_, UnrepresentableRule());
+    } else if (backfill_) {
+      backfill_->Restart(table->qualified);
+    }
+  }
+  if (!table->copy_converter ||
+      static_cast<int64_t>(current_.commit_lsn.value()) <= table->committed_lsn) {
+    table->skipped->Increment();
+    return Status::Ok();
+  }
+  FRESHET_ASSIGN_OR_RETURN(lake::RowChange row,
+                           table->copy_converter->Convert(change, current_.commit_lsn.value()));
   staged_bytes_ += BufferedBytes(change);
   staged_.emplace_back(table, std::move(row));
   return Status::Ok();
@@ -847,12 +931,13 @@ Status Pipeline::Impl::OnCommit(const pg::TransactionInfo& info) {
     pending_rows_ += staged_.size();
     pending_bytes_ += staged_bytes_;
     if (!oldest_pending_) oldest_pending_ = Clock::now();
-    pending_commit_times_ms_.push_back(CommitTimeMs(info));
+    // A backfill's chunk has no source commit time: it does not count for freshness.
+    if (info.commit_time != pg::Timestamp{}) pending_commit_times_ms_.push_back(CommitTimeMs(info));
   }
   staged_.clear();
   staged_bytes_ = 0;
   last_commit_lsn_ = info.commit_lsn;
-  last_commit_time_ms_ = CommitTimeMs(info);
+  if (info.commit_time != pg::Timestamp{}) last_commit_time_ms_ = CommitTimeMs(info);
   unconfirmed_end_ = info.end_lsn;
   ++commits_seen_;
   buffer_bytes_->Set(static_cast<double>(pending_bytes_));
@@ -983,6 +1068,7 @@ Status Pipeline::Impl::FinishJob(FlushJob& job) {
     if (options_.on_visible) options_.on_visible(commit_ms, job.visible_ms);
   }
   if (job.confirm && capture_ != nullptr) {
+    durable_lsn_ = *job.confirm;
     capture_->Confirm(*job.confirm);
     confirmed_lsn_->Set(static_cast<double>(job.confirm->value()));
   }
@@ -1119,6 +1205,17 @@ Status Pipeline::Impl::OpenPublishedTables() {
   return Status::Ok();
 }
 
+Status Pipeline::Impl::MaintainTables() {
+  Clock::time_point now = Clock::now();
+  if (now >= next_publication_check_) {
+    next_publication_check_ = now + 5s;
+    FRESHET_RETURN_IF_ERROR(OpenPublishedTables());
+  }
+  FRESHET_RETURN_IF_ERROR(backfill_->Step(*sql_, durable_lsn_));
+  backfill_tables_->Set(static_cast<double>(backfill_->tables().size()));
+  return Status::Ok();
+}
+
 Status Pipeline::Impl::RunInner(const std::function<bool()>& stop) {
   stop_ = stop;
   FRESHET_RETURN_IF_ERROR(Prepare());
@@ -1132,6 +1229,11 @@ Status Pipeline::Impl::RunInner(const std::function<bool()>& stop) {
   } else if (!state_text.status().Is(Code::kNotFound)) {
     return state_text.status();
   }
+
+  backfill_ = std::make_unique<Backfill>(
+      fs_, BackfillStatePath(config_.lake.root, config_.name),
+      fmt::format("freshet_backfill_{}_{:x}", config_.name, std::random_device{}()), *this);
+  FRESHET_RETURN_IF_ERROR(backfill_->Load());
 
   pg::SetupOptions setup;
   setup.connect = connect_;
@@ -1167,7 +1269,10 @@ Status Pipeline::Impl::RunInner(const std::function<bool()>& stop) {
     }
   }
   snapshot_percent_->Set(100);
-  // Every watermark lists every table of the pipeline, also after a restart.
+  // Every watermark lists every table of the pipeline, also after a restart. From here on a
+  // table new to the lake joins with a backfill (before, tables missing after this run's
+  // initial snapshot were empty at its start: the stream holds all their rows).
+  backfill_joining_ = true;
   FRESHET_RETURN_IF_ERROR(OpenPublishedTables());
   if (!setup_result->stream) {
     SetState(PipelineState::kStopped, "snapshot: initial_only, not streaming");
@@ -1180,7 +1285,7 @@ Status Pipeline::Impl::RunInner(const std::function<bool()>& stop) {
   capture_options.publication = config_.source.publication;
   capture_options.heartbeat_interval = 10s;
   capture_options.status_interval = 1s;
-  capture_ = std::make_unique<pg::ChangeCapture>(capture_options, *this);
+  capture_ = std::make_unique<pg::ChangeCapture>(capture_options, *backfill_);
   SetState(PipelineState::kStreaming, fmt::format("from slot {} at {}", config_.source.slot,
                                                   setup_result->start_lsn.ToString()));
   while (!stop()) {
@@ -1197,6 +1302,7 @@ Status Pipeline::Impl::RunInner(const std::function<bool()>& stop) {
     if (!in_flight_ && (idle ? oldest_pending_ || unconfirmed_end_ : FlushDue(Clock::now()))) {
       FRESHET_RETURN_IF_ERROR(StartFlush());
     }
+    FRESHET_RETURN_IF_ERROR(MaintainTables());
     UpdateLag();
   }
   FRESHET_RETURN_IF_ERROR(Flush());

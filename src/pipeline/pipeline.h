@@ -81,6 +81,8 @@ class Pipeline {
 // Where pipeline state lives in a lake root.
 std::string WatermarkFolder(const std::string& lake_root);
 std::string SnapshotStatePath(const std::string& lake_root, const std::string& pipeline);
+// The tables whose rows a backfill is still to copy (see pipeline/backfill.h).
+std::string BackfillStatePath(const std::string& lake_root, const std::string& pipeline);
 // "<root>/<schema>/<table>".
 std::string TablePath(const std::string& lake_root, const std::string& schema,
                       const std::string& table);

@@ -270,6 +270,57 @@ TEST_F(PipelineTest, RestartFollowsTheStreamNotTheCatalog) {
   ASSERT_TRUE(Converges("public", "t", running));
 }
 
+// Tables that join after the initial snapshot get their existing rows copied (backfill) while
+// streaming goes on: one moved into the published schema while running (with writes during the
+// copy), one added to the config between runs, and a copy cut short by a stop resumes after it.
+TEST_F(PipelineTest, TablesJoiningLaterGetTheirRowsCopied) {
+  Sql("CREATE TABLE a (id int PRIMARY KEY, v text); INSERT INTO a VALUES (1, 'one'); "
+      "CREATE SCHEMA stash; CREATE TABLE stash.c (id int PRIMARY KEY, v int, note text); "
+      "INSERT INTO stash.c SELECT g, g, 'before' FROM generate_series(1, 30000) g");
+  PipelineConfig config = Config();
+  config.source.tables = {"public.*"};
+  {
+    RunningPipeline running(config);
+    ASSERT_TRUE(Converges("public", "a", running));
+    // Its rows were never in the stream.
+    Sql("ALTER TABLE stash.c SET SCHEMA public");
+    for (int round = 0; round < 20; ++round) {
+      Sql(
+          fmt::format("UPDATE c SET v = -v, note = 'during' WHERE id % 20 = {0}; DELETE FROM c "
+                      "WHERE id = {1}; INSERT INTO c VALUES ({2}, 0, 'new')",
+                      round, 100 + round * 1000, 40000 + round));
+      std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_TRUE(Converges("public", "c", running, 60s));
+  }
+  Sql("CREATE TABLE stash.b (id bigint PRIMARY KEY, payload text); INSERT INTO stash.b SELECT g, "
+      "repeat('x', g % 300) FROM generate_series(1, 200000) g");
+  config.source.tables = {"public.*", "stash.b"};
+  {
+    // Stopped while b is being copied: the list of tables to copy keeps it.
+    RunningPipeline running(config);
+    std::this_thread::sleep_for(1500ms);
+    ASSERT_TRUE(running.Stop().ok());
+  }
+  lake::LocalFileSystem fs;
+  {
+    RunningPipeline running(config);
+    Sql("UPDATE stash.b SET payload = 'changed' WHERE id % 1000 = 0; DELETE FROM stash.b WHERE "
+        "id > 199000");
+    ASSERT_TRUE(Converges("stash", "b", running, 120s));
+    ASSERT_TRUE(Converges("public", "c", running));
+    // The list empties once the copy's last chunk is durable.
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    std::string list;
+    while (std::chrono::steady_clock::now() < deadline) {
+      list = fs.Get(BackfillStatePath(root_, "t")).value_or("");
+      if (list == R"({"tables":[]})") break;
+      std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(list, R"({"tables":[]})");
+  }
+}
+
 TEST_F(PipelineTest, TableWithoutKeyIsRefusedWithTheFix) {
   Sql("CREATE TABLE nokey (v int)");
   Pipeline pipeline(Config(), {});
@@ -368,6 +419,14 @@ TEST_F(PipelineTest, SchemaChangesGiveTheDocumentedResults) {
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(*after, *before) << "a paused table takes no more changes";
   ASSERT_TRUE(running.Stop().ok());
+
+  // The documented way to resume: delete the paused table's folder and start again; its rows
+  // are copied anew (backfill) while the others stream.
+  std::filesystem::remove_all(a_path);
+  RunningPipeline resumed(Config());
+  Sql("INSERT INTO a VALUES (7, 7, 7, 7, 'n7'); INSERT INTO b VALUES (3, 'b3')");
+  ASSERT_TRUE(Converges("public", "a", resumed));
+  ASSERT_TRUE(Converges("public", "b", resumed));
 }
 
 }  // namespace
