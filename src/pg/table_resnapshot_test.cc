@@ -140,5 +140,22 @@ TEST_F(TableResnapshotTest, TablesWithoutAKeyAreRefused) {
   EXPECT_TRUE(resnapshot.status().Is(Code::kNotFound)) << resnapshot.status();
 }
 
+// A chunk read after the table's columns changed would not match the relation it is delivered
+// with: the read is refused and the caller starts a new re-snapshot.
+TEST_F(TableResnapshotTest, ColumnsChangedSinceCreateAreRefused) {
+  Sql("CREATE TABLE moving (id int PRIMARY KEY, v int); INSERT INTO moving VALUES (1, 1)");
+  Connection sql = Connect();
+  CollectingSink sink;
+  auto resnapshot = TableResnapshot::Create(sql, {.table = "public.moving"}, sink);
+  ASSERT_TRUE(resnapshot.ok()) << resnapshot.status();
+  Sql("ALTER TABLE moving ADD COLUMN w text");
+  Status read = (*resnapshot)->ReadNextChunk(sql);
+  EXPECT_TRUE(read.Is(Code::kConflict)) << read;
+  EXPECT_FALSE((*resnapshot)->chunk_pending());
+  auto again = TableResnapshot::Create(sql, {.table = "public.moving"}, sink);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE((*again)->ReadNextChunk(sql).ok());
+}
+
 }  // namespace
 }  // namespace freshet::pg
