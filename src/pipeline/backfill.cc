@@ -37,9 +37,7 @@ Status Backfill::Load() {
   return Status::Ok();
 }
 
-Status Backfill::Save() {
-  return fs_.Put(state_path_, nlohmann::json{{"tables", tables_}}.dump());
-}
+Status Backfill::Save() { return fs_.Put(state_path_, nlohmann::json{{"tables", tables_}}.dump()); }
 
 Status Backfill::Add(const std::string& table) {
   if (std::find(tables_.begin(), tables_.end(), table) != tables_.end()) return Status::Ok();
@@ -85,8 +83,7 @@ Status Backfill::Step(pg::Connection& sql, Lsn durable) {
     FRESHET_RETURN_IF_ERROR(created.status());
     active_ = std::move(created).value();
     started_ = std::chrono::steady_clock::now();
-    spdlog::info("backfill: copying the rows of {} (it joined after the initial snapshot)",
-                 table);
+    spdlog::info("backfill: copying the rows of {} (it joined after the initial snapshot)", table);
   }
   if (last_chunk_lsn_) {
     return durable >= *last_chunk_lsn_ ? Finish("copied") : Status::Ok();
