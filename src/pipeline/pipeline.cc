@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -69,6 +70,9 @@ std::string TablePath(const std::string& lake_root, const std::string& schema,
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Table property of a lake table whose source table was dropped (its value: when).
+constexpr const char* kSourceDroppedKey = "freshet.sourceDropped";
 using namespace std::chrono_literals;
 
 int64_t NowMs() {
@@ -248,6 +252,13 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
     uint64_t pending_bytes = 0;
     int64_t pending_last_lsn = 0;
     bool paused = false;
+    // The source table's oid (freshet.sourceOid; 0 for tables created before it was recorded):
+    // a relation with another oid is a table created again under the same name.
+    uint32_t source_oid = 0;
+    bool dropped = false;  // marked with freshet.sourceDropped
+    // The WAL insert position when the source table was seen gone: it is marked once
+    // everything up to there is in the lake.
+    std::optional<Lsn> gone_at;
     CounterMetric* rows = nullptr;
     CounterMetric* commits = nullptr;
     CounterMetric* bytes = nullptr;
@@ -263,6 +274,7 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   // While streaming: tables newly in the publication join (every few seconds), and the backfill
   // copies the rows of those that joined.
   Status MaintainTables();
+  Status MarkDropped(Table& table);
   Status Prepare();
   Status CheckTables(pg::Connection& sql, std::vector<std::string>* published);
   Result<Table*> TableFor(const std::shared_ptr<const pg::Relation>& relation,
@@ -548,6 +560,7 @@ Status Pipeline::Impl::CreateLakeTable(Table& table, const pg::Relation& relatio
       {"freshet.primaryKey", KeyJson(key)},
       {"freshet.mode", table.append_only ? "append_only" : "upsert"},
       {"freshet.source", table.qualified},
+      {"freshet.sourceOid", std::to_string(relation.oid)},
   };
   create.name = relation.name;
   auto created = lake::CreateTable(fs_, table.path, create);
@@ -589,6 +602,9 @@ Status Pipeline::Impl::OpenTable(Table& table, const pg::Relation& relation) {
     }
   }
   table.append_only = snapshot.Configuration("freshet.mode") == "append_only";
+  table.source_oid = static_cast<uint32_t>(
+      std::strtoul(snapshot.Configuration("freshet.sourceOid").value_or("0").c_str(), nullptr, 10));
+  table.dropped = snapshot.Configuration(kSourceDroppedKey).has_value();
   table.committed_lsn = snapshot.AppVersion(config_.AppId()).value_or(0);
   table.version = snapshot.version();
   table.columns.clear();
@@ -672,13 +688,24 @@ Result<Pipeline::Impl::Table*> Pipeline::Impl::TableFor(
     found = tables_.emplace(qualified, std::move(table)).first;
   }
   Table* table = found->second.get();
-  if (table->paused || !follow_relation) return table;
   // A transaction the table already holds, replayed after a restart (the slot's confirmed LSN
   // reaches PostgreSQL only with the next status update), may describe the table as it was
-  // before a schema change the lake already made: comparing would undo that change. Its
-  // changes are skipped anyway, so the table and its converter stay as they are.
+  // before a schema change the lake already made (or be of a dropped table of the same name):
+  // comparing would undo that change. Its changes are skipped anyway, so the table and its
+  // converter stay as they are.
   bool replayed = state_.load() == PipelineState::kStreaming &&
                   static_cast<int64_t>(current_.commit_lsn.value()) <= table->committed_lsn;
+  if (!table->paused && !replayed &&
+      ((table->source_oid != 0 && relation->oid != table->source_oid) || table->dropped)) {
+    table->paused = true;
+    spdlog::error(
+        "pipeline {}: table {} PAUSED: the source table was dropped and created again (oid {} "
+        "-> {}), and the lake table holds the dropped one's rows; its changes are no longer "
+        "written, other tables continue. To follow the new table, stop freshet, move {} away "
+        "(it keeps the old table's history), and start again: the new table's rows are copied",
+        config_.name, table->qualified, table->source_oid, relation->oid, table->path);
+  }
+  if (table->paused || !follow_relation) return table;
   if (table->relation.get() != relation.get() && !replayed) {
     FRESHET_RETURN_IF_ERROR(CollectFlush(/*wait=*/true));
     FRESHET_RETURN_IF_ERROR(PrepareConverter(*table, relation));
@@ -1187,9 +1214,22 @@ Status Pipeline::Impl::OpenPublishedTables() {
                   "WHERE pubname = $1 ORDER BY 1",
                   {config_.source.publication}));
   std::vector<std::string> missing;
+  std::set<std::string> published;
   for (int row = 0; row < rows.size(); ++row) {
     std::string name(*rows.Get(row, 0));
     if (Included(name) && !tables_.contains(name)) missing.push_back(name);
+    published.insert(std::move(name));
+  }
+  // Tables that left the publication: dropped at the source when the catalog no longer has them.
+  for (auto& [name, table] : tables_) {
+    if (published.contains(name) || table->dropped || table->gone_at) continue;
+    FRESHET_ASSIGN_OR_RETURN(
+        pg::Rows gone,
+        sql_->Query("SELECT to_regclass($1) IS NULL, pg_current_wal_insert_lsn()::text", {name}));
+    FRESHET_ASSIGN_OR_RETURN(bool dropped, gone.GetBool(0, 0));
+    if (!dropped) continue;
+    FRESHET_ASSIGN_OR_RETURN(Lsn now, Lsn::Parse(*gone.Get(0, 1)));
+    table->gone_at = now;
   }
   if (missing.empty()) return Status::Ok();
   FRESHET_ASSIGN_OR_RETURN(pg::SnapshotPlan plan,
@@ -1197,11 +1237,34 @@ Status Pipeline::Impl::OpenPublishedTables() {
   // The catalog can be ahead of the stream: changes made while freshet was stopped come with
   // the relation they were made under, and a rename applied now from the catalog would look
   // undone by them. So tables the lake already has only open here; their schema follows the
-  // stream's relations. A new table is created as the catalog has it (it has no rows yet, and
-  // any older relation the stream brings evolves it from there).
+  // stream's relations. A new table is created as the catalog has it (see CreateLakeTable).
   for (const pg::SnapshotTable& table : plan.tables) {
     FRESHET_RETURN_IF_ERROR(TableFor(table.relation, /*follow_relation=*/false).status());
   }
+  return Status::Ok();
+}
+
+// The source table is gone and every change it had is in the lake: the lake table stays, with
+// freshet.sourceDropped = when that was noticed, and takes nothing more.
+Status Pipeline::Impl::MarkDropped(Table& table) {
+  FRESHET_RETURN_IF_ERROR(CollectFlush(/*wait=*/true));
+  FRESHET_ASSIGN_OR_RETURN(lake::Transaction txn,
+                           lake::Transaction::Begin(fs_, *engine_, table.path));
+  lake::SchemaChange change(txn.read_snapshot());
+  std::string when =
+      fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
+                  std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+  change.metadata().configuration[kSourceDroppedKey] = when;
+  change.Stage(txn);
+  FRESHET_RETURN_IF_ERROR(txn.Commit("SET TBLPROPERTIES").status());
+  // The writer sees the commit as another writer's and reloads.
+  FRESHET_ASSIGN_OR_RETURN(lake::Snapshot snapshot,
+                           lake::Snapshot::Load(fs_, *engine_, table.path));
+  table.version = snapshot.version();
+  table.version_gauge->Set(static_cast<double>(table.version));
+  table.dropped = true;
+  spdlog::info("pipeline {}: source table {} was dropped; its lake table {} stays, marked {}={}",
+               config_.name, table.qualified, table.path, kSourceDroppedKey, when);
   return Status::Ok();
 }
 
@@ -1212,6 +1275,11 @@ Status Pipeline::Impl::MaintainTables() {
     FRESHET_RETURN_IF_ERROR(OpenPublishedTables());
   }
   FRESHET_RETURN_IF_ERROR(backfill_->Step(*sql_, durable_lsn_));
+  for (auto& [name, table] : tables_) {
+    if (table->gone_at && !table->dropped && durable_lsn_ >= *table->gone_at) {
+      FRESHET_RETURN_IF_ERROR(MarkDropped(*table));
+    }
+  }
   backfill_tables_->Set(static_cast<double>(backfill_->tables().size()));
   return Status::Ok();
 }

@@ -321,6 +321,49 @@ TEST_F(PipelineTest, TablesJoiningLaterGetTheirRowsCopied) {
   }
 }
 
+// A dropped source table's lake table stays, marked freshet.sourceDropped once its last changes
+// are in. A table created again under that name pauses (its lake table holds the old one's
+// rows) until its folder is moved away; then it joins like a new table.
+TEST_F(PipelineTest, DroppedTablesStayMarkedAndARecreatedOnePauses) {
+  Sql("CREATE TABLE d (id int PRIMARY KEY, v text); INSERT INTO d VALUES (1, 'old'); "
+      "CREATE TABLE keep (id int PRIMARY KEY)");
+  PipelineConfig config = Config();
+  lake::LocalFileSystem fs;
+  auto database = engine::Database::Open("");
+  auto connection = database->Connect();
+  std::string path = TablePath(root_, "public", "d");
+  auto marked = [&]() -> std::optional<std::string> {
+    auto snapshot = lake::Snapshot::Load(fs, *connection, path);
+    return snapshot.ok() ? snapshot->Configuration("freshet.sourceDropped") : std::nullopt;
+  };
+  {
+    RunningPipeline running(config);
+    ASSERT_TRUE(Converges("public", "d", running));
+    Sql("INSERT INTO d VALUES (2, 'last'); DROP TABLE d");
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!marked() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_TRUE(marked());
+    auto rows = compare::LakeRows(fs, *connection, path, {"id", "v"});
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    EXPECT_EQ(*rows, (std::vector<std::string>{"1|old", "2|last"})) << "the last changes are in";
+
+    Sql("CREATE TABLE d (id int PRIMARY KEY, v text); INSERT INTO d VALUES (3, 'new'); "
+        "INSERT INTO keep VALUES (1)");
+    ASSERT_TRUE(Converges("public", "keep", running));
+    std::this_thread::sleep_for(500ms);
+    auto after = compare::LakeRows(fs, *connection, path, {"id", "v"});
+    ASSERT_TRUE(after.ok());
+    EXPECT_EQ(*after, *rows) << "the new table's rows stay out of the old one's lake table";
+    EXPECT_FALSE(running.failed());
+  }
+  std::filesystem::rename(path, path + ".dropped");
+  RunningPipeline running(config);
+  ASSERT_TRUE(Converges("public", "d", running));
+  EXPECT_FALSE(marked());
+}
+
 TEST_F(PipelineTest, TableWithoutKeyIsRefusedWithTheFix) {
   Sql("CREATE TABLE nokey (v int)");
   Pipeline pipeline(Config(), {});
