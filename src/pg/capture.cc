@@ -81,6 +81,12 @@ void ChangeCapture::Confirm(Lsn lsn) {
   if (stream_) stream_->Confirm(confirmed_);
 }
 
+Status ChangeCapture::Close() {
+  Status status = stream_ ? stream_->SendStatus() : Status::Ok();
+  FRESHET_RETURN_IF_ERROR(Disconnect());
+  return status;
+}
+
 Status ChangeCapture::Disconnect() {
   stream_.reset();
   heartbeat_connection_.reset();

@@ -74,6 +74,9 @@ class ChangeCapture {
 
   // Everything at or below `lsn` is durable downstream (use TransactionInfo::end_lsn).
   void Confirm(Lsn lsn);
+  // Tells the server the confirmed position at once (it otherwise goes with the next status
+  // update) and disconnects, so a restart resumes exactly there.
+  Status Close();
   Lsn confirmed() const { return confirmed_; }
   bool connected() const { return stream_ != nullptr; }
   const CaptureStats& stats() const { return stats_; }

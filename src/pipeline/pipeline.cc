@@ -1374,6 +1374,7 @@ Status Pipeline::Impl::RunInner(const std::function<bool()>& stop) {
     UpdateLag();
   }
   FRESHET_RETURN_IF_ERROR(Flush());
+  FRESHET_RETURN_IF_ERROR(capture_->Close());
   SetState(PipelineState::kStopped, fmt::format("flushed up to {}", last_commit_lsn_.ToString()));
   return Status::Ok();
 }

@@ -238,6 +238,18 @@ TEST_F(PipelineTest, RestartResumesAndSchemaEvolves) {
     ASSERT_TRUE(Converges("public", "t", running));
     ASSERT_TRUE(running.Stop().ok());
   }
+  // The stop told PostgreSQL the last position: the slot is past the lake's last transaction.
+  lake::LocalFileSystem lake_fs;
+  auto engine = engine::Database::Open("");
+  auto engine_connection = engine->Connect();
+  auto last = lake::Snapshot::Load(lake_fs, *engine_connection, TablePath(root_, "public", "t"));
+  ASSERT_TRUE(last.ok());
+  auto slot = Connect().Query(
+      "SELECT confirmed_flush_lsn - $1::pg_lsn > 0 FROM pg_replication_slots WHERE slot_name = "
+      "'freshet_t'",
+      {Lsn(static_cast<uint64_t>(*last->AppVersion("freshet-t"))).ToString()});
+  ASSERT_TRUE(slot.ok()) << slot.status();
+  EXPECT_EQ(slot->Get(0, 0).value_or(""), "t");
   // No second snapshot: the snapshot state says done.
   lake::LocalFileSystem fs;
   auto state = fs.Get(SnapshotStatePath(root_, "t"));
