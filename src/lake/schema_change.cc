@@ -83,9 +83,18 @@ int64_t AssignColumnMapping(std::vector<StructField>& fields, int64_t max_column
 }
 
 bool IsSupportedWidening(const DataType& from, const DataType& to) {
+  using Kind = DataType::Kind;
   int from_rank = IntegerRank(from.kind);
   int to_rank = IntegerRank(to.kind);
-  return from_rank > 0 && to_rank > from_rank;
+  if (from_rank > 0) return to_rank > from_rank;
+  if (from.kind == Kind::kFloat) return to.kind == Kind::kDouble;
+  if (from.kind == Kind::kDate) return to.kind == Kind::kTimestampNtz;
+  if (from.kind == Kind::kDecimal && to.kind == Kind::kDecimal) {
+    // Every value must still fit: no fewer integer digits, no fewer fraction digits.
+    return to.scale >= from.scale && to.precision - to.scale >= from.precision - from.scale &&
+           to.precision > from.precision;
+  }
+  return false;
 }
 
 SchemaChange::SchemaChange(const Snapshot& snapshot)
@@ -221,7 +230,17 @@ Status SchemaChange::WidenColumn(const std::string& name, const DataType& to) {
         "reader {} / writer {}",
         table_path_, name, protocol_.min_reader_version, protocol_.min_writer_version);
   }
+  if (IntegerRank(to.kind) == 0) {
+    // Partition values of the old type are strings in the log that would have to be read as
+    // the new type; only integers keep the same text.
+    const auto& partitions = metadata_.partition_columns;
+    if (std::find(partitions.begin(), partitions.end(), name) != partitions.end()) {
+      return Status::NotSupported("{}: partition column '{}' cannot widen from {} to {}",
+                                  table_path_, name, field->type.DeltaName(), to.DeltaName());
+    }
+  }
   AddFeature("typeWidening", /*reader=*/true);
+  if (to.kind == DataType::Kind::kTimestampNtz) AddFeature("timestampNtz", /*reader=*/true);
   metadata_.configuration[std::string(kEnableTypeWideningKey)] = "true";
   // PROTOCOL.md "Type Change Metadata": one entry per change, oldest first, kept for as long as
   // files of the old type may exist.

@@ -38,9 +38,10 @@ inline constexpr std::string_view kEnableTypeWideningKey = "delta.enableTypeWide
 int64_t AssignColumnMapping(std::vector<StructField>& fields, int64_t max_column_id,
                             bool keep_names);
 
-// Whether a column of type `from` may widen in place to `to`: the integer widenings of the type
-// widening feature (byte -> short -> integer -> long). Other allowed widenings (float ->
-// double, decimals, date -> timestamp_ntz) are not written by freshet yet.
+// Whether a column of type `from` may widen in place to `to` (the type widening feature):
+// byte -> short -> integer -> long, float -> double, date -> timestamp_ntz, and decimal(p, s) ->
+// decimal(p', s') with more precision, s' >= s and p' - s' >= p - s. Readers cast the values of
+// older files to the new type.
 bool IsSupportedWidening(const DataType& from, const DataType& to);
 
 class SchemaChange {

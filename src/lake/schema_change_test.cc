@@ -296,6 +296,24 @@ TEST_F(SchemaChangeTest, IntegerColumnsWidenInPlace) {
               }).Is(Code::kNotSupported));
 }
 
+TEST(TypeWidening, FollowsTheDeltaRules) {
+  using Kind = DataType::Kind;
+  auto primitive = [](Kind kind) { return DataType::Primitive(kind); };
+  EXPECT_TRUE(IsSupportedWidening(primitive(Kind::kShort), primitive(Kind::kLong)));
+  EXPECT_TRUE(IsSupportedWidening(primitive(Kind::kFloat), primitive(Kind::kDouble)));
+  EXPECT_TRUE(IsSupportedWidening(primitive(Kind::kDate), primitive(Kind::kTimestampNtz)));
+  EXPECT_TRUE(IsSupportedWidening(DataType::Decimal(10, 2), DataType::Decimal(12, 4)));
+  EXPECT_TRUE(IsSupportedWidening(DataType::Decimal(10, 2), DataType::Decimal(11, 2)));
+  EXPECT_FALSE(IsSupportedWidening(DataType::Decimal(10, 2), DataType::Decimal(10, 2)));
+  EXPECT_FALSE(IsSupportedWidening(DataType::Decimal(10, 2), DataType::Decimal(11, 4)))
+      << "fewer integer digits";
+  EXPECT_FALSE(IsSupportedWidening(DataType::Decimal(10, 4), DataType::Decimal(12, 2)))
+      << "fewer fraction digits";
+  EXPECT_FALSE(IsSupportedWidening(primitive(Kind::kDouble), primitive(Kind::kFloat)));
+  EXPECT_FALSE(IsSupportedWidening(primitive(Kind::kDate), primitive(Kind::kTimestamp)));
+  EXPECT_FALSE(IsSupportedWidening(primitive(Kind::kLong), primitive(Kind::kInteger)));
+}
+
 TEST_F(SchemaChangeTest, AppendsToSparkColumnMappedTable) {
   std::string source = std::string(FRESHET_DELTA_CONFORMANCE_DIR) +
                        "/data-reader-primitives-column-mapping-name/table";

@@ -376,6 +376,28 @@ TEST_F(PipelineTest, DroppedTablesStayMarkedAndARecreatedOnePauses) {
   EXPECT_FALSE(marked());
 }
 
+// float -> double, a decimal with more digits and date -> timestamp widen in place (Delta type
+// widening): old files are read in the new type, new rows are written in it.
+TEST_F(PipelineTest, FloatDecimalAndDateColumnsWidenInPlace) {
+  Sql("CREATE TABLE w (id int PRIMARY KEY, f real, d numeric(10,2), day date); "
+      "INSERT INTO w VALUES (1, 0.1, 12345678.91, '2024-02-29'), (2, NULL, -0.5, NULL)");
+  RunningPipeline running(Config());
+  ASSERT_TRUE(Converges("public", "w", running));
+  Sql("ALTER TABLE w ALTER COLUMN f TYPE double precision, ALTER COLUMN d TYPE numeric(14,4), "
+      "ALTER COLUMN day TYPE timestamp; INSERT INTO w VALUES (3, 0.1, 1234567890.1234, "
+      "'2024-03-01 12:34:56.789'); UPDATE w SET f = 2.5 WHERE id = 2");
+  ASSERT_TRUE(Converges("public", "w", running));
+  lake::LocalFileSystem fs;
+  auto database = engine::Database::Open("");
+  auto connection = database->Connect();
+  auto snapshot = lake::Snapshot::Load(fs, *connection, TablePath(root_, "public", "w"));
+  ASSERT_TRUE(snapshot.ok());
+  EXPECT_EQ(snapshot->schema().Find("f")->type.kind, lake::DataType::Kind::kDouble);
+  EXPECT_EQ(snapshot->schema().Find("d")->type, lake::DataType::Decimal(14, 4));
+  EXPECT_EQ(snapshot->schema().Find("day")->type.kind, lake::DataType::Kind::kTimestampNtz);
+  EXPECT_FALSE(running.failed());
+}
+
 TEST_F(PipelineTest, TableWithoutKeyIsRefusedWithTheFix) {
   Sql("CREATE TABLE nokey (v int)");
   Pipeline pipeline(Config(), {});
