@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <utility>
@@ -9,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "lake/checkpoint.h"
+#include "lake/optimize.h"
 
 namespace freshet::pipeline {
 
@@ -19,29 +21,48 @@ int64_t CheckpointInterval(const lake::Snapshot& snapshot) {
   return 10;
 }
 
-Result<std::unique_ptr<LogMaintenance>> LogMaintenance::Start(lake::FileSystem& fs,
-                                                              engine::Database& database) {
-  FRESHET_ASSIGN_OR_RETURN(engine::Connection connection, database.Connect());
-  return std::unique_ptr<LogMaintenance>(new LogMaintenance(fs, std::move(connection)));
+// UpsertWriter::MaybeCompact's rule, on a snapshot.
+bool CompactionDue(const lake::Snapshot& snapshot, const CompactionPolicy& policy) {
+  int64_t records = 0;
+  int64_t deleted = 0;
+  for (const lake::AddFile& add : snapshot.files()) {
+    records += add.NumRecords().value_or(0);
+    if (add.deletion_vector) deleted += add.deletion_vector->cardinality;
+  }
+  bool too_many_files =
+      policy.file_count > 0 && static_cast<int64_t>(snapshot.files().size()) > policy.file_count;
+  bool too_many_deleted =
+      policy.deleted_share > 0 && records > 0 && deleted >= policy.min_deleted_rows &&
+      static_cast<double>(deleted) > policy.deleted_share * static_cast<double>(records);
+  return too_many_files || too_many_deleted;
 }
 
-LogMaintenance::LogMaintenance(lake::FileSystem& fs, engine::Connection connection)
-    : fs_(fs), connection_(std::move(connection)), thread_([this] { Loop(); }) {}
+Result<std::unique_ptr<LogMaintenance>> LogMaintenance::Start(lake::FileSystem& fs,
+                                                              engine::Database& database,
+                                                              CompactionPolicy policy) {
+  FRESHET_ASSIGN_OR_RETURN(engine::Connection connection, database.Connect());
+  return std::unique_ptr<LogMaintenance>(new LogMaintenance(fs, std::move(connection), policy));
+}
+
+LogMaintenance::LogMaintenance(lake::FileSystem& fs, engine::Connection connection,
+                               CompactionPolicy policy)
+    : fs_(fs), connection_(std::move(connection)), policy_(policy), thread_([this] { Loop(); }) {}
 
 LogMaintenance::~LogMaintenance() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
+    paused_ = false;
   }
   cv_.notify_all();
   thread_.join();
 }
 
-void LogMaintenance::Schedule(const std::string& table_path, lake::Version version) {
+void LogMaintenance::Schedule(const Table& table, lake::Version version) {
   {
     std::lock_guard lock(mu_);
-    lake::Version& waiting = waiting_[table_path];
-    waiting = std::max(waiting, version);
+    auto [entry, added] = waiting_.try_emplace(table.path, table, version);
+    if (!added) entry->second.second = std::max(entry->second.second, version);
   }
   cv_.notify_all();
 }
@@ -54,23 +75,42 @@ void LogMaintenance::ReleaseMemory() {
   cv_.notify_all();
 }
 
+void LogMaintenance::Pause() {
+  std::unique_lock lock(mu_);
+  paused_ = true;
+  cv_.wait(lock, [&] { return !busy_; });
+}
+
+void LogMaintenance::Resume() {
+  {
+    std::lock_guard lock(mu_);
+    paused_ = false;
+  }
+  cv_.notify_all();
+}
+
 uint64_t LogMaintenance::written() const {
   std::lock_guard lock(mu_);
   return written_;
 }
 
+uint64_t LogMaintenance::compacted() const {
+  std::lock_guard lock(mu_);
+  return compacted_;
+}
+
 void LogMaintenance::Drain() {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return waiting_.empty() && !busy_; });
+  cv_.wait(lock, [&] { return (waiting_.empty() || paused_) && !busy_; });
 }
 
 void LogMaintenance::Loop() {
   std::unique_lock lock(mu_);
   for (;;) {
-    cv_.wait(lock, [&] { return stopping_ || !waiting_.empty() || release_; });
+    cv_.wait(lock, [&] { return stopping_ || (!paused_ && (!waiting_.empty() || release_)); });
     // Waiting checkpoints are still written when stopping: a restart then reads from them.
     if (stopping_ && waiting_.empty()) return;
-    if (release_ && waiting_.empty()) {
+    if (waiting_.empty()) {
       release_ = false;
       auto now = std::chrono::steady_clock::now();
       if (now - last_release_ < std::chrono::seconds(1)) continue;
@@ -84,49 +124,64 @@ void LogMaintenance::Loop() {
       continue;
     }
     auto next = waiting_.begin();
-    std::string table_path = next->first;
-    lake::Version version = next->second;
+    Table table = next->second.first;
+    lake::Version version = next->second.second;
     waiting_.erase(next);
+    // No compaction once stopping: the checkpoint is quick, a compaction may not be.
+    if (stopping_) table.writer_lock = nullptr;
     busy_ = true;
     lock.unlock();
     auto start = std::chrono::steady_clock::now();
-    Status status = Checkpoint(table_path, version);
-    if (status.ok()) {
-      spdlog::debug("checkpoint of {} at version {} in {} ms", table_path, version,
-                    std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - start)
-                        .count());
+    Result<bool> compacted = Maintain(table, version);
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+    if (compacted.ok()) {
+      spdlog::debug("maintenance of {} at version {}: checkpoint{} in {} ms", table.path, version,
+                    *compacted ? " and compaction" : "", took);
     } else {
-      spdlog::warn("checkpoint of {} at version {} failed (readers replay more of the log): {}",
-                   table_path, version, status.message());
+      spdlog::warn("maintenance of {} at version {} failed (readers have more to read): {}",
+                   table.path, version, compacted.status().message());
     }
     lock.lock();
     busy_ = false;
-    if (status.ok()) ++written_;
+    if (compacted.ok()) {
+      ++written_;
+      if (*compacted) ++compacted_;
+    }
     cv_.notify_all();
   }
 }
 
 // What Transaction::Commit does after a commit at a checkpoint version: the checkpoint, then
 // (delta.enableExpiredLogCleanup, on by default) removal of log files past
-// delta.logRetentionDuration.
-Status LogMaintenance::Checkpoint(const std::string& table_path, lake::Version version) {
+// delta.logRetentionDuration. Then what UpsertWriter::Apply does after a commit: compaction
+// when a threshold is passed.
+Result<bool> LogMaintenance::Maintain(const Table& table, lake::Version version) {
   FRESHET_ASSIGN_OR_RETURN(lake::Snapshot snapshot,
-                           lake::Snapshot::Load(fs_, connection_, table_path, version));
+                           lake::Snapshot::Load(fs_, connection_, table.path, version));
   int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
   FRESHET_RETURN_IF_ERROR(lake::WriteCheckpoint(fs_, connection_, snapshot, now_ms));
-  if (snapshot.Configuration("delta.enableExpiredLogCleanup").value_or("true") != "true") {
-    return Status::Ok();
+  if (snapshot.Configuration("delta.enableExpiredLogCleanup").value_or("true") == "true") {
+    int64_t retention = lake::kDefaultLogRetentionMs;
+    if (auto configured = snapshot.Configuration("delta.logRetentionDuration")) {
+      auto parsed = lake::ParseIntervalMs(*configured);
+      if (!parsed.ok()) return parsed.status().WithContext("delta.logRetentionDuration");
+      retention = *parsed;
+    }
+    FRESHET_RETURN_IF_ERROR(lake::CleanupLog(fs_, table.path, now_ms, retention).status());
   }
-  int64_t retention = lake::kDefaultLogRetentionMs;
-  if (auto configured = snapshot.Configuration("delta.logRetentionDuration")) {
-    auto parsed = lake::ParseIntervalMs(*configured);
-    if (!parsed.ok()) return parsed.status().WithContext("delta.logRetentionDuration");
-    retention = *parsed;
-  }
-  return lake::CleanupLog(fs_, table_path, now_ms, retention).status();
+  if (table.writer_lock == nullptr || !CompactionDue(snapshot, policy_)) return false;
+  std::lock_guard writer(*table.writer_lock);
+  lake::OptimizeOptions optimize;
+  optimize.writer.checkpoint_interval = 0;
+  FRESHET_ASSIGN_OR_RETURN(lake::OptimizeResult result,
+                           lake::Optimize(fs_, connection_, table.path, optimize));
+  if (result.files_removed == 0) return false;
+  if (table.compactions != nullptr) table.compactions->Increment();
+  return true;
 }
 
 }  // namespace freshet::pipeline

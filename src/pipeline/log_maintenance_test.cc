@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -69,8 +70,8 @@ TEST_F(LogMaintenanceTest, WritesTheNewestScheduledVersionOffTheCaller) {
   ASSERT_FALSE(HasCheckpoint(10));  // the writer wrote none itself
   auto maintenance = LogMaintenance::Start(fs_, *database_);
   ASSERT_TRUE(maintenance.ok()) << maintenance.status();
-  (*maintenance)->Schedule(table_, 10);
-  (*maintenance)->Schedule(table_, 12);
+  (*maintenance)->Schedule({.path = table_}, 10);
+  (*maintenance)->Schedule({.path = table_}, 12);
   (*maintenance)->ReleaseMemory();
   (*maintenance)->Drain();
   EXPECT_TRUE(HasCheckpoint(12));
@@ -86,12 +87,56 @@ TEST_F(LogMaintenanceTest, AFailedCheckpointIsLoggedAndTheThreadGoesOn) {
   Commit(2);
   auto maintenance = LogMaintenance::Start(fs_, *database_);
   ASSERT_TRUE(maintenance.ok()) << maintenance.status();
-  (*maintenance)->Schedule(root_ + "/missing", 10);
+  (*maintenance)->Schedule({.path = root_ + "/missing"}, 10);
   (*maintenance)->Drain();
   EXPECT_EQ((*maintenance)->written(), 0u);
-  (*maintenance)->Schedule(table_, 2);
+  (*maintenance)->Schedule({.path = table_}, 2);
   (*maintenance)->Drain();
   EXPECT_EQ((*maintenance)->written(), 1u);
+  EXPECT_TRUE(HasCheckpoint(2));
+}
+
+// Past a threshold the table is compacted under its writer lock; the writer goes on.
+TEST_F(LogMaintenanceTest, CompactsPastAThresholdHoldingTheWriterLock) {
+  Commit(6);
+  auto maintenance = LogMaintenance::Start(fs_, *database_, {.file_count = 4, .deleted_share = 0});
+  ASSERT_TRUE(maintenance.ok()) << maintenance.status();
+  auto writer_lock = std::make_shared<std::mutex>();
+  CounterMetric compactions;
+  {
+    std::lock_guard held(*writer_lock);  // a commit under way
+    (*maintenance)->Schedule({table_, writer_lock, &compactions}, 6);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_EQ((*maintenance)->compacted(), 0u);
+    EXPECT_TRUE(HasCheckpoint(6));
+  }
+  (*maintenance)->Drain();
+  EXPECT_EQ((*maintenance)->compacted(), 1u);
+  EXPECT_EQ(compactions.value(), 1);
+  auto snapshot = lake::Snapshot::Load(fs_, *connection_, table_);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  EXPECT_EQ(snapshot->version(), 7);
+  EXPECT_EQ(snapshot->files().size(), 1u);
+  EXPECT_FALSE(CompactionDue(*snapshot, {.file_count = 4, .deleted_share = 0}));
+  // Below the thresholds: a checkpoint only.
+  (*maintenance)->Schedule({table_, writer_lock, &compactions}, 7);
+  (*maintenance)->Drain();
+  EXPECT_EQ((*maintenance)->compacted(), 1u);
+  EXPECT_TRUE(HasCheckpoint(7));
+  Commit(1);  // a writer opened after the compaction goes on from it
+  EXPECT_EQ(lake::Snapshot::Load(fs_, *connection_, table_)->files().size(), 2u);
+}
+
+TEST_F(LogMaintenanceTest, PauseHoldsBackScheduledWork) {
+  Commit(2);
+  auto maintenance = LogMaintenance::Start(fs_, *database_);
+  ASSERT_TRUE(maintenance.ok()) << maintenance.status();
+  (*maintenance)->Pause();
+  (*maintenance)->Schedule({.path = table_}, 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(HasCheckpoint(2));
+  (*maintenance)->Resume();
+  (*maintenance)->Drain();
   EXPECT_TRUE(HasCheckpoint(2));
 }
 

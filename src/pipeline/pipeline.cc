@@ -234,6 +234,8 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
     int64_t committed_lsn = 0;  // AppVersion of this pipeline
     lake::Version version = -1;
     int64_t checkpoint_interval = 10;  // delta.checkpointInterval, else the lake's default
+    // Held around the writer's commits; maintenance_ holds it while it compacts the table.
+    std::shared_ptr<std::mutex> writer_lock = std::make_shared<std::mutex>();
     // The relation the converter was built for; kept alive so the pointer stays unique.
     std::shared_ptr<const pg::Relation> relation;
     std::unique_ptr<RowConverter> converter;
@@ -367,9 +369,8 @@ struct Pipeline::Impl::FlushJob {
     lake::ChangeBatch batch;
     uint64_t rows = 0;
     uint64_t bytes = 0;
-    lake::Version version = -1;  // after the commit (and compaction, when it ran)
-    Clock::duration took{0};     // the commit, with the compaction that followed it
-    bool compacted = false;
+    lake::Version version = -1;  // after the commit
+    Clock::duration took{0};     // the commit
   };
   bool snapshot = false;
   std::vector<Part> parts;
@@ -464,7 +465,12 @@ Status Pipeline::Impl::Prepare() {
   // The lake is local: its files sit in the OS page cache already, and DuckDB's own cache of
   // the Parquet bytes it reads would grow with every file read, up to DuckDB's memory limit.
   FRESHET_RETURN_IF_ERROR(engine_->Execute("SET enable_external_file_cache = false"));
-  FRESHET_ASSIGN_OR_RETURN(maintenance_, LogMaintenance::Start(fs_, *database_));
+  lake::UpsertOptions defaults;
+  FRESHET_ASSIGN_OR_RETURN(
+      maintenance_, LogMaintenance::Start(fs_, *database_,
+                                          {.file_count = defaults.compact_file_count,
+                                           .deleted_share = defaults.compact_deleted_share,
+                                           .min_deleted_rows = defaults.compact_min_deleted_rows}));
   FRESHET_ASSIGN_OR_RETURN(pg::Connection sql, pg::Connection::Open(connect_));
   sql_ = std::move(sql);
   return Status::Ok();
@@ -587,8 +593,10 @@ Status Pipeline::Impl::OpenTable(Table& table, const pg::Relation& relation) {
   }
   table.checkpoint_interval = CheckpointInterval(snapshot);
   lake::UpsertOptions upsert{.key_columns = key, .append_only = table.append_only};
-  // Checkpoints are written by maintenance_, off the flush path (see log_maintenance.h).
+  // Checkpoints and compaction are maintenance_'s, beside the flushes (log_maintenance.h).
   upsert.writer.checkpoint_interval = 0;
+  upsert.compact_file_count = 0;
+  upsert.compact_deleted_share = 0;
   if (!row_cache_budget_) {
     row_cache_budget_ = std::make_shared<lake::RowCacheBudget>(
         static_cast<int64_t>(config_.memory_limit_bytes / 8));
@@ -643,12 +651,11 @@ Result<Pipeline::Impl::Table*> Pipeline::Impl::TableFor(
                  "Source commit to lake commit of the last transaction committed", labels);
     table->last_commit_ms =
         &m.Gauge("freshet_table_last_commit_timestamp_ms", "Time of the last lake commit", labels);
-    table->commit_seconds = &m.Histogram(
-        "freshet_table_commit_seconds",
-        "One flush's commit of the table (UpsertWriter::Apply, with automatic compaction)",
-        {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10}, labels);
+    table->commit_seconds = &m.Histogram("freshet_table_commit_seconds",
+                                         "One flush's commit of the table (UpsertWriter::Apply)",
+                                         {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10}, labels);
     table->compactions = &m.Counter("freshet_table_compactions_total",
-                                    "Automatic compactions after a commit", labels);
+                                    "Compactions, run beside the flushes", labels);
     table->version_gauge->Set(static_cast<double>(table->version));
     spdlog::info("pipeline {}: table {} at lake version {}, committed LSN {}", config_.name,
                  qualified, table->version, Lsn(static_cast<uint64_t>(table->committed_lsn)));
@@ -664,7 +671,11 @@ Result<Pipeline::Impl::Table*> Pipeline::Impl::TableFor(
                   static_cast<int64_t>(current_.commit_lsn.value()) <= table->committed_lsn;
   if (table->relation.get() != relation.get() && !replayed) {
     FRESHET_RETURN_IF_ERROR(CollectFlush(/*wait=*/true));
-    FRESHET_RETURN_IF_ERROR(PrepareConverter(*table, relation));
+    // A schema change commits metadata, which a compaction under way would conflict with.
+    maintenance_->Pause();
+    Status prepared = PrepareConverter(*table, relation);
+    maintenance_->Resume();
+    FRESHET_RETURN_IF_ERROR(prepared);
   }
   return table;
 }
@@ -963,11 +974,11 @@ Status Pipeline::Impl::ExecuteJob(FlushJob& job) {
   commits.reserve(job.parts.size());
   for (FlushJob::Part& part : job.parts) {
     commits.push_back([&part] {
+      std::lock_guard writer(*part.table->writer_lock);
       lake::ApplyStats stats;
       auto begun = Clock::now();
       auto version = part.table->writer->Apply(part.batch, &stats);
       part.took = Clock::now() - begun;
-      part.compacted = stats.compacted_version >= 0;
       if (!version.ok()) {
         return Status(version.status().code(), fmt::format("committing to {}: {}", part.table->path,
                                                            version.status().message()));
@@ -997,7 +1008,7 @@ Status Pipeline::Impl::FinishJob(FlushJob& job) {
     // Every checkpoint version the commits passed (a compaction may add a second version).
     if (table.checkpoint_interval > 0 && maintenance_ &&
         part.version / table.checkpoint_interval > table.version / table.checkpoint_interval) {
-      maintenance_->Schedule(table.path, part.version);
+      maintenance_->Schedule({table.path, table.writer_lock, table.compactions}, part.version);
     }
     table.version = part.version;
     table.committed_lsn = part.batch.app_version;
@@ -1007,7 +1018,6 @@ Status Pipeline::Impl::FinishJob(FlushJob& job) {
     table.version_gauge->Set(static_cast<double>(table.version));
     table.last_commit_ms->Set(static_cast<double>(job.visible_ms));
     table.commit_seconds->Observe(std::chrono::duration<double>(part.took).count());
-    if (part.compacted) table.compactions->Increment();
     if (!job.snapshot) {
       table.freshness->Set(static_cast<double>(job.visible_ms - job.commit_time_ms) / 1000.0);
     }
