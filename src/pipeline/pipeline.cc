@@ -354,7 +354,8 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   HistogramMetric* flush_seconds_;
   HistogramMetric* flush_wait_seconds_;
 
-  // Checkpoints of the tables (uses database_ and fs_: declared after them, destroyed first).
+  // Checkpoints and compaction of the tables (uses database_ and fs_: declared after them,
+  // destroyed first).
   std::unique_ptr<LogMaintenance> maintenance_;
 
   // The flush under way on worker_ (declared last: destroyed first, after its work ends).
