@@ -181,6 +181,13 @@ Result<bool> LogMaintenance::Maintain(const Table& table, lake::Version version)
                            lake::Optimize(fs_, connection_, table.path, optimize));
   if (result.files_removed == 0) return false;
   if (table.compactions != nullptr) table.compactions->Increment();
+  if (table.after_compaction) {
+    // The writer would otherwise catch up at its next batch.
+    Status caught_up = table.after_compaction();
+    if (!caught_up.ok()) {
+      spdlog::warn("{} after its compaction: {}", table.path, caught_up.message());
+    }
+  }
   return true;
 }
 

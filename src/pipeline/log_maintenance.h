@@ -19,8 +19,8 @@
 // vectors the next commit may change, so the two must not overlap; the lock makes the table's
 // next commit wait for a compaction under way, but the compaction starts as soon as the flush
 // that passed the threshold is done, not inside the next one, and the other tables of that
-// flush commit meanwhile. The writer notices the new version at its next batch and rebuilds
-// its key index (and row cache).
+// flush commit meanwhile. The writer then catches up with the compacted version (its key index
+// and row cache), also under the lock (Table::after_compaction), instead of at its next batch.
 //
 // A checkpoint or compaction only saves readers work: a failed one is logged and the table
 // reads as before, nothing is retried. When several versions of a table wait, only the newest
@@ -37,6 +37,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -69,6 +70,9 @@ class LogMaintenance {
     // Held by whoever commits to the table (the flush worker, around UpsertWriter::Apply).
     std::shared_ptr<std::mutex> writer_lock;
     CounterMetric* compactions = nullptr;  // optional
+    // Run after a compaction, still holding writer_lock: the writer catches up with the
+    // compacted version here (key index, row cache) rather than inside the next flush.
+    std::function<Status()> after_compaction;  // optional
   };
 
   // REQUIRES: `fs` and `database` outlive this object.

@@ -103,9 +103,16 @@ TEST_F(LogMaintenanceTest, CompactsPastAThresholdHoldingTheWriterLock) {
   ASSERT_TRUE(maintenance.ok()) << maintenance.status();
   auto writer_lock = std::make_shared<std::mutex>();
   CounterMetric compactions;
+  int caught_up = 0;
+  LogMaintenance::Table table{table_, writer_lock, &compactions, [&] {
+                                // Runs holding the lock.
+                                EXPECT_FALSE(writer_lock->try_lock());
+                                ++caught_up;
+                                return Status::Ok();
+                              }};
   {
     std::lock_guard held(*writer_lock);  // a commit under way
-    (*maintenance)->Schedule({table_, writer_lock, &compactions}, 6);
+    (*maintenance)->Schedule(table, 6);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     EXPECT_EQ((*maintenance)->compacted(), 0u);
     EXPECT_TRUE(HasCheckpoint(6));
@@ -113,15 +120,17 @@ TEST_F(LogMaintenanceTest, CompactsPastAThresholdHoldingTheWriterLock) {
   (*maintenance)->Drain();
   EXPECT_EQ((*maintenance)->compacted(), 1u);
   EXPECT_EQ(compactions.value(), 1);
+  EXPECT_EQ(caught_up, 1);
   auto snapshot = lake::Snapshot::Load(fs_, *connection_, table_);
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   EXPECT_EQ(snapshot->version(), 7);
   EXPECT_EQ(snapshot->files().size(), 1u);
   EXPECT_FALSE(CompactionDue(*snapshot, {.file_count = 4, .deleted_share = 0}));
   // Below the thresholds: a checkpoint only.
-  (*maintenance)->Schedule({table_, writer_lock, &compactions}, 7);
+  (*maintenance)->Schedule(table, 7);
   (*maintenance)->Drain();
   EXPECT_EQ((*maintenance)->compacted(), 1u);
+  EXPECT_EQ(caught_up, 1);
   EXPECT_TRUE(HasCheckpoint(7));
   Commit(1);  // a writer opened after the compaction goes on from it
   EXPECT_EQ(lake::Snapshot::Load(fs_, *connection_, table_)->files().size(), 2u);

@@ -1009,7 +1009,15 @@ Status Pipeline::Impl::FinishJob(FlushJob& job) {
     // Every checkpoint version the commits passed (a compaction may add a second version).
     if (table.checkpoint_interval > 0 && maintenance_ &&
         part.version / table.checkpoint_interval > table.version / table.checkpoint_interval) {
-      maintenance_->Schedule({table.path, table.writer_lock, table.compactions}, part.version);
+      Table* maintained = &table;
+      maintenance_->Schedule(
+          {.path = table.path,
+           .writer_lock = table.writer_lock,
+           .compactions = table.compactions,
+           // An empty batch commits nothing: the writer only reads the compacted version.
+           .after_compaction =
+               [maintained] { return maintained->writer->Apply(lake::ChangeBatch()).status(); }},
+          part.version);
     }
     table.version = part.version;
     table.committed_lsn = part.batch.app_version;
