@@ -12,7 +12,9 @@
 //     flush.max_latency_ms to 500 (kFreshLatency): half the goal, since a flush starts when a
 //     transaction's age plus the recent commit time reaches it, and commit times vary. (a) runs
 //     with the default flush settings.
-// (c) Peak RSS of this process (the pipelines run in it; PostgreSQL does not).
+// (c) Peak RSS of this process (the pipelines run in it; PostgreSQL does not; so do the
+//     generator's connections). (a)'s pipeline is destroyed before (b) starts: one pipeline
+//     runs at a time, as in a `freshet run` with one pipeline.
 // (d) Data files of the shop tables after (b), with automatic compaction on (the default).
 //
 //   build/bench/pipeline_bench [INSERTS] [RATE] [SECONDS] [RESULT.json]
@@ -24,6 +26,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -140,13 +143,15 @@ int main(int argc, char** argv) {
   freshet::MetricsRegistry bulk_metrics;
   pipeline::PipelineConfig bulk = Config("bulk", dsn, root + "/bulk", "public.t");
   bulk.source.snapshot = pipeline::SnapshotMode::kNever;
-  pipeline::Pipeline bulk_pipeline(bulk, {.metrics = &bulk_metrics});
+  // Gone after (a): its writer, row cache and DuckDB database are not (b)'s.
+  auto bulk_pipeline = std::make_unique<pipeline::Pipeline>(
+      bulk, pipeline::PipelineRunOptions{.metrics = &bulk_metrics});
   freshet::GaugeMetric& confirmed = bulk_metrics.Gauge(
       "freshet_pipeline_confirmed_lsn", "The LSN last confirmed to PostgreSQL, as an integer",
       {{"pipeline", "bulk"}});
   auto pipeline_start = Clock::now();
   auto deadline = pipeline_start + 30min;
-  status = bulk_pipeline.Run([&] {
+  status = bulk_pipeline->Run([&] {
     return confirmed.value() > static_cast<double>(before_last_lsn->value()) ||
            Clock::now() > deadline;
   });
@@ -155,6 +160,7 @@ int main(int argc, char** argv) {
   if (confirmed.value() <= static_cast<double>(before_last_lsn->value())) {
     return Fail(Status::Timeout("the pipeline did not drain within 30 minutes"));
   }
+  bulk_pipeline.reset();
   double rss_after_a = PeakRssMb();
   double recv_rate = static_cast<double>(changes) / recv_seconds;
   double pipeline_rate = static_cast<double>(changes) / pipeline_seconds;

@@ -31,6 +31,7 @@
 #include "pipeline/column_diff.h"
 #include "pipeline/convert.h"
 #include "pipeline/flush_worker.h"
+#include "pipeline/log_maintenance.h"
 
 namespace freshet::pipeline {
 
@@ -195,6 +196,14 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
     freshness_ = &m.Histogram("freshet_pipeline_freshness_seconds",
                               "Source commit to lake commit, per flushed transaction",
                               {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60}, labels);
+    flush_seconds_ = &m.Histogram("freshet_pipeline_flush_seconds",
+                                  "A flush's lake commits (side by side) and watermark write",
+                                  {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10}, labels);
+    flush_wait_seconds_ = &m.Histogram(
+        "freshet_pipeline_flush_wait_seconds",
+        "Age of a flush's oldest transaction when the flush started (buffered, and waiting for "
+        "the flush before)",
+        {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10}, labels);
   }
 
   Status Run(const std::function<bool()>& stop) {
@@ -241,6 +250,9 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
     bool append_only = false;
     int64_t committed_lsn = 0;  // AppVersion of this pipeline
     lake::Version version = -1;
+    int64_t checkpoint_interval = 10;  // delta.checkpointInterval, else the lake's default
+    // Held around the writer's commits; maintenance_ holds it while it compacts the table.
+    std::shared_ptr<std::mutex> writer_lock = std::make_shared<std::mutex>();
     // The relation the converter was built for; kept alive so the pointer stays unique.
     std::shared_ptr<const pg::Relation> relation;
     std::unique_ptr<RowConverter> converter;
@@ -267,6 +279,8 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
     GaugeMetric* version_gauge = nullptr;
     GaugeMetric* freshness = nullptr;
     GaugeMetric* last_commit_ms = nullptr;
+    HistogramMetric* commit_seconds = nullptr;
+    CounterMetric* compactions = nullptr;
   };
 
   Status RunInner(const std::function<bool()>& stop);
@@ -376,6 +390,12 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   CounterMetric* flushes_;
   GaugeMetric* confirmed_lsn_;
   HistogramMetric* freshness_;
+  HistogramMetric* flush_seconds_;
+  HistogramMetric* flush_wait_seconds_;
+
+  // Checkpoints and compaction of the tables (uses database_ and fs_: declared after them,
+  // destroyed first).
+  std::unique_ptr<LogMaintenance> maintenance_;
 
   // The flush under way on worker_ (declared last: destroyed first, after its work ends).
   std::unique_ptr<FlushJob> in_flight_;
@@ -389,7 +409,8 @@ struct Pipeline::Impl::FlushJob {
     lake::ChangeBatch batch;
     uint64_t rows = 0;
     uint64_t bytes = 0;
-    lake::Version version = -1;  // after the commit (and compaction, when it ran)
+    lake::Version version = -1;  // after the commit
+    Clock::duration took{0};     // the commit
   };
   bool snapshot = false;
   std::vector<Part> parts;
@@ -403,6 +424,7 @@ struct Pipeline::Impl::FlushJob {
   std::vector<int64_t> commit_times_ms;
   std::map<std::string, lake::Version> versions;
   std::optional<Clock::time_point> oldest;  // when its oldest transaction arrived
+  Clock::time_point started;                // when the worker was given the job
   // Results.
   int64_t visible_ms = 0;
   Clock::duration took{0};
@@ -480,6 +502,15 @@ Status Pipeline::Impl::Prepare() {
   database_ = std::move(database);
   FRESHET_ASSIGN_OR_RETURN(engine::Connection connection, database_->Connect());
   engine_ = std::move(connection);
+  // The lake is local: its files sit in the OS page cache already, and DuckDB's own cache of
+  // the Parquet bytes it reads would grow with every file read, up to DuckDB's memory limit.
+  FRESHET_RETURN_IF_ERROR(engine_->Execute("SET enable_external_file_cache = false"));
+  lake::UpsertOptions defaults;
+  FRESHET_ASSIGN_OR_RETURN(
+      maintenance_, LogMaintenance::Start(fs_, *database_,
+                                          {.file_count = defaults.compact_file_count,
+                                           .deleted_share = defaults.compact_deleted_share,
+                                           .min_deleted_rows = defaults.compact_min_deleted_rows}));
   FRESHET_ASSIGN_OR_RETURN(pg::Connection sql, pg::Connection::Open(connect_));
   sql_ = std::move(sql);
   return Status::Ok();
@@ -621,7 +652,12 @@ Status Pipeline::Impl::OpenTable(Table& table, const pg::Relation& relation) {
       table.attnums[field.name] = metadata[kAttnumMetadataKey].get<int>();
     }
   }
+  table.checkpoint_interval = CheckpointInterval(snapshot);
   lake::UpsertOptions upsert{.key_columns = key, .append_only = table.append_only};
+  // Checkpoints and compaction are maintenance_'s, beside the flushes (log_maintenance.h).
+  upsert.writer.checkpoint_interval = 0;
+  upsert.compact_file_count = 0;
+  upsert.compact_deleted_share = 0;
   if (!row_cache_budget_) {
     row_cache_budget_ = std::make_shared<lake::RowCacheBudget>(
         static_cast<int64_t>(config_.memory_limit_bytes / 8));
@@ -682,6 +718,11 @@ Result<Pipeline::Impl::Table*> Pipeline::Impl::TableFor(
                  "Source commit to lake commit of the last transaction committed", labels);
     table->last_commit_ms =
         &m.Gauge("freshet_table_last_commit_timestamp_ms", "Time of the last lake commit", labels);
+    table->commit_seconds = &m.Histogram("freshet_table_commit_seconds",
+                                         "One flush's commit of the table (UpsertWriter::Apply)",
+                                         {0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10}, labels);
+    table->compactions = &m.Counter("freshet_table_compactions_total",
+                                    "Compactions, run beside the flushes", labels);
     table->version_gauge->Set(static_cast<double>(table->version));
     spdlog::info("pipeline {}: table {} at lake version {}, committed LSN {}", config_.name,
                  qualified, table->version, Lsn(static_cast<uint64_t>(table->committed_lsn)));
@@ -708,7 +749,11 @@ Result<Pipeline::Impl::Table*> Pipeline::Impl::TableFor(
   if (table->paused || !follow_relation) return table;
   if (table->relation.get() != relation.get() && !replayed) {
     FRESHET_RETURN_IF_ERROR(CollectFlush(/*wait=*/true));
-    FRESHET_RETURN_IF_ERROR(PrepareConverter(*table, relation));
+    // A schema change commits metadata, which a compaction under way would conflict with.
+    maintenance_->Pause();
+    Status prepared = PrepareConverter(*table, relation);
+    maintenance_->Resume();
+    FRESHET_RETURN_IF_ERROR(prepared);
   }
   return table;
 }
@@ -1049,8 +1094,11 @@ Status Pipeline::Impl::ExecuteJob(FlushJob& job) {
   commits.reserve(job.parts.size());
   for (FlushJob::Part& part : job.parts) {
     commits.push_back([&part] {
+      std::lock_guard writer(*part.table->writer_lock);
       lake::ApplyStats stats;
+      auto begun = Clock::now();
       auto version = part.table->writer->Apply(part.batch, &stats);
+      part.took = Clock::now() - begun;
       if (!version.ok()) {
         return Status(version.status().code(), fmt::format("committing to {}: {}", part.table->path,
                                                            version.status().message()));
@@ -1077,6 +1125,19 @@ Status Pipeline::Impl::ExecuteJob(FlushJob& job) {
 Status Pipeline::Impl::FinishJob(FlushJob& job) {
   for (const FlushJob::Part& part : job.parts) {
     Table& table = *part.table;
+    // Every checkpoint version the commits passed (a compaction may add a second version).
+    if (table.checkpoint_interval > 0 && maintenance_ &&
+        part.version / table.checkpoint_interval > table.version / table.checkpoint_interval) {
+      Table* maintained = &table;
+      maintenance_->Schedule(
+          {.path = table.path,
+           .writer_lock = table.writer_lock,
+           .compactions = table.compactions,
+           // An empty batch commits nothing: the writer only reads the compacted version.
+           .after_compaction =
+               [maintained] { return maintained->writer->Apply(lake::ChangeBatch()).status(); }},
+          part.version);
+    }
     table.version = part.version;
     table.committed_lsn = part.batch.app_version;
     table.rows->Increment(static_cast<double>(part.rows));
@@ -1084,16 +1145,25 @@ Status Pipeline::Impl::FinishJob(FlushJob& job) {
     table.bytes->Increment(static_cast<double>(part.bytes));
     table.version_gauge->Set(static_cast<double>(table.version));
     table.last_commit_ms->Set(static_cast<double>(job.visible_ms));
+    table.commit_seconds->Observe(std::chrono::duration<double>(part.took).count());
     if (!job.snapshot) {
       table.freshness->Set(static_cast<double>(job.visible_ms - job.commit_time_ms) / 1000.0);
     }
   }
   if (job.snapshot) return Status::Ok();
+  if (!job.parts.empty()) {
+    flush_seconds_->Observe(std::chrono::duration<double>(job.took).count());
+    if (job.oldest) {
+      flush_wait_seconds_->Observe(
+          std::chrono::duration<double>(job.started - *job.oldest).count());
+    }
+  }
   for (int64_t commit_ms : job.commit_times_ms) {
     freshness_->Observe(static_cast<double>(std::max<int64_t>(job.visible_ms - commit_ms, 0)) /
                         1000.0);
     if (options_.on_visible) options_.on_visible(commit_ms, job.visible_ms);
   }
+  if (maintenance_) maintenance_->ReleaseMemory();
   if (job.confirm && capture_ != nullptr) {
     durable_lsn_ = *job.confirm;
     capture_->Confirm(*job.confirm);
@@ -1112,6 +1182,7 @@ Status Pipeline::Impl::StartFlush() {
   std::unique_ptr<FlushJob> job = TakeJob(/*snapshot=*/false);
   if (job->parts.empty()) return FinishJob(*job);  // nothing to commit: confirm at once
   in_flight_bytes_ = job->bytes;
+  job->started = Clock::now();
   FlushJob* running = job.get();
   in_flight_ = std::move(job);
   worker_.Start([this, running] { return ExecuteJob(*running); });
@@ -1142,8 +1213,10 @@ Status Pipeline::Impl::FlushSnapshot() {
 }
 
 bool Pipeline::Impl::FlushFull() const {
+  // Changes get half of memory_limit (row caches an eighth; the rest is DuckDB's working memory
+  // during commits, the key indexes and the heap's slack: see memory_limit in README.md).
   return pending_rows_ >= config_.flush.max_rows || pending_bytes_ >= config_.flush.max_bytes ||
-         pending_bytes_ + in_flight_bytes_ >= config_.memory_limit_bytes;
+         pending_bytes_ + in_flight_bytes_ >= config_.memory_limit_bytes / 2;
 }
 
 // The oldest buffered transaction must be visible max_latency after it arrived: the flush
@@ -1248,15 +1321,21 @@ Status Pipeline::Impl::OpenPublishedTables() {
 // freshet.sourceDropped = when that was noticed, and takes nothing more.
 Status Pipeline::Impl::MarkDropped(Table& table) {
   FRESHET_RETURN_IF_ERROR(CollectFlush(/*wait=*/true));
-  FRESHET_ASSIGN_OR_RETURN(lake::Transaction txn,
-                           lake::Transaction::Begin(fs_, *engine_, table.path));
-  lake::SchemaChange change(txn.read_snapshot());
   std::string when =
       fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
                   std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
-  change.metadata().configuration[kSourceDroppedKey] = when;
-  change.Stage(txn);
-  FRESHET_RETURN_IF_ERROR(txn.Commit("SET TBLPROPERTIES").status());
+  // A metadata commit, which a compaction under way would conflict with.
+  maintenance_->Pause();
+  Status marked = [&]() -> Status {
+    FRESHET_ASSIGN_OR_RETURN(lake::Transaction txn,
+                             lake::Transaction::Begin(fs_, *engine_, table.path));
+    lake::SchemaChange change(txn.read_snapshot());
+    change.metadata().configuration[kSourceDroppedKey] = when;
+    change.Stage(txn);
+    return txn.Commit("SET TBLPROPERTIES").status();
+  }();
+  maintenance_->Resume();
+  FRESHET_RETURN_IF_ERROR(marked);
   // The writer sees the commit as another writer's and reloads.
   FRESHET_ASSIGN_OR_RETURN(lake::Snapshot snapshot,
                            lake::Snapshot::Load(fs_, *engine_, table.path));

@@ -8,11 +8,13 @@
 //           <root>/_freshet/pipelines/<name>/snapshot.json), then a ChangeCapture loop.
 //   flush:  when the oldest buffered transaction's age plus the recent commit time reaches
 //           max_latency, when a poll slice brought nothing (caught up), or when the buffers
-//           hold max_rows rows or max_bytes bytes, or memory_limit is reached (backpressure: no
-//           polling until the flush under way is done). A FlushWorker thread commits every
-//           touched table (one commit each, with txn{appId "freshet-<name>", version = commit
-//           LSN of the last transaction it holds}) and writes the watermark file while the
-//           reader buffers the next flush; only then is the end LSN confirmed.
+//           hold max_rows rows or max_bytes bytes, or buffered plus committing changes reach
+//           half of memory_limit (backpressure: no polling until the flush under way is done).
+//           A FlushWorker thread commits every touched table (one commit each, with
+//           txn{appId "freshet-<name>", version = commit LSN of the last transaction it
+//           holds}) and writes the watermark file while the
+//           reader buffers the next flush; only then is the end LSN confirmed. Checkpoints of
+//           the tables are written by a LogMaintenance thread, beside the flushes.
 //   restart: each table's committed LSN is read from its log (Snapshot::AppVersion); changes
 //           of transactions at or below it are skipped, so replays add nothing twice.
 //

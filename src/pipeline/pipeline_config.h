@@ -77,6 +77,9 @@ struct PipelineConfig {
   PostgresSourceConfig source;
   LakeConfig lake;
   FlushConfig flush;
+  // Half for buffered plus committing changes (the reader pauses there), an eighth for the
+  // tables' row caches; the rest is left to what is not counted (DuckDB during commits, key
+  // indexes, the heap's slack). See memory_limit in README.md.
   uint64_t memory_limit_bytes = uint64_t{512} << 20;
   UnrepresentableValues unrepresentable_values = UnrepresentableValues::kFail;
   std::vector<TableOverride> overrides;

@@ -398,6 +398,31 @@ TEST_F(PipelineTest, FloatDecimalAndDateColumnsWidenInPlace) {
   EXPECT_FALSE(running.failed());
 }
 
+// The writers leave checkpoints to the pipeline's maintenance thread: one is written once a
+// table passes version 10, and the table reads from it.
+TEST_F(PipelineTest, CheckpointsAreWrittenBesideTheFlushes) {
+  Sql("CREATE TABLE t (id int PRIMARY KEY, v text)");
+  PipelineConfig config = Config();
+  config.flush.max_latency = 20ms;
+  lake::LocalFileSystem fs;
+  auto database = engine::Database::Open("");
+  auto connection = database->Connect();
+  std::string path = TablePath(root_, "public", "t");
+  {
+    RunningPipeline running(config);
+    for (int row = 0; row < 12; ++row) {
+      Sql(fmt::format("INSERT INTO t VALUES ({}, 'v')", row));
+      ASSERT_TRUE(Converges("public", "t", running));
+    }
+    ASSERT_TRUE(running.Stop().ok());
+  }
+  auto snapshot = lake::Snapshot::Load(fs, *connection, path);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  ASSERT_GE(snapshot->version(), 10);
+  ASSERT_TRUE(snapshot->checkpoint_version().has_value());
+  EXPECT_GE(*snapshot->checkpoint_version(), 10);
+}
+
 TEST_F(PipelineTest, TableWithoutKeyIsRefusedWithTheFix) {
   Sql("CREATE TABLE nokey (v int)");
   Pipeline pipeline(Config(), {});
