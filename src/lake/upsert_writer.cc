@@ -1,6 +1,7 @@
 #include "lake/upsert_writer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -21,6 +22,11 @@ namespace {
 
 using engine::Row;
 using engine::Value;
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 std::string Int128Text(engine::Int128 value) {
   bool negative = value < 0;
@@ -264,11 +270,34 @@ Status UpsertWriter::Validate(const ChangeBatch& batch, size_t width) const {
   return Status::Ok();
 }
 
+Result<Transaction> UpsertWriter::BeginTransaction() {
+  std::optional<Snapshot> kept = std::move(snapshot_);
+  snapshot_.reset();
+  if (kept && kept->version() == version_) {
+    // Commits are numbered densely, so the next version's commit file tells whether another
+    // writer committed since this writer's last commit.
+    auto next = fs_->Head(JoinPath(LogPath(table_path_), CommitFileName(version_ + 1)));
+    if (!next.ok() && next.status().Is(Code::kNotFound)) {
+      return Transaction::Begin(*fs_, *connection_, std::move(*kept), options_.writer);
+    }
+  }
+  return Transaction::Begin(*fs_, *connection_, table_path_, options_.writer);
+}
+
 Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats) {
-  FRESHET_ASSIGN_OR_RETURN(Transaction txn,
-                           Transaction::Begin(*fs_, *connection_, table_path_, options_.writer));
+  ApplyStats local;
+  Result<Version> applied = ApplyBatch(batch, local);
+  if (stats != nullptr) *stats = local;
+  return applied;
+}
+
+Result<Version> UpsertWriter::ApplyBatch(const ChangeBatch& batch, ApplyStats& stats) {
+  auto start = Clock::now();
+  FRESHET_ASSIGN_OR_RETURN(Transaction txn, BeginTransaction());
   const Snapshot& snapshot = txn.read_snapshot();
   if (snapshot.version() != version_) FRESHET_RETURN_IF_ERROR(Rebuild(snapshot));
+  stats.begin_s = SecondsSince(start);
+  start = Clock::now();
   FRESHET_RETURN_IF_ERROR(Validate(batch, data_columns_.size()));
   Plan plan;
   plan.record_feed = ChangeFeedEnabled(snapshot.metadata().configuration);
@@ -278,6 +307,7 @@ Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats)
   }
   if (options_.append_only) {
     PlanAppendOnly(batch, snapshot, plan);
+    stats.plan_s = SecondsSince(start);
     return CommitPlan(txn, plan, stats);
   }
   // A truncate empties the table: the commit removes every file, and only the changes after
@@ -296,12 +326,15 @@ Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats)
     cache_complete_ = cache_.budget_bytes() > 0;
     version_ = -1;  // rebuilt on the next batch unless this commit lands
   }
+  stats.plan_s = SecondsSince(start);
   FRESHET_ASSIGN_OR_RETURN(Version version, CommitPlan(txn, plan, stats));
-  if (!options_.append_only) FRESHET_RETURN_IF_ERROR(MaybeCompact(txn, version, stats));
+  start = Clock::now();
+  FRESHET_RETURN_IF_ERROR(MaybeCompact(txn, version, stats));
+  stats.compact_s = SecondsSince(start);
   return version;
 }
 
-Status UpsertWriter::MaybeCompact(const Transaction& txn, Version version, ApplyStats* stats) {
+Status UpsertWriter::MaybeCompact(const Transaction& txn, Version version, ApplyStats& stats) {
   if (options_.compact_file_count <= 0 && options_.compact_deleted_share <= 0) {
     return Status::Ok();
   }
@@ -337,9 +370,11 @@ Status UpsertWriter::MaybeCompact(const Transaction& txn, Version version, Apply
   if (result.files_removed == 0) return Status::Ok();
   // Rows moved: the index is rebuilt from the compacted version.
   FRESHET_ASSIGN_OR_RETURN(Snapshot compacted,
-                           Snapshot::Load(*fs_, *connection_, table_path_, result.version));
+                           Snapshot::Load(*fs_, *connection_, table_path_, result.version,
+                                          /*tombstones=*/false));
   FRESHET_RETURN_IF_ERROR(Rebuild(compacted, /*contents_changed=*/false));
-  if (stats != nullptr) stats->compacted_version = result.version;
+  snapshot_ = std::move(compacted);
+  stats.compacted_version = result.version;
   return Status::Ok();
 }
 
@@ -767,15 +802,19 @@ Status UpsertWriter::StageRows(const Snapshot& snapshot, const std::string& tabl
   return Status::Ok();
 }
 
-Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStats* stats) {
+Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStats& stats) {
   const Snapshot& snapshot = txn.read_snapshot();
-  ApplyStats local;
   if (plan.rows.empty() && plan.deleted.empty() && plan.feed.empty() && !plan.truncate &&
       !plan.app_transaction) {
-    if (stats != nullptr) *stats = local;
+    // Nothing to commit: the snapshot stays the current one.
+    if (snapshot.version() == version_) snapshot_ = snapshot;
     return version_;
   }
+  auto start = Clock::now();
   std::vector<AddFile> added;
+  // The rows of the new data file in file order (DuckDB preserves insertion order from the
+  // staging table through COPY), so the index learns their positions without reading it.
+  std::vector<const Row*> file_rows;
   // With the feed on a keyed or whole-row table, the new rows are the feed rows marked final:
   // one staging table serves both files.
   bool rows_from_feed = plan.record_feed && !options_.append_only;
@@ -784,6 +823,7 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
     std::vector<const Row*> rows;
     rows.reserve(plan.rows.size());
     for (const Row& row : plan.rows) rows.push_back(&row);
+    file_rows = rows;
     // The staging table is dropped on every path, so each step only records its status.
     Status status = StageRows(snapshot, staging, rows, {}, {});
     if (status.ok()) {
@@ -810,9 +850,10 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
     std::vector<const char*> types;
     rows.reserve(plan.feed.size());
     types.reserve(plan.feed.size());
-    for (const auto& [row, type] : plan.feed) {
-      rows.push_back(&row);
-      types.push_back(type);
+    for (size_t feed_idx = 0; feed_idx < plan.feed.size(); ++feed_idx) {
+      rows.push_back(&plan.feed[feed_idx].first);
+      types.push_back(plan.feed[feed_idx].second);
+      if (rows_from_feed && plan.feed_final[feed_idx]) file_rows.push_back(rows.back());
     }
     Status status = StageRows(snapshot, staging, rows, types, plan.feed_final);
     if (status.ok() && !plan.rows.empty()) {
@@ -829,6 +870,8 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
     FRESHET_RETURN_IF_ERROR(status);
     FRESHET_RETURN_IF_ERROR(dropped);
   }
+  stats.write_s = SecondsSince(start);
+  start = Clock::now();
   std::map<uint32_t, std::vector<uint64_t>> deletions;  // file id -> rows
   for (const auto& [key, location] : plan.deleted) {
     deletions[location.file].push_back(location.row);
@@ -836,21 +879,28 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
   for (auto& [file, positions] : deletions) {
     std::sort(positions.begin(), positions.end());
     FRESHET_RETURN_IF_ERROR(txn.DeleteRows(index_.FilePath(file), positions));
-    local.rows_deleted += static_cast<int64_t>(positions.size());
+    stats.rows_deleted += static_cast<int64_t>(positions.size());
   }
-  local.rows_written = static_cast<int64_t>(plan.rows.size());
-  local.rows_read = plan.rows_read;
+  stats.rows_written = static_cast<int64_t>(plan.rows.size());
+  stats.rows_read = plan.rows_read;
   FRESHET_ASSIGN_OR_RETURN(Version version, txn.Commit(options_.append_only ? "WRITE"
                                                        : plan.truncate      ? "TRUNCATE"
                                                                             : "MERGE"));
+  // A snapshot that cannot be built here is loaded by the next batch instead.
+  auto committed = txn.CommittedSnapshot();
+  snapshot_ = committed.ok() ? std::move(committed).value() : std::nullopt;
+  stats.commit_s = SecondsSince(start);
+  start = Clock::now();
 
   if (options_.append_only) {
     version_ = version;
   } else if (version != snapshot.version() + 1) {
     // Other writers committed first: their changes are not in the index.
     FRESHET_ASSIGN_OR_RETURN(Snapshot latest,
-                             Snapshot::Load(*fs_, *connection_, table_path_, version));
+                             Snapshot::Load(*fs_, *connection_, table_path_, version,
+                                            /*tombstones=*/false));
     FRESHET_RETURN_IF_ERROR(Rebuild(latest));
+    snapshot_ = std::move(latest);
   } else {
     for (const auto& [key, location] : plan.deleted) {
       index_.Erase(key, location);
@@ -860,13 +910,34 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
       for (const Row& row : plan.rows) cache_complete_ &= cache_.Put(KeyOf(row), row);
     }
     for (const AddFile& file : added) {
-      FRESHET_RETURN_IF_ERROR(
-          IndexDataFile(*fs_, *connection_, snapshot, file, index_columns_, index_));
+      FRESHET_RETURN_IF_ERROR(IndexWrittenFile(snapshot, file, file_rows));
     }
     version_ = version;
   }
-  if (stats != nullptr) *stats = local;
+  stats.index_s = SecondsSince(start);
   return version;
+}
+
+Status UpsertWriter::IndexWrittenFile(const Snapshot& snapshot, const AddFile& add,
+                                      const std::vector<const Row*>& rows) {
+  // One file holding exactly the staged rows (an unpartitioned table: Append writes one file
+  // per partition) has them at positions 0..n-1 in staged order. Otherwise, read it back.
+  std::optional<int64_t> records = add.NumRecords();
+  if (!snapshot.metadata().partition_columns.empty() || add.deletion_vector || !records ||
+      *records != static_cast<int64_t>(rows.size())) {
+    return IndexDataFile(*fs_, *connection_, snapshot, add, index_columns_, index_);
+  }
+  if (rows.size() > UINT32_MAX - 1) {
+    return Status::NotSupported("{} has more than 2^32 rows", add.path);
+  }
+  uint32_t file = index_.InternFile(add.path);
+  std::string key;
+  for (size_t position = 0; position < rows.size(); ++position) {
+    key.clear();
+    for (size_t column : key_positions_) AppendKeyValue((*rows[position])[column], key);
+    index_.Insert(key, RowLocation{file, static_cast<uint32_t>(position)});
+  }
+  return Status::Ok();
 }
 
 }  // namespace freshet::lake
