@@ -56,6 +56,7 @@ std::string DecimalText(const engine::Decimal& decimal) {
 struct KeyState {
   std::optional<RowLocation> lake;  // its live row in the table before the batch
   bool lake_replaced = false;       // the batch deleted or replaced that row version
+  std::optional<Row> lake_row;      // that row, when taken from the row cache
   std::optional<Row> current;       // the batch's version (when lake_replaced or new)
   size_t feed_index = 0;            // with the feed: the feed row that holds `current`
 };
@@ -321,6 +322,7 @@ Result<Version> UpsertWriter::ApplyBatch(const ChangeBatch& batch, ApplyStats& s
   if (plan.truncate) {
     for (const AddFile& add : snapshot.files()) FRESHET_RETURN_IF_ERROR(txn.Remove(add.path));
     plan.deleted.clear();
+    plan.deleted_rewritten.clear();
     index_ = KeyIndex();  // the table is empty but for this commit's rows
     cache_.Clear();
     cache_complete_ = cache_.budget_bytes() > 0;
@@ -455,27 +457,40 @@ Result<std::vector<Row>> UpsertWriter::ReadAllRows(const Snapshot& snapshot) {
 Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapshot, Plan& plan) {
   const auto& fields = snapshot.schema().fields;
   const bool feed = plan.record_feed;
-  // The keys each change touches: before (old_row, else row) and after (row).
-  std::vector<std::string> old_keys(batch.changes.size());
-  std::vector<std::string> new_keys(batch.changes.size());
-  std::unordered_map<std::string, KeyState> states;
-  std::vector<std::string> order;  // keys in first-touch order
-  auto touch = [&](const std::string& key) {
-    if (states.emplace(key, KeyState{}).second) order.push_back(key);
+  // Every key the batch touches gets an id (its index in `keys` and `states`, in first-touch
+  // order); each change names the ids of its key before (old_row, else row) and after (row).
+  constexpr uint32_t kNoKey = UINT32_MAX;
+  std::vector<std::string> keys;
+  std::vector<KeyState> states;
+  std::unordered_map<std::string, uint32_t> ids;
+  ids.reserve(batch.changes.size());
+  auto id_of = [&](std::string key) {
+    auto [it, inserted] = ids.try_emplace(std::move(key), static_cast<uint32_t>(keys.size()));
+    if (inserted) {
+      keys.push_back(it->first);
+      states.emplace_back();
+    }
+    return it->second;
   };
+  std::vector<uint32_t> old_ids(batch.changes.size(), kNoKey);
+  std::vector<uint32_t> new_ids(batch.changes.size(), kNoKey);
   for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
     const RowChange& change = batch.changes[change_idx];
     if (change.op == ChangeOp::kTruncate) continue;
     bool has_row = change.op != ChangeOp::kDelete;
-    if (has_row) new_keys[change_idx] = KeyOf(change.row);
-    old_keys[change_idx] = change.old_row.empty() ? new_keys[change_idx] : KeyOf(change.old_row);
-    touch(old_keys[change_idx]);
-    if (has_row) touch(new_keys[change_idx]);
+    std::string new_key = has_row ? KeyOf(change.row) : std::string();
+    if (change.old_row.empty()) {
+      old_ids[change_idx] = id_of(std::move(new_key));
+      if (has_row) new_ids[change_idx] = old_ids[change_idx];
+    } else {
+      old_ids[change_idx] = id_of(KeyOf(change.old_row));
+      if (has_row) new_ids[change_idx] = id_of(std::move(new_key));
+    }
   }
 
   // Where each touched key lives now (exact: candidates are checked against the files). For
   // the feed, whole rows are read at once: the pre-images come from the same read.
-  std::map<std::pair<uint32_t, uint32_t>, Row> lake_rows;
+  std::map<std::pair<uint32_t, uint32_t>, Row> lake_rows;  // rows read from data files
   KeyIndex::KeyReader reader = DataFileKeyReader(*connection_, snapshot, index_, index_columns_);
   if (feed) {
     reader = [&](const std::vector<RowLocation>& locations) -> Result<std::vector<std::string>> {
@@ -483,58 +498,65 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
       for (const RowLocation& location : locations) wanted.insert({location.file, location.row});
       plan.rows_read += static_cast<int64_t>(wanted.size());
       FRESHET_ASSIGN_OR_RETURN(auto rows, ReadRows(snapshot, wanted));
-      std::vector<std::string> keys;
-      keys.reserve(locations.size());
+      std::vector<std::string> read_keys;
+      read_keys.reserve(locations.size());
       for (const RowLocation& location : locations) {
         auto it = rows.find({location.file, location.row});
         if (it == rows.end()) {
           return Status::Corruption("{} has no row {}", index_.FilePath(location.file),
                                     location.row);
         }
-        keys.push_back(KeyOf(it->second));
+        read_keys.push_back(KeyOf(it->second));
       }
       lake_rows.merge(rows);
-      return keys;
+      return read_keys;
     };
   }
   // A complete row cache settles keys the index cannot tell apart by hash without a read.
   std::vector<std::string> lookups;
-  lookups.reserve(order.size());
-  for (const std::string& key : order) {
+  std::vector<uint32_t> lookup_ids;
+  lookups.reserve(keys.size());
+  lookup_ids.reserve(keys.size());
+  for (uint32_t id = 0; id < keys.size(); ++id) {
+    const std::string& key = keys[id];
     if (cache_complete_ && !index_.IsExact(key)) {
       if (!cache_.Contains(key)) continue;  // not live: any candidate is another key's
       std::vector<RowLocation> candidates = index_.Candidates(key);
       if (candidates.size() == 1) {
-        states[key].lake = candidates.front();
+        states[id].lake = candidates.front();
         continue;
       }
     }
     lookups.push_back(key);
+    lookup_ids.push_back(id);
   }
   FRESHET_ASSIGN_OR_RETURN(auto found, index_.Find(lookups, reader));
-  for (size_t key_idx = 0; key_idx < lookups.size(); ++key_idx) {
-    states[lookups[key_idx]].lake = found[key_idx];
+  for (size_t lookup_idx = 0; lookup_idx < lookups.size(); ++lookup_idx) {
+    states[lookup_ids[lookup_idx]].lake = found[lookup_idx];
   }
 
-  // Lake rows needed to fill unchanged values (and, for the feed, every pre-image), read in one
-  // query.
+  // Lake rows needed to fill unchanged values (and, for the feed, every pre-image): from the
+  // row cache, else read from the data files in one query.
   std::set<std::pair<uint32_t, uint32_t>> fill_locations;
   for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
     const RowChange& change = batch.changes[change_idx];
     if (change.op == ChangeOp::kTruncate) continue;
     bool fills =
         std::find(change.unchanged.begin(), change.unchanged.end(), true) != change.unchanged.end();
-    for (const std::string* key : {&old_keys[change_idx], &new_keys[change_idx]}) {
-      if (!fills && !feed) break;
-      const KeyState& state = states[*key];
-      if (state.lake && lake_rows.count({state.lake->file, state.lake->row}) == 0) {
-        if (auto cached = cache_.Get(*key)) {
-          lake_rows.emplace(std::make_pair(state.lake->file, state.lake->row), std::move(*cached));
-        } else {
-          fill_locations.insert({state.lake->file, state.lake->row});
-        }
+    if (!fills && !feed) continue;
+    // Unchanged values come from the old key's row only; the feed needs both.
+    for (uint32_t id : {old_ids[change_idx], feed ? new_ids[change_idx] : kNoKey}) {
+      if (id == kNoKey) continue;
+      KeyState& state = states[id];
+      if (!state.lake || state.lake_row ||
+          lake_rows.count({state.lake->file, state.lake->row}) > 0) {
+        continue;
       }
-      if (!feed) break;  // unchanged values come from the old key's row only
+      if (auto cached = cache_.Get(keys[id])) {
+        state.lake_row = std::move(cached);
+      } else {
+        fill_locations.insert({state.lake->file, state.lake->row});
+      }
     }
   }
   plan.rows_read += static_cast<int64_t>(fill_locations.size());
@@ -547,6 +569,7 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
   auto alive = [&](const KeyState& state) -> const Row* {
     if (state.lake_replaced) return state.current ? &*state.current : nullptr;
     if (!state.lake || lake_truncated) return nullptr;
+    if (state.lake_row) return &*state.lake_row;
     auto it = lake_rows.find({state.lake->file, state.lake->row});
     return it != lake_rows.end() ? &it->second : nullptr;
   };
@@ -564,16 +587,15 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
         if (!lake_truncated) {
           FRESHET_ASSIGN_OR_RETURN(auto table_rows, ReadAllRows(snapshot));
           for (const Row& row : table_rows) {
-            auto it = states.find(KeyOf(row));
-            if (it == states.end() || !it->second.lake_replaced) emit(row, "delete");
+            auto it = ids.find(KeyOf(row));
+            if (it == ids.end() || !states[it->second].lake_replaced) emit(row, "delete");
           }
         }
-        for (const std::string& key : order) {
-          const KeyState& state = states[key];
+        for (const KeyState& state : states) {
           if (state.lake_replaced && state.current) emit(*state.current, "delete");
         }
       }
-      for (auto& [key, state] : states) {
+      for (KeyState& state : states) {
         state.lake_replaced = true;
         state.current.reset();
       }
@@ -581,7 +603,7 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
       plan.truncate = true;
       continue;
     }
-    KeyState& old_state = states[old_keys[change_idx]];
+    KeyState& old_state = states[old_ids[change_idx]];
     const Row* base = alive(old_state);  // the key's current version, for unchanged values
     Row row;
     if (change.op != ChangeOp::kDelete) {
@@ -596,12 +618,12 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
         row[column] = (*base)[column];
       }
     }
+    bool key_changes = change.op != ChangeOp::kDelete && old_ids[change_idx] != new_ids[change_idx];
     if (feed) {
-      bool key_changes = old_keys[change_idx] != new_keys[change_idx];
       if (change.op == ChangeOp::kDelete) {
         if (base != nullptr) emit(*base, "delete");
       } else {
-        const Row* target = key_changes ? alive(states[new_keys[change_idx]]) : base;
+        const Row* target = key_changes ? alive(states[new_ids[change_idx]]) : base;
         if (base != nullptr && key_changes && target != nullptr) {
           emit(*target, "delete");  // the new key's row is replaced
         }
@@ -614,25 +636,29 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
         }
       }
     }
-    if (change.op == ChangeOp::kDelete || old_keys[change_idx] != new_keys[change_idx]) {
+    if (change.op == ChangeOp::kDelete || key_changes) {
       old_state.lake_replaced = true;
       old_state.current.reset();
     }
     if (change.op != ChangeOp::kDelete) {
-      KeyState& new_state = states[new_keys[change_idx]];
+      KeyState& new_state = states[new_ids[change_idx]];
       new_state.lake_replaced = true;
       new_state.current = std::move(row);
       new_state.feed_index = plan.feed.size() - (feed ? 1 : 0);
     }
   }
 
-  for (const std::string& key : order) {
-    KeyState& state = states[key];
+  for (uint32_t id = 0; id < keys.size(); ++id) {
+    KeyState& state = states[id];
     if (!state.lake_replaced) continue;
-    if (state.lake && !lake_truncated) plan.deleted.emplace_back(key, *state.lake);
+    if (state.lake && !lake_truncated) {
+      plan.deleted.emplace_back(keys[id], *state.lake);
+      plan.deleted_rewritten.push_back(state.current.has_value());
+    }
     if (!state.current) continue;
     if (feed) plan.feed_final[state.feed_index] = true;
     plan.rows.push_back(std::move(*state.current));
+    plan.row_keys.push_back(std::move(keys[id]));
   }
   return Status::Ok();
 }
@@ -902,12 +928,20 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
     FRESHET_RETURN_IF_ERROR(Rebuild(latest));
     snapshot_ = std::move(latest);
   } else {
-    for (const auto& [key, location] : plan.deleted) {
+    for (size_t deleted_idx = 0; deleted_idx < plan.deleted.size(); ++deleted_idx) {
+      const auto& [key, location] = plan.deleted[deleted_idx];
       index_.Erase(key, location);
-      cache_.Erase(key);
+      // A key the commit writes again keeps its cache slot: Put below replaces its row.
+      bool rewritten =
+          deleted_idx < plan.deleted_rewritten.size() && plan.deleted_rewritten[deleted_idx];
+      if (!rewritten) cache_.Erase(key);
     }
     if (!options_.key_columns.empty()) {
-      for (const Row& row : plan.rows) cache_complete_ &= cache_.Put(KeyOf(row), row);
+      for (size_t row_idx = 0; row_idx < plan.rows.size(); ++row_idx) {
+        const Row& row = plan.rows[row_idx];
+        cache_complete_ &=
+            cache_.Put(row_idx < plan.row_keys.size() ? plan.row_keys[row_idx] : KeyOf(row), row);
+      }
     }
     for (const AddFile& file : added) {
       FRESHET_RETURN_IF_ERROR(IndexWrittenFile(snapshot, file, file_rows));

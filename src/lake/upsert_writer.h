@@ -117,6 +117,10 @@ class UpsertWriter {
   struct Plan {
     std::vector<engine::Row> rows;
     std::vector<std::pair<std::string, RowLocation>> deleted;
+    // Keyed tables: per `deleted` entry, whether the batch writes the key again (in `rows`);
+    // and the key of each row of `rows`.
+    std::vector<bool> deleted_rewritten;
+    std::vector<std::string> row_keys;
     bool truncate = false;         // every file of the read snapshot is removed
     bool app_transaction = false;  // the commit records a txn even without row changes
     // The change data feed (when the table has delta.enableChangeDataFeed): every change of the
