@@ -8,7 +8,8 @@
 // With "feed" both tables have the change data feed on (delta.enableChangeDataFeed), so every
 // commit also writes its change-data file. "cache=MB" sets the upsert writer's row cache
 // (UpsertOptions::row_cache_bytes; 0 turns it off). Also reported: rows the writer read back
-// from data files (row-cache misses) and automatic compactions.
+// from data files (row-cache misses), automatic compactions and the upsert time per phase
+// (ApplyStats: begin, plan, write, commit, index, compact).
 //
 //   build/bench/upsert_bench [ROWS] [CHANGES] [BATCH] [RESULT.json] [feed] [cache=MB]
 
@@ -143,6 +144,7 @@ int main(int argc, char** argv) {
   double append_s = 0;
   int64_t rows_read = 0;
   int64_t compactions = 0;
+  std::map<std::string, double> phases;  // upsert seconds per ApplyStats phase
   for (int64_t done = 0; done < changes; done += batch_size) {
     lake::ChangeBatch batch;
     for (int64_t i = 0; i < batch_size && done + i < changes; ++i) {
@@ -167,6 +169,12 @@ int main(int argc, char** argv) {
     if (auto version = writer->Apply(batch, &stats); !version.ok()) return Fail(version.status());
     upsert_s += Seconds(upsert_start);
     rows_read += stats.rows_read;
+    phases["begin"] += stats.begin_s;
+    phases["plan"] += stats.plan_s;
+    phases["write"] += stats.write_s;
+    phases["commit"] += stats.commit_s;
+    phases["index"] += stats.index_s;
+    phases["compact"] += stats.compact_s;
     compactions += stats.compacted_version >= 0 ? 1 : 0;
     auto append_start = Clock::now();
     if (auto version = appender->Apply(batch); !version.ok()) return Fail(version.status());
@@ -229,6 +237,7 @@ int main(int argc, char** argv) {
       {"row_cache_mb_at_end", static_cast<double>(writer->row_cache().MemoryBytes()) / (1 << 20)},
       {"row_cache_keys_at_end", writer->row_cache().size()},
       {"peak_rss_mb", static_cast<double>(usage.ru_maxrss) / 1024.0},
+      {"upsert_phase_s", phases},
   };
   std::ofstream(output) << result.dump(2) << "\n";
   fmt::print("{}\n", result.dump(2));

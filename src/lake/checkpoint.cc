@@ -24,21 +24,76 @@ constexpr const char* kDvType =
     "STRUCT(storageType VARCHAR, pathOrInlineDv VARCHAR, \"offset\" INTEGER, sizeInBytes "
     "INTEGER, cardinality BIGINT)";
 
+// The DuckDB type of each checkpoint column, in file order.
+std::vector<std::pair<std::string, std::string>> CheckpointColumnTypes() {
+  return {
+      {"txn", "STRUCT(appId VARCHAR, version BIGINT, lastUpdated BIGINT)"},
+      {"add", fmt::format("STRUCT(path VARCHAR, partitionValues MAP(VARCHAR, VARCHAR), size "
+                          "BIGINT, modificationTime BIGINT, dataChange BOOLEAN, tags "
+                          "MAP(VARCHAR, VARCHAR), deletionVector {0}, baseRowId BIGINT, "
+                          "defaultRowCommitVersion BIGINT, stats VARCHAR)",
+                          kDvType)},
+      {"remove", fmt::format("STRUCT(path VARCHAR, deletionTimestamp BIGINT, dataChange BOOLEAN, "
+                             "extendedFileMetadata BOOLEAN, partitionValues MAP(VARCHAR, "
+                             "VARCHAR), size BIGINT, deletionVector {0}, baseRowId BIGINT, "
+                             "defaultRowCommitVersion BIGINT)",
+                             kDvType)},
+      {"metaData",
+       "STRUCT(id VARCHAR, name VARCHAR, description VARCHAR, format STRUCT(provider VARCHAR, "
+       "options MAP(VARCHAR, VARCHAR)), schemaString VARCHAR, partitionColumns VARCHAR[], "
+       "configuration MAP(VARCHAR, VARCHAR), createdTime BIGINT)"},
+      {"protocol",
+       "STRUCT(minReaderVersion INTEGER, minWriterVersion INTEGER, readerFeatures VARCHAR[], "
+       "writerFeatures VARCHAR[])"},
+  };
+}
+
+// read_json's `columns` argument for the checkpoint columns.
 std::string CheckpointColumns() {
-  return fmt::format(
-      "{{txn: 'STRUCT(appId VARCHAR, version BIGINT, lastUpdated BIGINT)', "
-      "add: 'STRUCT(path VARCHAR, partitionValues MAP(VARCHAR, VARCHAR), size BIGINT, "
-      "modificationTime BIGINT, dataChange BOOLEAN, tags MAP(VARCHAR, VARCHAR), "
-      "deletionVector {0}, baseRowId BIGINT, defaultRowCommitVersion BIGINT, stats VARCHAR)', "
-      "remove: 'STRUCT(path VARCHAR, deletionTimestamp BIGINT, dataChange BOOLEAN, "
-      "extendedFileMetadata BOOLEAN, partitionValues MAP(VARCHAR, VARCHAR), size BIGINT, "
-      "deletionVector {0}, baseRowId BIGINT, defaultRowCommitVersion BIGINT)', "
-      "metaData: 'STRUCT(id VARCHAR, name VARCHAR, description VARCHAR, format STRUCT(provider "
-      "VARCHAR, options MAP(VARCHAR, VARCHAR)), schemaString VARCHAR, partitionColumns "
-      "VARCHAR[], configuration MAP(VARCHAR, VARCHAR), createdTime BIGINT)', "
-      "protocol: 'STRUCT(minReaderVersion INTEGER, minWriterVersion INTEGER, readerFeatures "
-      "VARCHAR[], writerFeatures VARCHAR[])'}}",
-      kDvType);
+  std::string out;
+  for (const auto& [name, type] : CheckpointColumnTypes()) {
+    out += fmt::format("{}{}: {}", out.empty() ? "" : ", ", name, QuoteLiteral(type));
+  }
+  return "{" + out + "}";
+}
+
+// The (path, deletion vector) key of a logical file, as the snapshot reconciles them.
+std::string LogicalFileKey(const std::string& path, const std::string& dv_unique_id) {
+  return path + '\x1f' + dv_unique_id;
+}
+
+// The same key of the checkpoint row `r` (a remove struct) in SQL.
+constexpr const char* kRemoveKeySql =
+    "r.path || chr(31) || coalesce(r.deletionVector.storageType || "
+    "r.deletionVector.pathOrInlineDv || coalesce('@' || CAST(r.deletionVector.\"offset\" AS "
+    "VARCHAR), ''), '')";
+
+Result<int64_t> OldestTombstoneMs(const Snapshot& snapshot, int64_t now_ms) {
+  int64_t retention = kDefaultTombstoneRetentionMs;
+  if (auto configured = snapshot.Configuration("delta.deletedFileRetentionDuration")) {
+    FRESHET_ASSIGN_OR_RETURN(retention, ParseIntervalMs(*configured));
+  }
+  return now_ms - retention;
+}
+
+// JSON lines of the snapshot's protocol, metaData, txns, live files and unexpired tombstones.
+std::string CheckpointRows(const Snapshot& snapshot, int64_t now_ms, int64_t oldest_tombstone) {
+  std::string rows =
+      ToJsonLine(snapshot.protocol()) + "\n" + ToJsonLine(snapshot.metadata()) + "\n";
+  for (const auto& [app_id, txn] : snapshot.app_transactions()) rows += ToJsonLine(txn) + "\n";
+  for (const AddFile& add : snapshot.files()) {
+    AddFile copy = add;
+    copy.data_change = false;  // checkpoints restate state, they do not change data
+    rows += ToJsonLine(copy) + "\n";
+  }
+  for (const RemoveFile& remove : snapshot.tombstones()) {
+    if (remove.deletion_timestamp.value_or(now_ms) < oldest_tombstone) continue;
+    RemoveFile copy = remove;
+    copy.data_change = false;
+    copy.stats.reset();
+    rows += ToJsonLine(copy) + "\n";
+  }
+  return rows;
 }
 
 std::string ScratchPath(const std::string& suffix) {
@@ -51,38 +106,21 @@ std::string ScratchPath(const std::string& suffix) {
       .string();
 }
 
-}  // namespace
-
-Status WriteCheckpoint(FileSystem& fs, engine::Connection& connection, const Snapshot& snapshot,
-                       int64_t now_ms) {
-  std::string rows =
-      ToJsonLine(snapshot.protocol()) + "\n" + ToJsonLine(snapshot.metadata()) + "\n";
-  for (const auto& [app_id, txn] : snapshot.app_transactions()) rows += ToJsonLine(txn) + "\n";
-  for (const AddFile& add : snapshot.files()) {
-    AddFile copy = add;
-    copy.data_change = false;  // checkpoints restate state, they do not change data
-    rows += ToJsonLine(copy) + "\n";
-  }
-  int64_t retention = kDefaultTombstoneRetentionMs;
-  if (auto configured = snapshot.Configuration("delta.deletedFileRetentionDuration")) {
-    FRESHET_ASSIGN_OR_RETURN(retention, ParseIntervalMs(*configured));
-  }
-  int64_t oldest_tombstone = now_ms - retention;
-  for (const RemoveFile& remove : snapshot.tombstones()) {
-    if (remove.deletion_timestamp.value_or(now_ms) < oldest_tombstone) continue;
-    RemoveFile copy = remove;
-    copy.data_change = false;
-    copy.stats.reset();
-    rows += ToJsonLine(copy) + "\n";
-  }
+// Writes the checkpoint of `snapshot`: the rows of `rows` (JSON lines) and, when not empty,
+// the rows of `more_sql` (a SELECT of the checkpoint columns).
+Status WriteCheckpointFile(FileSystem& fs, engine::Connection& connection, const Snapshot& snapshot,
+                           const std::string& rows, const std::string& more_sql) {
   std::string json_path = ScratchPath(".json");
   std::string parquet_path = ScratchPath(".parquet");
   LocalFileSystem local;
   FRESHET_RETURN_IF_ERROR(local.Put(json_path, rows));
-  Status copied = connection.Execute(
-      fmt::format("COPY (SELECT txn, add, remove, metaData, protocol FROM read_json({}, format = "
-                  "'newline_delimited', columns = {})) TO {} (FORMAT parquet, COMPRESSION snappy)",
-                  QuoteLiteral(json_path), CheckpointColumns(), QuoteLiteral(parquet_path)));
+  std::string select = fmt::format(
+      "SELECT txn, add, remove, metaData, protocol FROM read_json({}, format = "
+      "'newline_delimited', columns = {})",
+      QuoteLiteral(json_path), CheckpointColumns());
+  if (!more_sql.empty()) select += " UNION ALL " + more_sql;
+  Status copied = connection.Execute(fmt::format(
+      "COPY ({}) TO {} (FORMAT parquet, COMPRESSION snappy)", select, QuoteLiteral(parquet_path)));
   std::filesystem::remove(json_path);
   auto bytes = copied.ok() ? local.Get(parquet_path) : Result<std::string>(copied);
   std::filesystem::remove(parquet_path);
@@ -100,6 +138,56 @@ Status WriteCheckpoint(FileSystem& fs, engine::Connection& connection, const Sna
                       {"sizeInBytes", bytes->size()},
                       {"numOfAddFiles", snapshot.files().size()}};
   return fs.Put(JoinPath(log, "_last_checkpoint"), last.dump());
+}
+
+}  // namespace
+
+Status WriteCheckpoint(FileSystem& fs, engine::Connection& connection, const Snapshot& snapshot,
+                       int64_t now_ms) {
+  FRESHET_ASSIGN_OR_RETURN(int64_t oldest_tombstone, OldestTombstoneMs(snapshot, now_ms));
+  return WriteCheckpointFile(fs, connection, snapshot,
+                             CheckpointRows(snapshot, now_ms, oldest_tombstone), "");
+}
+
+Status WriteCheckpointFromPrevious(FileSystem& fs, engine::Connection& connection,
+                                   const Snapshot& snapshot, int64_t now_ms) {
+  if (!snapshot.checkpoint_version()) {
+    return Status::InvalidArgument("version {} of {} was not read from a checkpoint",
+                                   snapshot.version(), snapshot.table_path());
+  }
+  std::string previous =
+      JoinPath(LogPath(snapshot.table_path()),
+               fmt::format("{:020d}.checkpoint.parquet", *snapshot.checkpoint_version()));
+  // A multi-part or V2 checkpoint has no file of this name.
+  FRESHET_RETURN_IF_ERROR(fs.Head(previous).status());
+  FRESHET_ASSIGN_OR_RETURN(int64_t oldest_tombstone, OldestTombstoneMs(snapshot, now_ms));
+  // The previous checkpoint's tombstones stay unless expired, or superseded since: their
+  // logical file is live again, or a newer remove of it is among the snapshot's tombstones.
+  std::string superseded;
+  auto supersede = [&](const std::string& path, const std::string& dv_unique_id) {
+    superseded += fmt::format("{}({})", superseded.empty() ? "" : ", ",
+                              QuoteLiteral(LogicalFileKey(path, dv_unique_id)));
+  };
+  for (const AddFile& add : snapshot.files()) supersede(add.path, add.DvUniqueId());
+  for (const RemoveFile& remove : snapshot.tombstones()) {
+    supersede(remove.path, remove.DvUniqueId());
+  }
+  auto types = CheckpointColumnTypes();
+  std::string kept = fmt::format(
+      "SELECT NULL::{} AS txn, NULL::{} AS add, CAST(struct_pack(path := r.path, "
+      "deletionTimestamp := r.deletionTimestamp, dataChange := false, extendedFileMetadata := "
+      "r.extendedFileMetadata, partitionValues := r.partitionValues, size := r.size, "
+      "deletionVector := r.deletionVector, baseRowId := r.baseRowId, defaultRowCommitVersion "
+      ":= r.defaultRowCommitVersion) AS {}) AS remove, NULL::{} AS metaData, NULL::{} AS "
+      "protocol FROM (SELECT remove AS r FROM read_parquet({}) WHERE remove IS NOT NULL) "
+      "WHERE coalesce(r.deletionTimestamp, {}) >= {}",
+      types[0].second, types[1].second, types[2].second, types[3].second, types[4].second,
+      QuoteLiteral(previous), now_ms, oldest_tombstone);
+  if (!superseded.empty()) {
+    kept += fmt::format(" AND {} NOT IN (SELECT * FROM (VALUES {}))", kRemoveKeySql, superseded);
+  }
+  return WriteCheckpointFile(fs, connection, snapshot,
+                             CheckpointRows(snapshot, now_ms, oldest_tombstone), kept);
 }
 
 Result<int64_t> ParseIntervalMs(const std::string& text) {

@@ -28,6 +28,18 @@ constexpr int64_t kDefaultLogRetentionMs = int64_t{30} * 24 * 3600 * 1000;
 Status WriteCheckpoint(FileSystem& fs, engine::Connection& connection, const Snapshot& snapshot,
                        int64_t now_ms);
 
+// The same checkpoint, from `snapshot` loaded without its checkpoint's tombstones
+// (Snapshot::Load(..., tombstones=false)): the unexpired tombstones of the classic checkpoint it
+// was read from are copied from that file inside DuckDB (leaving out those whose logical file
+// was re-added or removed again since), the snapshot's own (those of the commits after that
+// checkpoint) rendered as usual. The cost follows the live files and the commits since the last
+// checkpoint instead of every tombstone of the retention (on a streaming table, most of the
+// checkpoint). Errors (no such checkpoint file, e.g. a multi-part or V2 one; a file whose
+// remove column lacks a field this writer fills) leave the caller to write a full checkpoint
+// from a snapshot with tombstones.
+Status WriteCheckpointFromPrevious(FileSystem& fs, engine::Connection& connection,
+                                   const Snapshot& snapshot, int64_t now_ms);
+
 // Milliseconds of a Delta duration property ("interval 30 days", "interval 12 hours", "1 week");
 // InvalidArgument naming the text otherwise.
 Result<int64_t> ParseIntervalMs(const std::string& text);

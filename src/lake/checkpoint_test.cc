@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <set>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -176,6 +177,98 @@ TEST_F(CheckpointTest, CommitsCleanUpExpiredLogFilesAfterACheckpoint) {
   auto snapshot = Snapshot::Load(fs_, *connection_, table_);
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   EXPECT_EQ(Count(*snapshot), 50 - 4 + 1);
+}
+
+// (path, DV, time, size) of every tombstone a snapshot holds.
+std::set<std::string> TombstoneKeys(const Snapshot& snapshot, int64_t oldest = INT64_MIN) {
+  std::set<std::string> keys;
+  for (const RemoveFile& remove : snapshot.tombstones()) {
+    if (remove.deletion_timestamp.value_or(0) < oldest) continue;
+    keys.insert(fmt::format("{}|{}|{}|{}", remove.path, remove.DvUniqueId(),
+                            remove.deletion_timestamp.value_or(-1), remove.size.value_or(-1)));
+  }
+  return keys;
+}
+
+std::set<std::string> FileKeysOf(const Snapshot& snapshot) {
+  std::set<std::string> keys;
+  for (const AddFile& add : snapshot.files()) keys.insert(add.path + "|" + add.DvUniqueId());
+  return keys;
+}
+
+// Checkpoints written from the previous one (its tombstones copied inside DuckDB) hold exactly
+// the unexpired tombstones a replay of every commit gives: deletion-vector replacements,
+// whole-file removes, expired ones left out, and the tombstone of a file re-added after the
+// checkpoint that held it dropped.
+TEST_F(CheckpointTest, CheckpointsFromThePreviousKeepTheTombstonesOfAFullReplay) {
+  int64_t now = int64_t{1'700'000'000'000};
+  WriterOptions writer;
+  writer.now_ms = [&now] { return now; };
+  std::optional<AddFile> removed;  // removed whole at step 4, re-added at step 8
+  for (int step = 0; step < 14; ++step) {
+    now += 3'600'000;
+    if (step == 2) now += 8 * 86'400'000LL;  // the tombstones of steps 0 and 1 expire
+    if (step == 8) {
+      ASSERT_TRUE(removed.has_value());
+      auto latest = LatestVersion(fs_, table_);
+      ASSERT_TRUE(latest.ok());
+      ASSERT_TRUE(fs_.PutIfAbsent(JoinPath(LogPath(table_), CommitFileName(*latest + 1)),
+                                  ToJsonLine(*removed) + "\n")
+                      .ok());
+      continue;
+    }
+    auto txn = Transaction::Begin(fs_, *connection_, table_, writer);
+    ASSERT_TRUE(txn.ok()) << txn.status();
+    ASSERT_TRUE(txn->Append(fmt::format("SELECT i AS id, 'p' || (i % 2) AS p FROM range({}, {}) "
+                                        "t(i)",
+                                        step * 10, step * 10 + 10))
+                    .ok());
+    const auto& files = txn->read_snapshot().files();
+    if (step == 4) {
+      ASSERT_GE(files.size(), 2u);
+      removed = files.back();
+      ASSERT_TRUE(txn->Remove(files.back().path).ok());
+    }
+    for (const AddFile& file : files) {
+      if (removed && file.path == removed->path) continue;
+      // Our DVs cover rows 0..c-1, so row c is new.
+      int64_t deleted = file.deletion_vector ? file.deletion_vector->cardinality : 0;
+      if (deleted + 1 < file.NumRecords().value_or(0)) {
+        ASSERT_TRUE(txn->DeleteRows(file.path, {static_cast<uint64_t>(deleted)}).ok());
+        break;
+      }
+    }
+    ASSERT_TRUE(txn->Commit().ok());
+    ASSERT_TRUE(txn->checkpoint_status().ok()) << txn->checkpoint_status();
+  }
+  auto latest = Snapshot::Load(fs_, *connection_, table_, std::nullopt, /*tombstones=*/false);
+  ASSERT_TRUE(latest.ok()) << latest.status();
+  ASSERT_EQ(latest->version(), 14);
+  ASSERT_EQ(latest->checkpoint_version(), 12);
+  ASSERT_TRUE(WriteCheckpointFromPrevious(fs_, *connection_, *latest, now).ok());
+
+  // The reference: every commit replayed, no checkpoint.
+  std::string replay = dir_ / "replay";
+  stdfs::create_directories(LogPath(replay));
+  for (const auto& entry : stdfs::directory_iterator(LogPath(table_))) {
+    if (entry.path().extension() == ".json") {
+      stdfs::copy(entry.path(), LogPath(replay) + "/" + entry.path().filename().string());
+    }
+  }
+  auto replayed = Snapshot::Load(fs_, *connection_, replay);
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  auto checkpointed = Snapshot::Load(fs_, *connection_, table_);
+  ASSERT_TRUE(checkpointed.ok()) << checkpointed.status();
+  ASSERT_EQ(checkpointed->checkpoint_version(), 14);
+  int64_t oldest = now - kDefaultTombstoneRetentionMs;
+  EXPECT_EQ(TombstoneKeys(*checkpointed), TombstoneKeys(*replayed, oldest));
+  EXPECT_LT(TombstoneKeys(*replayed, oldest).size(), TombstoneKeys(*replayed).size());
+  EXPECT_GT(TombstoneKeys(*checkpointed).size(), 8u);
+  for (const RemoveFile& remove : checkpointed->tombstones()) {
+    EXPECT_FALSE(remove.path == removed->path && remove.DvUniqueId() == removed->DvUniqueId())
+        << "the re-added file kept its tombstone";
+  }
+  EXPECT_EQ(FileKeysOf(*checkpointed), FileKeysOf(*replayed));
 }
 
 }  // namespace

@@ -287,19 +287,32 @@ Status IndexDataFile(FileSystem& fs, engine::Connection& connection, const Snaps
     if (!rows.ok()) return rows.status().WithContext("deletion vector of " + path);
     deleted = std::move(rows).value();
   }
-  auto result = connection.Query(
+  // Streamed chunk by chunk: a whole file's keys as rows of values would take far more memory
+  // than the index entries they become.
+  auto statement = connection.Prepare(
       fmt::format("SELECT file_row_number, {} FROM read_parquet({}, file_row_number = true)",
                   columns, QuoteLiteral(path)));
-  if (!result.ok()) return result.status().WithContext("key columns of " + path);
+  if (!statement.ok()) return statement.status().WithContext("key columns of " + path);
+  auto stream = statement->Execute();
+  if (!stream.ok()) return stream.status().WithContext("key columns of " + path);
   uint32_t file = index.InternFile(add.path);
   std::string key;
-  for (const engine::Row& row : result->rows) {
-    auto position = static_cast<uint64_t>(row[0].integer());
-    if (position > UINT32_MAX - 1) return Status::NotSupported("{} has more than 2^32 rows", path);
-    if (std::binary_search(deleted.begin(), deleted.end(), position)) continue;
-    key.clear();
-    for (size_t column = 1; column < row.size(); ++column) AppendKeyValue(row[column], key);
-    index.Insert(key, RowLocation{file, static_cast<uint32_t>(position)});
+  std::vector<engine::Row> rows;
+  while (true) {
+    rows.clear();
+    auto more = stream->Next(&rows);
+    if (!more.ok()) return more.status().WithContext("key columns of " + path);
+    if (!*more) break;
+    for (const engine::Row& row : rows) {
+      auto position = static_cast<uint64_t>(row[0].integer());
+      if (position > UINT32_MAX - 1) {
+        return Status::NotSupported("{} has more than 2^32 rows", path);
+      }
+      if (std::binary_search(deleted.begin(), deleted.end(), position)) continue;
+      key.clear();
+      for (size_t column = 1; column < row.size(); ++column) AppendKeyValue(row[column], key);
+      index.Insert(key, RowLocation{file, static_cast<uint32_t>(position)});
+    }
   }
   return Status::Ok();
 }

@@ -379,6 +379,43 @@ class SnapshotBuilder {
   }
 };
 
+Result<Snapshot> Snapshot::Advance(const ActionSet& commit, int64_t file_time_ms) const {
+  Replayer replayer;
+  replayer.protocol_ = protocol_;
+  replayer.metadata_ = metadata_;
+  replayer.txns_ = app_transactions_;
+  for (const AddFile& add : files_)
+    replayer.files_.emplace_hint(replayer.files_.end(), add.path, add);
+  replayer.Apply(commit);
+  Snapshot next;
+  next.table_path_ = table_path_;
+  next.version_ = version_ + 1;
+  next.protocol_ = *replayer.protocol_;
+  next.metadata_ = *replayer.metadata_;
+  next.checkpoint_version_ = checkpoint_version_;
+  if (commit.protocol) {
+    Status readable = CheckReadable(next.protocol_);
+    if (!readable.ok()) return readable.WithContext(table_path_);
+  }
+  if (commit.metadata) {
+    auto schema = ParseSchema(next.metadata_.schema_string);
+    if (!schema.ok()) return schema.status().WithContext(table_path_ + " metaData.schemaString");
+    next.schema_ = std::move(schema).value();
+    next.column_mapping_mode_ = next.Configuration("delta.columnMapping.mode").value_or("none");
+  } else {
+    next.schema_ = schema_;
+    next.column_mapping_mode_ = column_mapping_mode_;
+  }
+  next.files_.reserve(replayer.files_.size());
+  for (auto& [path, add] : replayer.files_) next.files_.push_back(std::move(add));
+  next.app_transactions_ = std::move(replayer.txns_);
+  next.commit_info_ = commit.commit_info;
+  next.timestamp_ms_ = next.commit_info_ && next.commit_info_->in_commit_timestamp
+                           ? *next.commit_info_->in_commit_timestamp
+                           : file_time_ms;
+  return next;
+}
+
 std::optional<int64_t> Snapshot::AppVersion(const std::string& app_id) const {
   auto it = app_transactions_.find(app_id);
   if (it == app_transactions_.end()) return std::nullopt;

@@ -51,6 +51,14 @@ class Snapshot {
   static Result<Snapshot> LoadAsOf(FileSystem& fs, engine::Connection& connection,
                                    const std::string& table_path, int64_t timestamp_ms);
 
+  // The next version: this snapshot with `commit` (the actions of the commit file of version()
+  // + 1, whose modification time is `file_time_ms`) applied as Load reconciles them. Equal to
+  // Load of that version but for tombstones, which it leaves out (only checkpoint writers need
+  // them, and they load their own). Lets a writer keep its snapshot current from its own
+  // commits without reading the log again. NotSupported when the commit makes the table
+  // unreadable (protocol), Corruption for a bad schemaString.
+  Result<Snapshot> Advance(const ActionSet& commit, int64_t file_time_ms) const;
+
   const std::string& table_path() const { return table_path_; }
   Version version() const { return version_; }
   int64_t timestamp_ms() const { return timestamp_ms_; }

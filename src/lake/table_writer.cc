@@ -366,6 +366,12 @@ Result<Transaction> Transaction::Begin(FileSystem& fs, engine::Connection& conne
   FRESHET_ASSIGN_OR_RETURN(Snapshot snapshot,
                            Snapshot::Load(fs, connection, table_path, std::nullopt,
                                           /*tombstones=*/false));
+  return Begin(fs, connection, std::move(snapshot), std::move(options));
+}
+
+Result<Transaction> Transaction::Begin(FileSystem& fs, engine::Connection& connection,
+                                       Snapshot snapshot, WriterOptions options) {
+  const std::string& table_path = snapshot.table_path();
   const Protocol& protocol = snapshot.protocol();
   if (protocol.min_writer_version > 7) {
     return Status::NotSupported("{} needs writer version {}; freshet writes up to 7", table_path,
@@ -702,10 +708,30 @@ void Transaction::MaybeCheckpoint(Version version) {
   if (interval <= 0 || version % interval != 0) return;
   // The commit is durable already; a failed checkpoint only means readers replay more JSON,
   // so it is reported in the log and kept in checkpoint_status(), not returned as an error.
-  auto snapshot = Snapshot::Load(*fs_, *connection_, snapshot_.table_path(), version);
-  checkpoint_status_ = snapshot.ok()
-                           ? WriteCheckpoint(*fs_, *connection_, *snapshot, options_.now_ms())
-                           : snapshot.status();
+  // Without the previous checkpoint's tombstones: WriteCheckpointFromPrevious copies them
+  // from its file (a streaming table's checkpoint is mostly tombstones), so the cost follows
+  // the commits since. Any trouble with that file: a full checkpoint from all tombstones.
+  auto snapshot = Snapshot::Load(*fs_, *connection_, snapshot_.table_path(), version,
+                                 /*tombstones=*/false);
+  if (!snapshot.ok()) {
+    checkpoint_status_ = snapshot.status();
+  } else if (!snapshot->checkpoint_version()) {
+    // Replayed from version 0: it holds every tombstone.
+    checkpoint_status_ = WriteCheckpoint(*fs_, *connection_, *snapshot, options_.now_ms());
+  } else {
+    checkpoint_status_ =
+        WriteCheckpointFromPrevious(*fs_, *connection_, *snapshot, options_.now_ms());
+    if (!checkpoint_status_.ok()) {
+      spdlog::info(
+          "checkpoint of {} at version {} from the previous one failed ({}); writing it "
+          "from every tombstone",
+          snapshot_.table_path(), version, checkpoint_status_.message());
+      snapshot = Snapshot::Load(*fs_, *connection_, snapshot_.table_path(), version);
+      checkpoint_status_ = snapshot.ok()
+                               ? WriteCheckpoint(*fs_, *connection_, *snapshot, options_.now_ms())
+                               : snapshot.status();
+    }
+  }
   if (!checkpoint_status_.ok()) {
     spdlog::warn("checkpoint of {} at version {} failed: {}", snapshot_.table_path(), version,
                  checkpoint_status_.message());
@@ -725,6 +751,18 @@ void Transaction::MaybeCheckpoint(Version version) {
   }
   auto cleaned = CleanupLog(*fs_, snapshot_.table_path(), options_.now_ms(), retention);
   if (!cleaned.ok()) checkpoint_status_ = cleaned.status().WithContext("log cleanup");
+}
+
+Result<std::optional<Snapshot>> Transaction::CommittedSnapshot() const {
+  if (!committed_) return Status::InvalidArgument("the transaction has not committed");
+  if (committed_version_ != snapshot_.version() + 1) return std::optional<Snapshot>();
+  std::string path = JoinPath(LogPath(snapshot_.table_path()), CommitFileName(committed_version_));
+  ActionSet actions;
+  FRESHET_RETURN_IF_ERROR(ParseActions(committed_text_, path, actions));
+  // Load takes a commit's time from its file (no in-commit timestamps here).
+  FRESHET_ASSIGN_OR_RETURN(FileInfo info, fs_->Head(path));
+  FRESHET_ASSIGN_OR_RETURN(Snapshot next, snapshot_.Advance(actions, info.modification_time_ms));
+  return std::optional<Snapshot>(std::move(next));
 }
 
 void Transaction::MarkNoDataChange() {
@@ -749,6 +787,8 @@ Result<Version> Transaction::Commit(const std::string& operation) {
     Status put = fs_->PutIfAbsent(JoinPath(log, CommitFileName(version)), text);
     if (put.ok()) {
       committed_ = true;
+      committed_version_ = version;
+      committed_text_ = std::move(text);
       MaybeCheckpoint(version);
       return version;
     }

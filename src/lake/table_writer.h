@@ -61,6 +61,12 @@ class Transaction {
   // Starts a transaction on the latest snapshot of the table.
   static Result<Transaction> Begin(FileSystem& fs, engine::Connection& connection,
                                    const std::string& table_path, WriterOptions options = {});
+  // Starts a transaction on `snapshot` (of the table at snapshot.table_path()) without reading
+  // the log: for a writer that kept it current (CommittedSnapshot) and checked that no newer
+  // version exists. A stale snapshot stays safe: the commit then lands above the versions it
+  // missed after the usual conflict checks, as when another writer wins a race.
+  static Result<Transaction> Begin(FileSystem& fs, engine::Connection& connection,
+                                   Snapshot snapshot, WriterOptions options = {});
 
   Transaction(Transaction&&) noexcept = default;
   Transaction& operator=(Transaction&&) noexcept = default;
@@ -100,6 +106,10 @@ class Transaction {
   Result<Version> Commit(const std::string& operation = "WRITE");
   // How the checkpoint after the last commit went (OK when none was due).
   const Status& checkpoint_status() const { return checkpoint_status_; }
+  // After Commit: the snapshot of the version written, built from read_snapshot() and the
+  // commit's own actions (Snapshot::Advance, no log read), when that version directly follows
+  // read_snapshot(); nullopt when other writers' commits came in between (then load it).
+  Result<std::optional<Snapshot>> CommittedSnapshot() const;
 
  private:
   Transaction(FileSystem& fs, engine::Connection& connection, Snapshot snapshot,
@@ -130,6 +140,8 @@ class Transaction {
   std::optional<Protocol> new_protocol_;
   std::map<std::string, int64_t> metrics_;
   bool committed_ = false;
+  Version committed_version_ = -1;
+  std::string committed_text_;  // the commit file written
   Status checkpoint_status_;
 };
 

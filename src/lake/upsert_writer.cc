@@ -1,6 +1,7 @@
 #include "lake/upsert_writer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -21,6 +22,11 @@ namespace {
 
 using engine::Row;
 using engine::Value;
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 std::string Int128Text(engine::Int128 value) {
   bool negative = value < 0;
@@ -50,6 +56,7 @@ std::string DecimalText(const engine::Decimal& decimal) {
 struct KeyState {
   std::optional<RowLocation> lake;  // its live row in the table before the batch
   bool lake_replaced = false;       // the batch deleted or replaced that row version
+  std::optional<Row> lake_row;      // that row, when taken from the row cache
   std::optional<Row> current;       // the batch's version (when lake_replaced or new)
   size_t feed_index = 0;            // with the feed: the feed row that holds `current`
 };
@@ -264,11 +271,34 @@ Status UpsertWriter::Validate(const ChangeBatch& batch, size_t width) const {
   return Status::Ok();
 }
 
+Result<Transaction> UpsertWriter::BeginTransaction() {
+  std::optional<Snapshot> kept = std::move(snapshot_);
+  snapshot_.reset();
+  if (kept && kept->version() == version_) {
+    // Commits are numbered densely, so the next version's commit file tells whether another
+    // writer committed since this writer's last commit.
+    auto next = fs_->Head(JoinPath(LogPath(table_path_), CommitFileName(version_ + 1)));
+    if (!next.ok() && next.status().Is(Code::kNotFound)) {
+      return Transaction::Begin(*fs_, *connection_, std::move(*kept), options_.writer);
+    }
+  }
+  return Transaction::Begin(*fs_, *connection_, table_path_, options_.writer);
+}
+
 Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats) {
-  FRESHET_ASSIGN_OR_RETURN(Transaction txn,
-                           Transaction::Begin(*fs_, *connection_, table_path_, options_.writer));
+  ApplyStats local;
+  Result<Version> applied = ApplyBatch(batch, local);
+  if (stats != nullptr) *stats = local;
+  return applied;
+}
+
+Result<Version> UpsertWriter::ApplyBatch(const ChangeBatch& batch, ApplyStats& stats) {
+  auto start = Clock::now();
+  FRESHET_ASSIGN_OR_RETURN(Transaction txn, BeginTransaction());
   const Snapshot& snapshot = txn.read_snapshot();
   if (snapshot.version() != version_) FRESHET_RETURN_IF_ERROR(Rebuild(snapshot));
+  stats.begin_s = SecondsSince(start);
+  start = Clock::now();
   FRESHET_RETURN_IF_ERROR(Validate(batch, data_columns_.size()));
   Plan plan;
   plan.record_feed = ChangeFeedEnabled(snapshot.metadata().configuration);
@@ -278,6 +308,7 @@ Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats)
   }
   if (options_.append_only) {
     PlanAppendOnly(batch, snapshot, plan);
+    stats.plan_s = SecondsSince(start);
     return CommitPlan(txn, plan, stats);
   }
   // A truncate empties the table: the commit removes every file, and only the changes after
@@ -291,17 +322,21 @@ Result<Version> UpsertWriter::Apply(const ChangeBatch& batch, ApplyStats* stats)
   if (plan.truncate) {
     for (const AddFile& add : snapshot.files()) FRESHET_RETURN_IF_ERROR(txn.Remove(add.path));
     plan.deleted.clear();
+    plan.deleted_rewritten.clear();
     index_ = KeyIndex();  // the table is empty but for this commit's rows
     cache_.Clear();
     cache_complete_ = cache_.budget_bytes() > 0;
     version_ = -1;  // rebuilt on the next batch unless this commit lands
   }
+  stats.plan_s = SecondsSince(start);
   FRESHET_ASSIGN_OR_RETURN(Version version, CommitPlan(txn, plan, stats));
-  if (!options_.append_only) FRESHET_RETURN_IF_ERROR(MaybeCompact(txn, version, stats));
+  start = Clock::now();
+  FRESHET_RETURN_IF_ERROR(MaybeCompact(txn, version, stats));
+  stats.compact_s = SecondsSince(start);
   return version;
 }
 
-Status UpsertWriter::MaybeCompact(const Transaction& txn, Version version, ApplyStats* stats) {
+Status UpsertWriter::MaybeCompact(const Transaction& txn, Version version, ApplyStats& stats) {
   if (options_.compact_file_count <= 0 && options_.compact_deleted_share <= 0) {
     return Status::Ok();
   }
@@ -337,9 +372,11 @@ Status UpsertWriter::MaybeCompact(const Transaction& txn, Version version, Apply
   if (result.files_removed == 0) return Status::Ok();
   // Rows moved: the index is rebuilt from the compacted version.
   FRESHET_ASSIGN_OR_RETURN(Snapshot compacted,
-                           Snapshot::Load(*fs_, *connection_, table_path_, result.version));
+                           Snapshot::Load(*fs_, *connection_, table_path_, result.version,
+                                          /*tombstones=*/false));
   FRESHET_RETURN_IF_ERROR(Rebuild(compacted, /*contents_changed=*/false));
-  if (stats != nullptr) stats->compacted_version = result.version;
+  snapshot_ = std::move(compacted);
+  stats.compacted_version = result.version;
   return Status::Ok();
 }
 
@@ -420,27 +457,40 @@ Result<std::vector<Row>> UpsertWriter::ReadAllRows(const Snapshot& snapshot) {
 Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapshot, Plan& plan) {
   const auto& fields = snapshot.schema().fields;
   const bool feed = plan.record_feed;
-  // The keys each change touches: before (old_row, else row) and after (row).
-  std::vector<std::string> old_keys(batch.changes.size());
-  std::vector<std::string> new_keys(batch.changes.size());
-  std::unordered_map<std::string, KeyState> states;
-  std::vector<std::string> order;  // keys in first-touch order
-  auto touch = [&](const std::string& key) {
-    if (states.emplace(key, KeyState{}).second) order.push_back(key);
+  // Every key the batch touches gets an id (its index in `keys` and `states`, in first-touch
+  // order); each change names the ids of its key before (old_row, else row) and after (row).
+  constexpr uint32_t kNoKey = UINT32_MAX;
+  std::vector<std::string> keys;
+  std::vector<KeyState> states;
+  std::unordered_map<std::string, uint32_t> ids;
+  ids.reserve(batch.changes.size());
+  auto id_of = [&](std::string key) {
+    auto [it, inserted] = ids.try_emplace(std::move(key), static_cast<uint32_t>(keys.size()));
+    if (inserted) {
+      keys.push_back(it->first);
+      states.emplace_back();
+    }
+    return it->second;
   };
+  std::vector<uint32_t> old_ids(batch.changes.size(), kNoKey);
+  std::vector<uint32_t> new_ids(batch.changes.size(), kNoKey);
   for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
     const RowChange& change = batch.changes[change_idx];
     if (change.op == ChangeOp::kTruncate) continue;
     bool has_row = change.op != ChangeOp::kDelete;
-    if (has_row) new_keys[change_idx] = KeyOf(change.row);
-    old_keys[change_idx] = change.old_row.empty() ? new_keys[change_idx] : KeyOf(change.old_row);
-    touch(old_keys[change_idx]);
-    if (has_row) touch(new_keys[change_idx]);
+    std::string new_key = has_row ? KeyOf(change.row) : std::string();
+    if (change.old_row.empty()) {
+      old_ids[change_idx] = id_of(std::move(new_key));
+      if (has_row) new_ids[change_idx] = old_ids[change_idx];
+    } else {
+      old_ids[change_idx] = id_of(KeyOf(change.old_row));
+      if (has_row) new_ids[change_idx] = id_of(std::move(new_key));
+    }
   }
 
   // Where each touched key lives now (exact: candidates are checked against the files). For
   // the feed, whole rows are read at once: the pre-images come from the same read.
-  std::map<std::pair<uint32_t, uint32_t>, Row> lake_rows;
+  std::map<std::pair<uint32_t, uint32_t>, Row> lake_rows;  // rows read from data files
   KeyIndex::KeyReader reader = DataFileKeyReader(*connection_, snapshot, index_, index_columns_);
   if (feed) {
     reader = [&](const std::vector<RowLocation>& locations) -> Result<std::vector<std::string>> {
@@ -448,58 +498,65 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
       for (const RowLocation& location : locations) wanted.insert({location.file, location.row});
       plan.rows_read += static_cast<int64_t>(wanted.size());
       FRESHET_ASSIGN_OR_RETURN(auto rows, ReadRows(snapshot, wanted));
-      std::vector<std::string> keys;
-      keys.reserve(locations.size());
+      std::vector<std::string> read_keys;
+      read_keys.reserve(locations.size());
       for (const RowLocation& location : locations) {
         auto it = rows.find({location.file, location.row});
         if (it == rows.end()) {
           return Status::Corruption("{} has no row {}", index_.FilePath(location.file),
                                     location.row);
         }
-        keys.push_back(KeyOf(it->second));
+        read_keys.push_back(KeyOf(it->second));
       }
       lake_rows.merge(rows);
-      return keys;
+      return read_keys;
     };
   }
   // A complete row cache settles keys the index cannot tell apart by hash without a read.
   std::vector<std::string> lookups;
-  lookups.reserve(order.size());
-  for (const std::string& key : order) {
+  std::vector<uint32_t> lookup_ids;
+  lookups.reserve(keys.size());
+  lookup_ids.reserve(keys.size());
+  for (uint32_t id = 0; id < keys.size(); ++id) {
+    const std::string& key = keys[id];
     if (cache_complete_ && !index_.IsExact(key)) {
       if (!cache_.Contains(key)) continue;  // not live: any candidate is another key's
       std::vector<RowLocation> candidates = index_.Candidates(key);
       if (candidates.size() == 1) {
-        states[key].lake = candidates.front();
+        states[id].lake = candidates.front();
         continue;
       }
     }
     lookups.push_back(key);
+    lookup_ids.push_back(id);
   }
   FRESHET_ASSIGN_OR_RETURN(auto found, index_.Find(lookups, reader));
-  for (size_t key_idx = 0; key_idx < lookups.size(); ++key_idx) {
-    states[lookups[key_idx]].lake = found[key_idx];
+  for (size_t lookup_idx = 0; lookup_idx < lookups.size(); ++lookup_idx) {
+    states[lookup_ids[lookup_idx]].lake = found[lookup_idx];
   }
 
-  // Lake rows needed to fill unchanged values (and, for the feed, every pre-image), read in one
-  // query.
+  // Lake rows needed to fill unchanged values (and, for the feed, every pre-image): from the
+  // row cache, else read from the data files in one query.
   std::set<std::pair<uint32_t, uint32_t>> fill_locations;
   for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
     const RowChange& change = batch.changes[change_idx];
     if (change.op == ChangeOp::kTruncate) continue;
     bool fills =
         std::find(change.unchanged.begin(), change.unchanged.end(), true) != change.unchanged.end();
-    for (const std::string* key : {&old_keys[change_idx], &new_keys[change_idx]}) {
-      if (!fills && !feed) break;
-      const KeyState& state = states[*key];
-      if (state.lake && lake_rows.count({state.lake->file, state.lake->row}) == 0) {
-        if (auto cached = cache_.Get(*key)) {
-          lake_rows.emplace(std::make_pair(state.lake->file, state.lake->row), std::move(*cached));
-        } else {
-          fill_locations.insert({state.lake->file, state.lake->row});
-        }
+    if (!fills && !feed) continue;
+    // Unchanged values come from the old key's row only; the feed needs both.
+    for (uint32_t id : {old_ids[change_idx], feed ? new_ids[change_idx] : kNoKey}) {
+      if (id == kNoKey) continue;
+      KeyState& state = states[id];
+      if (!state.lake || state.lake_row ||
+          lake_rows.count({state.lake->file, state.lake->row}) > 0) {
+        continue;
       }
-      if (!feed) break;  // unchanged values come from the old key's row only
+      if (auto cached = cache_.Get(keys[id])) {
+        state.lake_row = std::move(cached);
+      } else {
+        fill_locations.insert({state.lake->file, state.lake->row});
+      }
     }
   }
   plan.rows_read += static_cast<int64_t>(fill_locations.size());
@@ -512,6 +569,7 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
   auto alive = [&](const KeyState& state) -> const Row* {
     if (state.lake_replaced) return state.current ? &*state.current : nullptr;
     if (!state.lake || lake_truncated) return nullptr;
+    if (state.lake_row) return &*state.lake_row;
     auto it = lake_rows.find({state.lake->file, state.lake->row});
     return it != lake_rows.end() ? &it->second : nullptr;
   };
@@ -529,16 +587,15 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
         if (!lake_truncated) {
           FRESHET_ASSIGN_OR_RETURN(auto table_rows, ReadAllRows(snapshot));
           for (const Row& row : table_rows) {
-            auto it = states.find(KeyOf(row));
-            if (it == states.end() || !it->second.lake_replaced) emit(row, "delete");
+            auto it = ids.find(KeyOf(row));
+            if (it == ids.end() || !states[it->second].lake_replaced) emit(row, "delete");
           }
         }
-        for (const std::string& key : order) {
-          const KeyState& state = states[key];
+        for (const KeyState& state : states) {
           if (state.lake_replaced && state.current) emit(*state.current, "delete");
         }
       }
-      for (auto& [key, state] : states) {
+      for (KeyState& state : states) {
         state.lake_replaced = true;
         state.current.reset();
       }
@@ -546,7 +603,7 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
       plan.truncate = true;
       continue;
     }
-    KeyState& old_state = states[old_keys[change_idx]];
+    KeyState& old_state = states[old_ids[change_idx]];
     const Row* base = alive(old_state);  // the key's current version, for unchanged values
     Row row;
     if (change.op != ChangeOp::kDelete) {
@@ -561,12 +618,12 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
         row[column] = (*base)[column];
       }
     }
+    bool key_changes = change.op != ChangeOp::kDelete && old_ids[change_idx] != new_ids[change_idx];
     if (feed) {
-      bool key_changes = old_keys[change_idx] != new_keys[change_idx];
       if (change.op == ChangeOp::kDelete) {
         if (base != nullptr) emit(*base, "delete");
       } else {
-        const Row* target = key_changes ? alive(states[new_keys[change_idx]]) : base;
+        const Row* target = key_changes ? alive(states[new_ids[change_idx]]) : base;
         if (base != nullptr && key_changes && target != nullptr) {
           emit(*target, "delete");  // the new key's row is replaced
         }
@@ -579,25 +636,29 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
         }
       }
     }
-    if (change.op == ChangeOp::kDelete || old_keys[change_idx] != new_keys[change_idx]) {
+    if (change.op == ChangeOp::kDelete || key_changes) {
       old_state.lake_replaced = true;
       old_state.current.reset();
     }
     if (change.op != ChangeOp::kDelete) {
-      KeyState& new_state = states[new_keys[change_idx]];
+      KeyState& new_state = states[new_ids[change_idx]];
       new_state.lake_replaced = true;
       new_state.current = std::move(row);
       new_state.feed_index = plan.feed.size() - (feed ? 1 : 0);
     }
   }
 
-  for (const std::string& key : order) {
-    KeyState& state = states[key];
+  for (uint32_t id = 0; id < keys.size(); ++id) {
+    KeyState& state = states[id];
     if (!state.lake_replaced) continue;
-    if (state.lake && !lake_truncated) plan.deleted.emplace_back(key, *state.lake);
+    if (state.lake && !lake_truncated) {
+      plan.deleted.emplace_back(keys[id], *state.lake);
+      plan.deleted_rewritten.push_back(state.current.has_value());
+    }
     if (!state.current) continue;
     if (feed) plan.feed_final[state.feed_index] = true;
     plan.rows.push_back(std::move(*state.current));
+    plan.row_keys.push_back(std::move(keys[id]));
   }
   return Status::Ok();
 }
@@ -767,15 +828,19 @@ Status UpsertWriter::StageRows(const Snapshot& snapshot, const std::string& tabl
   return Status::Ok();
 }
 
-Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStats* stats) {
+Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStats& stats) {
   const Snapshot& snapshot = txn.read_snapshot();
-  ApplyStats local;
   if (plan.rows.empty() && plan.deleted.empty() && plan.feed.empty() && !plan.truncate &&
       !plan.app_transaction) {
-    if (stats != nullptr) *stats = local;
+    // Nothing to commit: the snapshot stays the current one.
+    if (snapshot.version() == version_) snapshot_ = snapshot;
     return version_;
   }
+  auto start = Clock::now();
   std::vector<AddFile> added;
+  // The rows of the new data file in file order (DuckDB preserves insertion order from the
+  // staging table through COPY), so the index learns their positions without reading it.
+  std::vector<const Row*> file_rows;
   // With the feed on a keyed or whole-row table, the new rows are the feed rows marked final:
   // one staging table serves both files.
   bool rows_from_feed = plan.record_feed && !options_.append_only;
@@ -784,6 +849,7 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
     std::vector<const Row*> rows;
     rows.reserve(plan.rows.size());
     for (const Row& row : plan.rows) rows.push_back(&row);
+    file_rows = rows;
     // The staging table is dropped on every path, so each step only records its status.
     Status status = StageRows(snapshot, staging, rows, {}, {});
     if (status.ok()) {
@@ -810,9 +876,10 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
     std::vector<const char*> types;
     rows.reserve(plan.feed.size());
     types.reserve(plan.feed.size());
-    for (const auto& [row, type] : plan.feed) {
-      rows.push_back(&row);
-      types.push_back(type);
+    for (size_t feed_idx = 0; feed_idx < plan.feed.size(); ++feed_idx) {
+      rows.push_back(&plan.feed[feed_idx].first);
+      types.push_back(plan.feed[feed_idx].second);
+      if (rows_from_feed && plan.feed_final[feed_idx]) file_rows.push_back(rows.back());
     }
     Status status = StageRows(snapshot, staging, rows, types, plan.feed_final);
     if (status.ok() && !plan.rows.empty()) {
@@ -829,6 +896,8 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
     FRESHET_RETURN_IF_ERROR(status);
     FRESHET_RETURN_IF_ERROR(dropped);
   }
+  stats.write_s = SecondsSince(start);
+  start = Clock::now();
   std::map<uint32_t, std::vector<uint64_t>> deletions;  // file id -> rows
   for (const auto& [key, location] : plan.deleted) {
     deletions[location.file].push_back(location.row);
@@ -836,37 +905,73 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
   for (auto& [file, positions] : deletions) {
     std::sort(positions.begin(), positions.end());
     FRESHET_RETURN_IF_ERROR(txn.DeleteRows(index_.FilePath(file), positions));
-    local.rows_deleted += static_cast<int64_t>(positions.size());
+    stats.rows_deleted += static_cast<int64_t>(positions.size());
   }
-  local.rows_written = static_cast<int64_t>(plan.rows.size());
-  local.rows_read = plan.rows_read;
+  stats.rows_written = static_cast<int64_t>(plan.rows.size());
+  stats.rows_read = plan.rows_read;
   FRESHET_ASSIGN_OR_RETURN(Version version, txn.Commit(options_.append_only ? "WRITE"
                                                        : plan.truncate      ? "TRUNCATE"
                                                                             : "MERGE"));
+  // A snapshot that cannot be built here is loaded by the next batch instead.
+  auto committed = txn.CommittedSnapshot();
+  snapshot_ = committed.ok() ? std::move(committed).value() : std::nullopt;
+  stats.commit_s = SecondsSince(start);
+  start = Clock::now();
 
   if (options_.append_only) {
     version_ = version;
   } else if (version != snapshot.version() + 1) {
     // Other writers committed first: their changes are not in the index.
     FRESHET_ASSIGN_OR_RETURN(Snapshot latest,
-                             Snapshot::Load(*fs_, *connection_, table_path_, version));
+                             Snapshot::Load(*fs_, *connection_, table_path_, version,
+                                            /*tombstones=*/false));
     FRESHET_RETURN_IF_ERROR(Rebuild(latest));
+    snapshot_ = std::move(latest);
   } else {
-    for (const auto& [key, location] : plan.deleted) {
+    for (size_t deleted_idx = 0; deleted_idx < plan.deleted.size(); ++deleted_idx) {
+      const auto& [key, location] = plan.deleted[deleted_idx];
       index_.Erase(key, location);
-      cache_.Erase(key);
+      // A key the commit writes again keeps its cache slot: Put below replaces its row.
+      bool rewritten =
+          deleted_idx < plan.deleted_rewritten.size() && plan.deleted_rewritten[deleted_idx];
+      if (!rewritten) cache_.Erase(key);
     }
     if (!options_.key_columns.empty()) {
-      for (const Row& row : plan.rows) cache_complete_ &= cache_.Put(KeyOf(row), row);
+      for (size_t row_idx = 0; row_idx < plan.rows.size(); ++row_idx) {
+        const Row& row = plan.rows[row_idx];
+        cache_complete_ &=
+            cache_.Put(row_idx < plan.row_keys.size() ? plan.row_keys[row_idx] : KeyOf(row), row);
+      }
     }
     for (const AddFile& file : added) {
-      FRESHET_RETURN_IF_ERROR(
-          IndexDataFile(*fs_, *connection_, snapshot, file, index_columns_, index_));
+      FRESHET_RETURN_IF_ERROR(IndexWrittenFile(snapshot, file, file_rows));
     }
     version_ = version;
   }
-  if (stats != nullptr) *stats = local;
+  stats.index_s = SecondsSince(start);
   return version;
+}
+
+Status UpsertWriter::IndexWrittenFile(const Snapshot& snapshot, const AddFile& add,
+                                      const std::vector<const Row*>& rows) {
+  // One file holding exactly the staged rows (an unpartitioned table: Append writes one file
+  // per partition) has them at positions 0..n-1 in staged order. Otherwise, read it back.
+  std::optional<int64_t> records = add.NumRecords();
+  if (!snapshot.metadata().partition_columns.empty() || add.deletion_vector || !records ||
+      *records != static_cast<int64_t>(rows.size())) {
+    return IndexDataFile(*fs_, *connection_, snapshot, add, index_columns_, index_);
+  }
+  if (rows.size() > UINT32_MAX - 1) {
+    return Status::NotSupported("{} has more than 2^32 rows", add.path);
+  }
+  uint32_t file = index_.InternFile(add.path);
+  std::string key;
+  for (size_t position = 0; position < rows.size(); ++position) {
+    key.clear();
+    for (size_t column : key_positions_) AppendKeyValue((*rows[position])[column], key);
+    index_.Insert(key, RowLocation{file, static_cast<uint32_t>(position)});
+  }
+  return Status::Ok();
 }
 
 }  // namespace freshet::lake

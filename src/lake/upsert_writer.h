@@ -25,6 +25,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -77,6 +78,15 @@ struct ApplyStats {
   int64_t rows_deleted = 0;        // row versions marked in deletion vectors
   int64_t rows_read = 0;           // current rows read back from data files (row-cache misses)
   Version compacted_version = -1;  // the version automatic compaction wrote, if it ran
+  // Where the time went, in seconds: starting the transaction (snapshot), planning (lookups,
+  // replay), writing files (data, change data), committing (DV file, commit, checkpoint),
+  // updating the KeyIndex and row cache, automatic compaction.
+  double begin_s = 0;
+  double plan_s = 0;
+  double write_s = 0;
+  double commit_s = 0;
+  double index_s = 0;
+  double compact_s = 0;
 };
 
 class UpsertWriter {
@@ -107,6 +117,10 @@ class UpsertWriter {
   struct Plan {
     std::vector<engine::Row> rows;
     std::vector<std::pair<std::string, RowLocation>> deleted;
+    // Keyed tables: per `deleted` entry, whether the batch writes the key again (in `rows`);
+    // and the key of each row of `rows`.
+    std::vector<bool> deleted_rewritten;
+    std::vector<std::string> row_keys;
     bool truncate = false;         // every file of the read snapshot is removed
     bool app_transaction = false;  // the commit records a txn even without row changes
     // The change data feed (when the table has delta.enableChangeDataFeed): every change of the
@@ -119,6 +133,13 @@ class UpsertWriter {
   // Rebuilds the KeyIndex on `snapshot`; `contents_changed` (any change but a compaction)
   // also empties the row cache.
   Status Rebuild(const Snapshot& snapshot, bool contents_changed = true);
+  // A transaction on the latest version: on the snapshot kept from the last commit when no
+  // newer commit file exists (no log read), else on a freshly loaded one.
+  Result<Transaction> BeginTransaction();
+  // Adds the rows of the data file `add` just written from `rows` (in file order) to the
+  // index: from the rows themselves when the file holds exactly them, else read back.
+  Status IndexWrittenFile(const Snapshot& snapshot, const AddFile& add,
+                          const std::vector<const engine::Row*>& rows);
   // Fills the row cache with every row of `snapshot` when the table is small enough to fit
   // (then the cache is complete).
   Status WarmRowCache(const Snapshot& snapshot);
@@ -134,9 +155,10 @@ class UpsertWriter {
                    const std::vector<const engine::Row*>& rows,
                    const std::vector<const char*>& change_types,
                    const std::vector<bool>& final_flags);
-  Result<Version> CommitPlan(Transaction& txn, Plan& plan, ApplyStats* stats);
+  Result<Version> ApplyBatch(const ChangeBatch& batch, ApplyStats& stats);
+  Result<Version> CommitPlan(Transaction& txn, Plan& plan, ApplyStats& stats);
   // Compacts when the table after `txn` (committed as `version`) passes a threshold.
-  Status MaybeCompact(const Transaction& txn, Version version, ApplyStats* stats);
+  Status MaybeCompact(const Transaction& txn, Version version, ApplyStats& stats);
 
   FileSystem* fs_;
   engine::Connection* connection_;
@@ -151,6 +173,8 @@ class UpsertWriter {
   // lacks is not live, and a key it holds with one index candidate is at that candidate.
   bool cache_complete_ = false;
   Version version_ = -1;
+  // The snapshot of version_ built from this writer's own commits, for the next transaction.
+  std::optional<Snapshot> snapshot_;
 };
 
 // SQL literal of `value` (NULL, numbers, quoted text, from_hex blobs, lists, structs, maps,
