@@ -351,7 +351,6 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   std::unique_ptr<pg::ChangeCapture> capture_;
   // Copies the rows of tables that join after the initial snapshot; the stream's sink.
   std::unique_ptr<Backfill> backfill_;
-  Lsn durable_lsn_;  // every change up to here is committed to the lake (last confirmed)
   bool backfill_joining_ = false;  // tables created from now on get a backfill
   Clock::time_point next_publication_check_;
   std::function<bool()> stop_;
@@ -1165,7 +1164,6 @@ Status Pipeline::Impl::FinishJob(FlushJob& job) {
   }
   if (maintenance_) maintenance_->ReleaseMemory();
   if (job.confirm && capture_ != nullptr) {
-    durable_lsn_ = *job.confirm;
     capture_->Confirm(*job.confirm);
     confirmed_lsn_->Set(static_cast<double>(job.confirm->value()));
   }
@@ -1353,9 +1351,12 @@ Status Pipeline::Impl::MaintainTables() {
     next_publication_check_ = now + 5s;
     FRESHET_RETURN_IF_ERROR(OpenPublishedTables());
   }
-  FRESHET_RETURN_IF_ERROR(backfill_->Step(*sql_, durable_lsn_));
+  // Every change up to the confirmed position is in the lake: the flushes confirm what they
+  // committed, and an idle stream confirms its heartbeats.
+  Lsn durable = capture_->confirmed();
+  FRESHET_RETURN_IF_ERROR(backfill_->Step(*sql_, durable));
   for (auto& [name, table] : tables_) {
-    if (table->gone_at && !table->dropped && durable_lsn_ >= *table->gone_at) {
+    if (table->gone_at && !table->dropped && durable >= *table->gone_at) {
       FRESHET_RETURN_IF_ERROR(MarkDropped(*table));
     }
   }
