@@ -50,9 +50,14 @@ void Backfill::Restart(const std::string& table) {
 }
 
 Status Backfill::Finish(std::string_view how) {
-  spdlog::info("backfill: {} {} ({} rows copied in {:.1f} s)", tables_.front(), how,
-               active_ ? active_->rows_delivered() : 0,
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+  if (active_) {
+    spdlog::info(
+        "backfill: {} {} ({} rows copied in {:.1f} s)", tables_.front(), how,
+        active_->rows_delivered(),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+  } else {
+    spdlog::info("backfill: {} {}", tables_.front(), how);
+  }
   active_.reset();
   last_chunk_lsn_.reset();
   tables_.erase(tables_.begin());
@@ -72,7 +77,13 @@ Status Backfill::Step(pg::Connection& sql, Lsn durable) {
     auto created = pg::TableResnapshot::Create(
         sql, {.table = table, .chunk_rows = chunk_rows_, .watermark_prefix = watermark_prefix_},
         downstream_);
-    if (created.status().Is(Code::kNotFound)) {
+    if (!created.ok()) {
+      auto gone = sql.Query("SELECT to_regclass($1) IS NULL", {table});
+      if (gone.ok() && gone->GetBool(0, 0).value_or(false)) {
+        spdlog::warn("backfill: {} no longer exists at the source; nothing to copy", table);
+        return Finish("skipped");
+      }
+      if (!created.status().Is(Code::kNotFound)) return created.status();
       spdlog::warn(
           "backfill: {} is not copied ({}); its rows from before it joined the pipeline are "
           "missing in the lake until they change. Fix: give it a primary key, or re-snapshot "
@@ -80,7 +91,6 @@ Status Backfill::Step(pg::Connection& sql, Lsn durable) {
           table, created.status().message());
       return Finish("skipped");
     }
-    FRESHET_RETURN_IF_ERROR(created.status());
     active_ = std::move(created).value();
     started_ = std::chrono::steady_clock::now();
     spdlog::info("backfill: copying the rows of {} (it joined after the initial snapshot)", table);

@@ -315,6 +315,10 @@ TEST_F(PipelineTest, TablesJoiningLaterGetTheirRowsCopied) {
     ASSERT_TRUE(running.Stop().ok());
   }
   lake::LocalFileSystem fs;
+  // A listed table that no longer exists leaves the list without stopping the pipeline.
+  ASSERT_EQ(fs.Get(BackfillStatePath(root_, "t")).value_or(""), R"({"tables":["stash.b"]})");
+  ASSERT_TRUE(
+      fs.Put(BackfillStatePath(root_, "t"), R"({"tables":["public.ghost","stash.b"]})").ok());
   {
     RunningPipeline running(config);
     Sql("UPDATE stash.b SET payload = 'changed' WHERE id % 1000 = 0; DELETE FROM stash.b WHERE "
