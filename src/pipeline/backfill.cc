@@ -110,9 +110,7 @@ Status Backfill::Step(pg::Connection& sql, Lsn durable) {
 Status Backfill::OnMessage(pg::LogicalMessage&& message) {
   if (!active_) return downstream_.OnMessage(std::move(message));
   Lsn lsn = message.lsn;
-  uint64_t rows_before = active_->rows_delivered();
   FRESHET_RETURN_IF_ERROR(active_->OnMessage(std::move(message)));
-  rows_copied_ += active_->rows_delivered() - rows_before;
   if (active_->done() && !last_chunk_lsn_) last_chunk_lsn_ = lsn;
   return Status::Ok();
 }

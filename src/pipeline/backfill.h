@@ -51,7 +51,6 @@ class Backfill : public pg::ChangeSink {
   void Restart(const std::string& table);
 
   const std::vector<std::string>& tables() const { return tables_; }
-  uint64_t rows_copied() const { return rows_copied_; }
 
   // pg::ChangeSink: to the table being copied, which passes everything on.
   Status OnBegin(const pg::TransactionInfo& info) override { return Sink().OnBegin(info); }
@@ -79,7 +78,6 @@ class Backfill : public pg::ChangeSink {
   std::optional<Lsn> last_chunk_lsn_;
   bool restart_ = false;  // once the active table's last chunk was delivered
   std::chrono::steady_clock::time_point started_;
-  uint64_t rows_copied_ = 0;
 };
 
 }  // namespace freshet::pipeline

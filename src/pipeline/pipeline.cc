@@ -303,6 +303,9 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   Status OpenTable(Table& table, const pg::Relation& relation);
   Status CreateLakeTable(Table& table, const pg::Relation& relation);
   Status PrepareConverter(Table& table, const std::shared_ptr<const pg::Relation>& relation);
+  Status StageRow(Table& table, const RowConverter* converter, const pg::Change& change);
+  // The relation's columns with their lake types (the types' catalog entries loaded first).
+  Result<std::vector<LakeColumn>> LakeColumnsOf(const pg::Relation& relation);
   Status EvolveTable(Table& table, const pg::Relation& relation, const ColumnDiff& diff);
   Result<std::vector<std::string>> SourceTypes(const pg::Relation& relation,
                                                std::vector<int>* attnums = nullptr);
@@ -764,16 +767,21 @@ Result<Pipeline::Impl::Table*> Pipeline::Impl::TableFor(
   return table;
 }
 
-Status Pipeline::Impl::PrepareConverter(Table& table,
-                                        const std::shared_ptr<const pg::Relation>& relation) {
+Result<std::vector<LakeColumn>> Pipeline::Impl::LakeColumnsOf(const pg::Relation& relation) {
   std::vector<uint32_t> oids;
-  for (const pg::Column& column : relation->columns) oids.push_back(column.type_oid);
+  for (const pg::Column& column : relation.columns) oids.push_back(column.type_oid);
   FRESHET_RETURN_IF_ERROR(registry_.Load(*sql_, oids));
-  std::vector<LakeColumn> source;
-  for (const pg::Column& column : relation->columns) {
-    source.push_back(
+  std::vector<LakeColumn> columns;
+  for (const pg::Column& column : relation.columns) {
+    columns.push_back(
         {column.name, LakeDataTypeFor(column.type_oid, column.type_modifier, registry_)});
   }
+  return columns;
+}
+
+Status Pipeline::Impl::PrepareConverter(Table& table,
+                                        const std::shared_ptr<const pg::Relation>& relation) {
+  FRESHET_ASSIGN_OR_RETURN(std::vector<LakeColumn> source, LakeColumnsOf(*relation));
   auto source_attnums = [&]() -> Result<std::vector<int>> {
     std::vector<int> attnums;
     FRESHET_RETURN_IF_ERROR(SourceTypes(*relation, &attnums).status());
@@ -942,14 +950,22 @@ Status Pipeline::Impl::OnChange(pg::Change&& change) {
     last_table_ = table;
   }
   if (table == nullptr) return Status::Ok();
-  if (table->paused || static_cast<int64_t>(current_.commit_lsn.value()) <= table->committed_lsn) {
-    table->skipped->Increment();
+  return StageRow(*table, table->paused ? nullptr : table->converter.get(), change);
+}
+
+// Stages `change` for `table` in the open transaction, unless the table holds it already
+// (replayed) or there is no converter for it (paused).
+Status Pipeline::Impl::StageRow(Table& table, const RowConverter* converter,
+                                const pg::Change& change) {
+  if (converter == nullptr ||
+      static_cast<int64_t>(current_.commit_lsn.value()) <= table.committed_lsn) {
+    table.skipped->Increment();
     return Status::Ok();
   }
   FRESHET_ASSIGN_OR_RETURN(lake::RowChange row,
-                           table->converter->Convert(change, current_.commit_lsn.value()));
+                           converter->Convert(change, current_.commit_lsn.value()));
   staged_bytes_ += BufferedBytes(change);
-  staged_.emplace_back(table, std::move(row));
+  staged_.emplace_back(&table, std::move(row));
   return Status::Ok();
 }
 
@@ -962,14 +978,7 @@ Status Pipeline::Impl::OnCopiedRow(pg::Change&& change) {
   if (table->copy_relation.get() != change.relation.get()) {
     table->copy_relation = change.relation;
     table->copy_converter.reset();
-    std::vector<uint32_t> oids;
-    std::vector<LakeColumn> source;
-    for (const pg::Column& column : change.relation->columns) oids.push_back(column.type_oid);
-    FRESHET_RETURN_IF_ERROR(registry_.Load(*sql_, oids));
-    for (const pg::Column& column : change.relation->columns) {
-      source.push_back(
-          {column.name, LakeDataTypeFor(column.type_oid, column.type_modifier, registry_)});
-    }
+    FRESHET_ASSIGN_OR_RETURN(std::vector<LakeColumn> source, LakeColumnsOf(*change.relation));
     auto no_attnums = []() -> Result<std::vector<int>> { return std::vector<int>{}; };
     FRESHET_ASSIGN_OR_RETURN(ColumnDiff diff,
                              DiffColumns(table->columns, table->attnums, source, no_attnums));
@@ -980,16 +989,7 @@ Status Pipeline::Impl::OnCopiedRow(pg::Change&& change) {
       backfill_->Restart(table->qualified);
     }
   }
-  if (!table->copy_converter ||
-      static_cast<int64_t>(current_.commit_lsn.value()) <= table->committed_lsn) {
-    table->skipped->Increment();
-    return Status::Ok();
-  }
-  FRESHET_ASSIGN_OR_RETURN(lake::RowChange row,
-                           table->copy_converter->Convert(change, current_.commit_lsn.value()));
-  staged_bytes_ += BufferedBytes(change);
-  staged_.emplace_back(table, std::move(row));
-  return Status::Ok();
+  return StageRow(*table, table->copy_converter.get(), change);
 }
 
 Status Pipeline::Impl::OnCommit(const pg::TransactionInfo& info) {
