@@ -56,6 +56,8 @@ int Run(int argc, char** argv) {
   CLI::App* run = freshet::cli::AddRunCommand(app, run_args);
   freshet::cli::StatusArgs status_args;
   CLI::App* status = freshet::cli::AddStatusCommand(app, status_args);
+  freshet::cli::ResnapshotArgs resnapshot_args;
+  CLI::App* resnapshot = freshet::cli::AddResnapshotCommand(app, resnapshot_args);
   freshet::cli::PasswdArgs passwd_args;
   CLI::App* passwd = freshet::cli::AddPasswdCommand(app, passwd_args);
 
@@ -82,6 +84,7 @@ int Run(int argc, char** argv) {
   if (serve->parsed()) return freshet::cli::RunServe(serve_args);
   if (run->parsed()) return freshet::cli::RunRun(run_args);
   if (status->parsed()) return freshet::cli::RunStatus(status_args);
+  if (resnapshot->parsed()) return freshet::cli::RunResnapshot(resnapshot_args);
   if (passwd->parsed()) return freshet::cli::RunPasswd(passwd_args);
   fmt::print(stderr, "{}", app.help());
   return 2;

@@ -23,6 +23,7 @@
 #include "pg/preflight.h"
 #include "pg/replication_setup.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/resnapshot.h"
 #include "server/http/http_server.h"
 #include "server/pgwire/server.h"
 #include "server/table_catalog.h"
@@ -300,6 +301,14 @@ nlohmann::json PipelineStatus(const pipeline::PipelineConfig& config,
     }
   }
   out["tables"] = tables;
+  nlohmann::json backfill = nlohmann::json::array();
+  if (auto text = fs.Get(pipeline::BackfillStatePath(config.lake.root, config.name)); text.ok()) {
+    auto json = nlohmann::json::parse(*text, nullptr, false);
+    if (json.is_object() && json["tables"].is_array()) backfill = json["tables"];
+  }
+  out["backfill"] = backfill;
+  auto requested = pipeline::PendingResnapshots(fs, config.lake.root, config.name);
+  out["resnapshot_requests"] = requested.ok() ? *requested : std::vector<std::string>{};
   return out;
 }
 
@@ -354,6 +363,67 @@ int RunStatus(const StatusArgs& args) {
                  t["lsn"].get<std::string>(), t["rows"].get<int64_t>(),
                  t["freshness_seconds"].get<double>());
     }
+    auto list = [](const nlohmann::json& names) {
+      std::vector<std::string> out;
+      for (const auto& name : names) out.push_back(name.get<std::string>());
+      return fmt::format("{}", fmt::join(out, ", "));
+    };
+    if (!p["backfill"].empty()) fmt::print("  rows being copied: {}\n", list(p["backfill"]));
+    if (!p["resnapshot_requests"].empty()) {
+      fmt::print("  re-snapshot requested: {}\n", list(p["resnapshot_requests"]));
+    }
+  }
+  return 0;
+}
+
+CLI::App* AddResnapshotCommand(CLI::App& app, ResnapshotArgs& args) {
+  CLI::App* command = app.add_subcommand(
+      "resnapshot",
+      "Copy tables anew from the source while the others stream (resumes a paused table)");
+  command->add_option("--config", args.config_file, "YAML configuration file")->required();
+  command->add_option("--pipeline", args.pipeline,
+                      "the pipeline (default: the one whose tables include each table)");
+  command->add_option("tables", args.tables, "schema.table ...")->required();
+  return command;
+}
+
+int RunResnapshot(const ResnapshotArgs& args) {
+  auto app_config = LoadAppConfig(args.config_file);
+  if (!app_config.ok()) {
+    fmt::print(stderr, "freshet resnapshot: {}\n", app_config.status().message());
+    return 2;
+  }
+  lake::LocalFileSystem fs;
+  for (const std::string& table : args.tables) {
+    std::vector<const pipeline::PipelineConfig*> matching;
+    for (const pipeline::PipelineConfig& config : app_config->pipelines) {
+      if ((args.pipeline.empty() || config.name == args.pipeline) && config.Includes(table)) {
+        matching.push_back(&config);
+      }
+    }
+    if (matching.size() != 1) {
+      std::vector<std::string> names;
+      for (const auto* config : matching) names.push_back(config->name);
+      fmt::print(stderr, "freshet resnapshot: {}\n",
+                 matching.empty()
+                     ? fmt::format("no pipeline{} of {} includes table {}; fix: give it as "
+                                   "schema.table, as its source.postgres.tables patterns match",
+                                   args.pipeline.empty() ? "" : " " + args.pipeline,
+                                   args.config_file, table)
+                     : fmt::format("table {} is in pipelines {}; choose one with --pipeline", table,
+                                   fmt::join(names, ", ")));
+      return 2;
+    }
+    const pipeline::PipelineConfig& config = *matching[0];
+    Status requested = pipeline::RequestResnapshot(fs, config.lake.root, config.name, table);
+    if (!requested.ok()) {
+      fmt::print(stderr, "freshet resnapshot: {}\n", requested.message());
+      return 1;
+    }
+    fmt::print(
+        "re-snapshot of {} requested (pipeline {}): a running freshet run serves it within a "
+        "second or two, a stopped one when it starts; freshet status shows it until then\n",
+        table, config.name);
   }
   return 0;
 }

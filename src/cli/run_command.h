@@ -6,8 +6,13 @@
 //
 // `freshet status --config FILE [--json]`: what the lake, the watermark log and the slots say
 // about each pipeline, without running it.
+//
+// `freshet resnapshot --config FILE [--pipeline NAME] TABLE...`: asks the pipeline to copy the
+// tables anew (pipeline/resnapshot.h); the running `freshet run` serves the request within a
+// second or two, a stopped one when it starts.
 
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -29,5 +34,14 @@ struct StatusArgs {
 
 CLI::App* AddStatusCommand(CLI::App& app, StatusArgs& args);
 int RunStatus(const StatusArgs& args);
+
+struct ResnapshotArgs {
+  std::string config_file;
+  std::string pipeline;  // empty: the one pipeline whose tables include each table
+  std::vector<std::string> tables;
+};
+
+CLI::App* AddResnapshotCommand(CLI::App& app, ResnapshotArgs& args);
+int RunResnapshot(const ResnapshotArgs& args);
 
 }  // namespace freshet::cli

@@ -212,6 +212,17 @@ const StructField* Schema::Find(const std::string& name) const {
   return nullptr;
 }
 
+bool NeedsTimestampNtzFeature(const DataType& type) {
+  if (type.kind == DataType::Kind::kTimestampNtz) return true;
+  for (const DataType& child : type.children) {
+    if (NeedsTimestampNtzFeature(child)) return true;
+  }
+  for (const StructField& field : type.fields) {
+    if (NeedsTimestampNtzFeature(field.type)) return true;
+  }
+  return false;
+}
+
 Result<Schema> ParseSchema(const std::string& schema_json) {
   Json json = Json::parse(schema_json, nullptr, false);
   if (json.is_discarded()) return Status::Corruption("schemaString is not valid JSON");

@@ -91,5 +91,8 @@ Result<Schema> ParseSchema(const std::string& schema_json);
 std::string SchemaToJson(const Schema& schema);
 // Parses a Delta primitive type name ("integer", "decimal(38,18)").
 Result<DataType> ParsePrimitiveType(const std::string& name);
+// Whether `type` is or holds timestamp_ntz: a table with such a column needs the timestampNtz
+// reader and writer feature.
+bool NeedsTimestampNtzFeature(const DataType& type);
 
 }  // namespace freshet::lake

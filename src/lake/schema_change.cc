@@ -182,6 +182,16 @@ Status SchemaChange::AddColumn(StructField field) {
     metadata_.configuration[std::string(kMaxColumnIdKey)] = std::to_string(max_id);
     field = std::move(added[0]);
   }
+  // Tables on the table-features protocol name the feature; older ones cannot hold the type.
+  if (NeedsTimestampNtzFeature(field.type)) {
+    if (protocol_.min_reader_version < 3 || protocol_.min_writer_version < 7) {
+      return Status::NotSupported(
+          "{}: column '{}' needs the timestampNtz table feature, which needs protocol reader 3 / "
+          "writer 7 (the table has {} / {})",
+          table_path_, field.name, protocol_.min_reader_version, protocol_.min_writer_version);
+    }
+    AddFeature("timestampNtz", /*reader=*/true);
+  }
   schema_.fields.push_back(std::move(field));
   return Status::Ok();
 }

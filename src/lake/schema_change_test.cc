@@ -195,6 +195,23 @@ TEST_F(SchemaChangeTest, RenameAndDropKeepOldDataUnderNewNames) {
                                                      "4|NULL", "5|NULL", "6|NULL", "7|70"}));
 }
 
+// A timestamp_ntz column added to a table without one brings the timestampNtz feature, which
+// readers need to read it.
+TEST_F(SchemaChangeTest, AddingATimestampNtzColumnAddsItsFeature) {
+  CreateMapped();
+  ASSERT_FALSE(Latest().protocol().reader_features->empty());
+  auto has_ntz = [](const std::optional<std::vector<std::string>>& features) {
+    return std::find(features->begin(), features->end(), "timestampNtz") != features->end();
+  };
+  ASSERT_FALSE(has_ntz(Latest().protocol().reader_features));
+  ASSERT_TRUE(Change([](SchemaChange& c) {
+                return c.AddColumn(
+                    {.name = "at", .type = DataType::Primitive(DataType::Kind::kTimestampNtz)});
+              }).ok());
+  EXPECT_TRUE(has_ntz(Latest().protocol().reader_features));
+  EXPECT_TRUE(has_ntz(Latest().protocol().writer_features));
+}
+
 TEST_F(SchemaChangeTest, RenameOrDropWithoutColumnMappingIsRefused) {
   ASSERT_TRUE(CreateTable(fs_, table_, {.schema = MappedSchema()}).ok());
   Status renamed = Change([](SchemaChange& c) { return c.RenameColumn("s", "label"); });

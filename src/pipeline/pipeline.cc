@@ -16,7 +16,6 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
-#include "common/glob.h"
 #include "engine/database.h"
 #include "lake/actions.h"
 #include "lake/fs/file_system.h"
@@ -34,6 +33,7 @@
 #include "pipeline/convert.h"
 #include "pipeline/flush_worker.h"
 #include "pipeline/log_maintenance.h"
+#include "pipeline/resnapshot.h"
 
 namespace freshet::pipeline {
 
@@ -296,6 +296,15 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   // copies the rows of those that joined.
   Status MaintainTables();
   Status MarkDropped(Table& table);
+  // Serves the re-snapshot requests waiting (pipeline/resnapshot.h).
+  Status ServeResnapshotRequests();
+  Status Resnapshot(const std::string& qualified);
+  // The lake schema and key of a table as `relation` describes it: its columns with their
+  // source types and attnums (and an append-only table's change columns); the configured key,
+  // else the relation's (none for REPLICA IDENTITY FULL: whole-row identity).
+  Status DefinitionOf(const Table& table, const pg::Relation& relation, lake::Schema* schema,
+                      std::vector<std::string>* key);
+  Result<Lsn> WalInsertPosition();
   Status Prepare();
   Status CheckTables(pg::Connection& sql, std::vector<std::string>* published);
   Result<Table*> TableFor(const std::shared_ptr<const pg::Relation>& relation,
@@ -311,7 +320,6 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
                                                std::vector<int>* attnums = nullptr);
   void PauseForType(Table& table, const std::string& column, const lake::DataType& from,
                     const lake::DataType& to);
-  bool Included(const std::string& qualified) const;
   pg::UnrepresentableRule UnrepresentableRule() const {
     return ToPgRule(config_.unrepresentable_values);
   }
@@ -363,6 +371,7 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   std::unique_ptr<Backfill> backfill_;
   bool backfill_joining_ = false;  // tables created from now on get a backfill
   Clock::time_point next_publication_check_;
+  Clock::time_point next_request_check_;
   std::function<bool()> stop_;
 
   // The open transaction.
@@ -445,14 +454,6 @@ void Pipeline::Impl::SetState(PipelineState state, std::string_view why) {
   }
 }
 
-bool Pipeline::Impl::Included(const std::string& qualified) const {
-  bool included = std::any_of(config_.source.tables.begin(), config_.source.tables.end(),
-                              [&](const std::string& p) { return MatchesGlob(p, qualified); });
-  bool excluded = std::any_of(config_.source.exclude.begin(), config_.source.exclude.end(),
-                              [&](const std::string& p) { return MatchesGlob(p, qualified); });
-  return included && !excluded;
-}
-
 // Resolves the table patterns against the catalog and refuses tables whose updates and deletes
 // PostgreSQL cannot publish.
 Status Pipeline::Impl::CheckTables(pg::Connection& sql, std::vector<std::string>* published) {
@@ -467,7 +468,7 @@ Status Pipeline::Impl::CheckTables(pg::Connection& sql, std::vector<std::string>
   std::vector<std::string> matched;
   for (int row = 0; row < rows.size(); ++row) {
     std::string qualified = fmt::format("{}.{}", *rows.Get(row, 0), *rows.Get(row, 1));
-    if (!Included(qualified)) continue;
+    if (!config_.Includes(qualified)) continue;
     std::string_view identity = *rows.Get(row, 2);
     FRESHET_ASSIGN_OR_RETURN(bool has_key, rows.GetBool(row, 3));
     const TableOverride* override = config_.OverrideFor(qualified);
@@ -569,29 +570,10 @@ Status Pipeline::Impl::CreateLakeTable(Table& table, const pg::Relation& relatio
   // before the lake table exists, so a crash in between cannot skip it.
   bool backfilled = backfill_joining_ && config_.source.snapshot != SnapshotMode::kNever;
   if (backfilled) FRESHET_RETURN_IF_ERROR(backfill_->Add(table.qualified));
-  std::vector<int> attnums;
-  FRESHET_ASSIGN_OR_RETURN(std::vector<std::string> source_types, SourceTypes(relation, &attnums));
   lake::CreateTableOptions create;
-  create.schema = RelationSchema(relation, registry_, source_types, attnums);
   std::vector<std::string> key;
+  FRESHET_RETURN_IF_ERROR(DefinitionOf(table, relation, &create.schema, &key));
   const TableOverride* override = config_.OverrideFor(table.qualified);
-  if (override != nullptr && !override->primary_key.empty()) {
-    key = override->primary_key;
-  } else {
-    for (const pg::Column& column : relation.columns) {
-      if (column.key) key.push_back(column.name);
-    }
-  }
-  // REPLICA IDENTITY FULL marks every column as key: that is whole-row identity.
-  if (relation.replica_identity == 'f' && key.size() == relation.columns.size()) key.clear();
-  if (table.append_only) {
-    create.schema.fields.push_back(
-        {.name = lake::kChangeOpColumn,
-         .type = lake::DataType::Primitive(lake::DataType::Kind::kString)});
-    create.schema.fields.push_back(
-        {.name = lake::kChangeLsnColumn,
-         .type = lake::DataType::Primitive(lake::DataType::Kind::kLong)});
-  }
   if (override != nullptr) create.partition_columns = override->partition_by;
   // Column mapping mode `name`: renames and drops at the source become metadata-only commits.
   create.configuration = {
@@ -610,9 +592,7 @@ Status Pipeline::Impl::CreateLakeTable(Table& table, const pg::Relation& relatio
     // are from now on. Older transactions of the stream are covered by that copy (and may
     // describe the table with an older relation): the table counts as holding everything up to
     // the current WAL position, so they are skipped.
-    FRESHET_ASSIGN_OR_RETURN(pg::Rows rows,
-                             sql_->Query("SELECT pg_current_wal_insert_lsn()::text"));
-    FRESHET_ASSIGN_OR_RETURN(Lsn now, Lsn::Parse(*rows.Get(0, 0)));
+    FRESHET_ASSIGN_OR_RETURN(Lsn now, WalInsertPosition());
     FRESHET_ASSIGN_OR_RETURN(lake::Transaction txn,
                              lake::Transaction::Begin(fs_, *engine_, table.path));
     txn.SetAppTransaction(config_.AppId(), static_cast<int64_t>(now.value()));
@@ -622,6 +602,36 @@ Status Pipeline::Impl::CreateLakeTable(Table& table, const pg::Relation& relatio
                table.qualified,
                key.empty() ? "whole row" : fmt::format("{}", fmt::join(key, ", ")));
   return Status::Ok();
+}
+
+Status Pipeline::Impl::DefinitionOf(const Table& table, const pg::Relation& relation,
+                                    lake::Schema* schema, std::vector<std::string>* key) {
+  std::vector<int> attnums;
+  FRESHET_ASSIGN_OR_RETURN(std::vector<std::string> source_types, SourceTypes(relation, &attnums));
+  *schema = RelationSchema(relation, registry_, source_types, attnums);
+  key->clear();
+  const TableOverride* override = config_.OverrideFor(table.qualified);
+  if (override != nullptr && !override->primary_key.empty()) {
+    *key = override->primary_key;
+  } else {
+    for (const pg::Column& column : relation.columns) {
+      if (column.key) key->push_back(column.name);
+    }
+  }
+  // REPLICA IDENTITY FULL marks every column as key: that is whole-row identity.
+  if (relation.replica_identity == 'f' && key->size() == relation.columns.size()) key->clear();
+  if (table.append_only) {
+    schema->fields.push_back({.name = lake::kChangeOpColumn,
+                              .type = lake::DataType::Primitive(lake::DataType::Kind::kString)});
+    schema->fields.push_back({.name = lake::kChangeLsnColumn,
+                              .type = lake::DataType::Primitive(lake::DataType::Kind::kLong)});
+  }
+  return Status::Ok();
+}
+
+Result<Lsn> Pipeline::Impl::WalInsertPosition() {
+  FRESHET_ASSIGN_OR_RETURN(pg::Rows rows, sql_->Query("SELECT pg_current_wal_insert_lsn()::text"));
+  return Lsn::Parse(*rows.Get(0, 0));
 }
 
 Status Pipeline::Impl::OpenTable(Table& table, const pg::Relation& relation) {
@@ -696,7 +706,7 @@ Result<Pipeline::Impl::Table*> Pipeline::Impl::TableFor(
   std::string qualified = relation->schema + "." + relation->name;
   auto found = tables_.find(qualified);
   if (found == tables_.end()) {
-    if (!Included(qualified)) return nullptr;
+    if (!config_.Includes(qualified)) return nullptr;
     // Opening or evolving a table touches writers a flush under way may be using.
     FRESHET_RETURN_IF_ERROR(CollectFlush(/*wait=*/true));
     auto table = std::make_unique<Table>();
@@ -751,9 +761,9 @@ Result<Pipeline::Impl::Table*> Pipeline::Impl::TableFor(
     spdlog::error(
         "pipeline {}: table {} PAUSED: the source table was dropped and created again (oid {} "
         "-> {}), and the lake table holds the dropped one's rows; its changes are no longer "
-        "written, other tables continue. To follow the new table, stop freshet, move {} away "
-        "(it keeps the old table's history), and start again: the new table's rows are copied",
-        config_.name, table->qualified, table->source_oid, relation->oid, table->path);
+        "written, other tables continue. To follow the new table, re-snapshot it: freshet "
+        "resnapshot --config FILE {} (the old table's rows stay readable by time travel)",
+        config_.name, table->qualified, table->source_oid, relation->oid, table->qualified);
   }
   if (table->paused || !follow_relation) return table;
   if (table->relation.get() != relation.get() && !replayed) {
@@ -809,9 +819,9 @@ void Pipeline::Impl::PauseForType(Table& table, const std::string& column,
   spdlog::error(
       "pipeline {}: table {} PAUSED: column {} changed type in PostgreSQL (lake type {} -> {}, "
       "which is not a widening the lake can apply in place); its changes are no longer written, "
-      "other tables continue. To resume, re-snapshot it: stop freshet, delete {}, and start "
-      "again (its rows are copied anew while the other tables stream)",
-      config_.name, table.qualified, column, from.DeltaName(), to.DeltaName(), table.path);
+      "other tables continue. To resume, re-snapshot it: freshet resnapshot --config FILE {} "
+      "(its rows are copied anew while the other tables stream)",
+      config_.name, table.qualified, column, from.DeltaName(), to.DeltaName(), table.qualified);
 }
 
 // Applies `diff` to the lake table in one metaData commit: added columns go at the end, renames
@@ -854,9 +864,9 @@ Status Pipeline::Impl::EvolveTable(Table& table, const pg::Relation& relation,
       spdlog::error(
           "pipeline {}: table {} PAUSED: key column {} was dropped in PostgreSQL, so rows can no "
           "longer be matched; its changes are no longer written, other tables continue. To "
-          "resume, re-snapshot it: stop freshet, delete {}, and start again (its rows are "
-          "copied anew while the other tables stream)",
-          config_.name, table.qualified, name, table.path);
+          "resume, re-snapshot it: freshet resnapshot --config FILE {} (its rows are copied "
+          "anew while the other tables stream)",
+          config_.name, table.qualified, name, table.qualified);
       return Status::Ok();
     }
     FRESHET_RETURN_IF_ERROR(change.DropColumn(name));
@@ -1295,7 +1305,7 @@ Status Pipeline::Impl::OpenPublishedTables() {
   std::set<std::string> published;
   for (int row = 0; row < rows.size(); ++row) {
     std::string name(*rows.Get(row, 0));
-    if (Included(name) && !tables_.contains(name)) missing.push_back(name);
+    if (config_.Includes(name) && !tables_.contains(name)) missing.push_back(name);
     published.insert(std::move(name));
   }
   // Tables that left the publication: dropped at the source when the catalog no longer has them.
@@ -1352,11 +1362,80 @@ Status Pipeline::Impl::MarkDropped(Table& table) {
   return Status::Ok();
 }
 
+Status Pipeline::Impl::ServeResnapshotRequests() {
+  FRESHET_ASSIGN_OR_RETURN(std::vector<std::string> requested,
+                           PendingResnapshots(fs_, config_.lake.root, config_.name));
+  for (const std::string& table : requested) {
+    FRESHET_RETURN_IF_ERROR(Resnapshot(table));
+    FRESHET_RETURN_IF_ERROR(DeleteResnapshotRequest(fs_, config_.lake.root, config_.name, table));
+  }
+  return Status::Ok();
+}
+
+// The steps of pipeline/resnapshot.h.
+Status Pipeline::Impl::Resnapshot(const std::string& qualified) {
+  size_t dot = qualified.find('.');
+  FRESHET_ASSIGN_OR_RETURN(
+      pg::Rows published,
+      sql_->Query(
+          "SELECT format('%I.%I', schemaname, tablename) FROM pg_publication_tables "
+          "WHERE pubname = $1 AND schemaname = $2 AND tablename = $3",
+          {config_.source.publication, qualified.substr(0, dot), qualified.substr(dot + 1)}));
+  if (!config_.Includes(qualified) || published.size() == 0) {
+    spdlog::warn(
+        "pipeline {}: re-snapshot of {} refused, request deleted: {}", config_.name, qualified,
+        !config_.Includes(qualified)
+            ? fmt::format("pipelines[{}].source.postgres.tables does not include it", config_.name)
+            : fmt::format("publication {} does not publish it (does the table exist?)",
+                          config_.source.publication));
+    return Status::Ok();
+  }
+  FRESHET_ASSIGN_OR_RETURN(
+      pg::SnapshotPlan plan,
+      pg::PlanSnapshot(*sql_, {std::string(*published.Get(0, 0))}, /*pages_per_chunk=*/1u << 30));
+  if (plan.tables.empty()) return Status::Ok();
+  std::shared_ptr<const pg::Relation> relation = plan.tables[0].relation;
+  // What is buffered goes to the lake first, under the relation it was read with.
+  FRESHET_RETURN_IF_ERROR(Flush());
+  bool existed =
+      lake::LatestVersion(fs_, TablePath(config_.lake.root, relation->schema, relation->name)).ok();
+  FRESHET_ASSIGN_OR_RETURN(Table * table, TableFor(relation, /*follow_relation=*/false));
+  if (table == nullptr || !existed) return Status::Ok();  // new: created and backfilled
+  FRESHET_RETURN_IF_ERROR(backfill_->Add(table->qualified));
+  backfill_->Restart(table->qualified);
+
+  ResnapshotTarget target{
+      .source_oid = relation->oid, .append_only = table->append_only, .app_id = config_.AppId()};
+  FRESHET_RETURN_IF_ERROR(DefinitionOf(*table, *relation, &target.schema, &target.key));
+  FRESHET_ASSIGN_OR_RETURN(Lsn now, WalInsertPosition());
+  target.app_version = static_cast<int64_t>(now.value());
+  // A metadata commit, which a compaction under way would conflict with.
+  maintenance_->Pause();
+  Result<lake::Version> committed = CommitResnapshot(fs_, *engine_, table->path, target);
+  maintenance_->Resume();
+  FRESHET_RETURN_IF_ERROR(committed.status());
+  FRESHET_RETURN_IF_ERROR(OpenTable(*table, *relation));
+  bool was_paused = std::exchange(table->paused, false);
+  table->gone_at.reset();
+  last_table_ = nullptr;
+  table->version_gauge->Set(static_cast<double>(table->version));
+  spdlog::info(
+      "pipeline {}: re-snapshot of {}{}: version {} {}, with the source's columns; its rows "
+      "are copied anew while the other tables stream (earlier versions stay readable)",
+      config_.name, table->qualified, was_paused ? " (it was paused; resumed)" : "", *committed,
+      table->append_only ? "keeps its history" : "emptied it");
+  return Status::Ok();
+}
+
 Status Pipeline::Impl::MaintainTables() {
   Clock::time_point now = Clock::now();
   if (now >= next_publication_check_) {
     next_publication_check_ = now + 5s;
     FRESHET_RETURN_IF_ERROR(OpenPublishedTables());
+  }
+  if (now >= next_request_check_) {
+    next_request_check_ = now + 1s;
+    FRESHET_RETURN_IF_ERROR(ServeResnapshotRequests());
   }
   // Every change up to the confirmed position is in the lake: the flushes confirm what they
   // committed, and an idle stream confirms its heartbeats.

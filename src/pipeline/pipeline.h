@@ -22,7 +22,8 @@
 // the shared contract (delta.enableChangeDataFeed, freshet.primaryKey, freshet.mode,
 // freshet.source) and "freshet.sourceType" in each field's metadata. Added source columns
 // evolve the table (a metaData commit); a column whose type changes pauses that table (its
-// changes are no longer written, with a message saying how to resume) while the others go on.
+// changes are no longer written, with a message saying how to resume: a re-snapshot, see
+// pipeline/resnapshot.h) while the others go on.
 //
 // Not thread-safe: Run is called from one thread (it starts the flush worker); state(), and
 // the metrics, may be read from any thread. on_visible is called on Run's thread.

@@ -187,6 +187,12 @@ const TableOverride* PipelineConfig::OverrideFor(std::string_view qualified_tabl
   return nullptr;
 }
 
+bool PipelineConfig::Includes(std::string_view qualified_table) const {
+  auto matches = [&](const std::string& pattern) { return MatchesGlob(pattern, qualified_table); };
+  return std::any_of(source.tables.begin(), source.tables.end(), matches) &&
+         std::none_of(source.exclude.begin(), source.exclude.end(), matches);
+}
+
 Result<std::vector<PipelineConfig>> ParsePipelines(const ConfigNode& node) {
   FRESHET_ASSIGN_OR_RETURN(auto items, node.Items());
   std::vector<PipelineConfig> out;

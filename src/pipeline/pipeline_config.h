@@ -88,6 +88,8 @@ struct PipelineConfig {
   std::string AppId() const { return "freshet-" + name; }
   // The override for `schema.table`, or nullptr.
   const TableOverride* OverrideFor(std::string_view qualified_table) const;
+  // Whether `schema.table` matches an include pattern of the source and no exclude pattern.
+  bool Includes(std::string_view qualified_table) const;
 };
 
 // Parses the `pipelines` node (a list). `node` is the value under the key.

@@ -14,6 +14,7 @@
 #include "lake/table_writer.h"
 #include "pipeline/convert.h"
 #include "pipeline/lake_compare_test_util.h"
+#include "pipeline/resnapshot.h"
 #include "postgres_test.h"
 
 namespace freshet::pipeline {
@@ -524,15 +525,93 @@ TEST_F(PipelineTest, SchemaChangesGiveTheDocumentedResults) {
   auto after = compare::LakeRows(fs, *connection, a_path, {"key", "x", "w", "s", "note"});
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(*after, *before) << "a paused table takes no more changes";
-  ASSERT_TRUE(running.Stop().ok());
+  EXPECT_FALSE(running.failed());
+}
 
-  // The documented way to resume: delete the paused table's folder and start again; its rows
-  // are copied anew (backfill) while the others stream.
-  std::filesystem::remove_all(a_path);
-  RunningPipeline resumed(Config());
-  Sql("INSERT INTO a VALUES (7, 7, 7, 7, 'n7'); INSERT INTO b VALUES (3, 'b3')");
-  ASSERT_TRUE(Converges("public", "a", resumed));
-  ASSERT_TRUE(Converges("public", "b", resumed));
+// The documented way to resume a paused table: a re-snapshot, served while running. The table
+// takes the source's columns (v becomes a new int column, the others keep their physical
+// columns), its rows are copied anew while other tables stream, and the version before stays
+// readable.
+TEST_F(PipelineTest, APausedTableResumesByAResnapshotWhileRunning) {
+  Sql("CREATE TABLE a (id int PRIMARY KEY, x int, v text); CREATE TABLE b (id int PRIMARY KEY);"
+      "INSERT INTO a VALUES (1, 1, 'one'), (2, 2, 'two')");
+  RunningPipeline running(Config());
+  ASSERT_TRUE(Converges("public", "a", running));
+  lake::LocalFileSystem fs;
+  auto database = engine::Database::Open("");
+  auto connection = database->Connect();
+  std::string path = TablePath(root_, "public", "a");
+  Sql("ALTER TABLE a ALTER COLUMN v TYPE int USING id * 10; INSERT INTO a VALUES (3, 3, 30); "
+      "INSERT INTO b VALUES (1)");
+  ASSERT_TRUE(Converges("public", "b", running));
+  auto paused = lake::Snapshot::Load(fs, *connection, path);
+  ASSERT_TRUE(paused.ok()) << paused.status();
+  ASSERT_EQ(paused->schema().Find("v")->type.kind, lake::DataType::Kind::kString) << "paused";
+
+  ASSERT_TRUE(RequestResnapshot(fs, root_, "t", "public.a").ok());
+  ASSERT_EQ(*PendingResnapshots(fs, root_, "t"), std::vector<std::string>{"public.a"});
+  Sql("INSERT INTO a VALUES (4, 4, 40); INSERT INTO b VALUES (2)");
+  ASSERT_TRUE(Converges("public", "a", running));
+  ASSERT_TRUE(Converges("public", "b", running));
+  EXPECT_TRUE(PendingResnapshots(fs, root_, "t")->empty());
+  Sql("UPDATE a SET v = 70 WHERE id = 1; DELETE FROM a WHERE id = 2");
+  ASSERT_TRUE(Converges("public", "a", running));
+
+  auto resumed = lake::Snapshot::Load(fs, *connection, path);
+  ASSERT_TRUE(resumed.ok());
+  EXPECT_EQ(resumed->schema().Find("x")->physical_name, paused->schema().Find("x")->physical_name);
+  EXPECT_NE(resumed->schema().Find("v")->physical_name, paused->schema().Find("v")->physical_name);
+  EXPECT_EQ(resumed->schema().Find("v")->type.kind, lake::DataType::Kind::kInteger);
+  auto time_travel = lake::Snapshot::Load(fs, *connection, path, paused->version());
+  ASSERT_TRUE(time_travel.ok());
+  EXPECT_EQ(time_travel->schema().Find("v")->type.kind, lake::DataType::Kind::kString);
+  // The re-snapshot commit is in the change feed as the deletion of the rows it emptied.
+  auto feed =
+      lake::ChangeFeedSql(fs, *connection, path, paused->version() + 1, paused->version() + 1);
+  ASSERT_TRUE(feed.ok()) << feed.status();
+  auto deleted = connection->Query("SELECT count(*) FROM (" + *feed +
+                                   ") WHERE _change_type = 'delete' AND x IN (1, 2)");
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(deleted->rows[0][0].integer(), 2);
+  EXPECT_FALSE(running.failed());
+}
+
+// A request for a table the pipeline does not publish is refused (and deleted); one filed while
+// the pipeline is stopped is served when it starts, and repairs a lake table emptied by hand.
+TEST_F(PipelineTest, ResnapshotRequestsAreServedWhenRunningOrAtStart) {
+  Sql("CREATE TABLE r (id int PRIMARY KEY, v text); INSERT INTO r VALUES (1, 'a'), (2, 'b')");
+  PipelineConfig config = Config();
+  config.source.tables = {"public.r"};
+  lake::LocalFileSystem fs;
+  auto database = engine::Database::Open("");
+  auto connection = database->Connect();
+  std::string path = TablePath(root_, "public", "r");
+  {
+    RunningPipeline running(config);
+    ASSERT_TRUE(Converges("public", "r", running));
+    ASSERT_TRUE(RequestResnapshot(fs, root_, "t", "public.elsewhere").ok());
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!PendingResnapshots(fs, root_, "t")->empty() &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_TRUE(PendingResnapshots(fs, root_, "t")->empty());
+    ASSERT_TRUE(running.Stop().ok());
+  }
+  {
+    auto txn = lake::Transaction::Begin(fs, *connection, path);
+    ASSERT_TRUE(txn.ok()) << txn.status();
+    for (const lake::AddFile& add : txn->read_snapshot().files()) {
+      ASSERT_TRUE(txn->Remove(add.path).ok());
+    }
+    ASSERT_TRUE(txn->Commit("DELETE").ok());
+  }
+  EXPECT_FALSE(RequestResnapshot(fs, root_, "t", "no_schema").ok());
+  ASSERT_TRUE(RequestResnapshot(fs, root_, "t", "public.r").ok());
+  Sql("UPDATE r SET v = 'B' WHERE id = 2");
+  RunningPipeline running(config);
+  ASSERT_TRUE(Converges("public", "r", running));
+  EXPECT_TRUE(PendingResnapshots(fs, root_, "t")->empty());
 }
 
 }  // namespace
