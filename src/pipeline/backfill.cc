@@ -5,7 +5,15 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include "common/sql_quote.h"
+
 namespace freshet::pipeline {
+
+std::string SqlTableName(const std::string& table) {
+  size_t dot = table.find('.');
+  if (dot == std::string::npos) return QuoteIdentifier(table);
+  return QuoteIdentifier(table.substr(0, dot)) + "." + QuoteIdentifier(table.substr(dot + 1));
+}
 
 Backfill::Backfill(lake::FileSystem& fs, std::string state_path, std::string watermark_prefix,
                    pg::ChangeSink& downstream, int chunk_rows)
@@ -74,11 +82,13 @@ Status Backfill::Step(pg::Connection& sql, Lsn durable) {
     restart_ = false;
   }
   if (!active_) {
-    auto created = pg::TableResnapshot::Create(
-        sql, {.table = table, .chunk_rows = chunk_rows_, .watermark_prefix = watermark_prefix_},
-        downstream_);
+    auto created = pg::TableResnapshot::Create(sql,
+                                               {.table = SqlTableName(table),
+                                                .chunk_rows = chunk_rows_,
+                                                .watermark_prefix = watermark_prefix_},
+                                               downstream_);
     if (!created.ok()) {
-      auto gone = sql.Query("SELECT to_regclass($1) IS NULL", {table});
+      auto gone = sql.Query("SELECT to_regclass($1) IS NULL", {SqlTableName(table)});
       if (gone.ok() && gone->GetBool(0, 0).value_or(false)) {
         spdlog::warn("backfill: {} no longer exists at the source; nothing to copy", table);
         return Finish("skipped");

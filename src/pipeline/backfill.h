@@ -30,6 +30,10 @@
 
 namespace freshet::pipeline {
 
+// "schema.table" (as the pipeline names tables: unquoted, split at the first dot) as SQL names
+// it, each part quoted.
+std::string SqlTableName(const std::string& table);
+
 class Backfill : public pg::ChangeSink {
  public:
   // `watermark_prefix` tags this run's watermark messages (make it unique per run, so the

@@ -1298,14 +1298,14 @@ void Pipeline::Impl::UpdateLag() {
 Status Pipeline::Impl::OpenPublishedTables() {
   FRESHET_ASSIGN_OR_RETURN(
       pg::Rows rows,
-      sql_->Query("SELECT format('%I.%I', schemaname, tablename) FROM pg_publication_tables "
-                  "WHERE pubname = $1 ORDER BY 1",
+      sql_->Query("SELECT schemaname || '.' || tablename, format('%I.%I', schemaname, tablename) "
+                  "FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1",
                   {config_.source.publication}));
-  std::vector<std::string> missing;
+  std::vector<std::string> missing;  // as SQL names them
   std::set<std::string> published;
   for (int row = 0; row < rows.size(); ++row) {
     std::string name(*rows.Get(row, 0));
-    if (config_.Includes(name) && !tables_.contains(name)) missing.push_back(name);
+    if (config_.Includes(name) && !tables_.contains(name)) missing.emplace_back(*rows.Get(row, 1));
     published.insert(std::move(name));
   }
   // Tables that left the publication: dropped at the source when the catalog no longer has them.
@@ -1313,7 +1313,8 @@ Status Pipeline::Impl::OpenPublishedTables() {
     if (published.contains(name) || table->dropped || table->gone_at) continue;
     FRESHET_ASSIGN_OR_RETURN(
         pg::Rows gone,
-        sql_->Query("SELECT to_regclass($1) IS NULL, pg_current_wal_insert_lsn()::text", {name}));
+        sql_->Query("SELECT to_regclass($1) IS NULL, pg_current_wal_insert_lsn()::text",
+                    {SqlTableName(name)}));
     FRESHET_ASSIGN_OR_RETURN(bool dropped, gone.GetBool(0, 0));
     if (!dropped) continue;
     FRESHET_ASSIGN_OR_RETURN(Lsn now, Lsn::Parse(*gone.Get(0, 1)));
