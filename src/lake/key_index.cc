@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -209,6 +210,19 @@ size_t KeyIndex::EraseFile(uint32_t file) {
     }
   }
   return erased;
+}
+
+std::vector<std::pair<uint64_t, RowLocation>> KeyIndex::Entries() const {
+  std::vector<std::pair<uint64_t, RowLocation>> out;
+  out.reserve(size_);
+  for (const Entry& entry : slots_) {
+    if (!IsEmpty(entry)) out.push_back({entry.hash, {entry.file & ~kExactBit, entry.row}});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first, a.second.file, a.second.row) <
+           std::tie(b.first, b.second.file, b.second.row);
+  });
+  return out;
 }
 
 std::vector<RowLocation> KeyIndex::Candidates(std::string_view key) const {
