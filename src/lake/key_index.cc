@@ -241,7 +241,9 @@ Result<std::vector<std::vector<RowLocation>>> KeyIndex::FindAll(
   std::vector<std::vector<RowLocation>> out(keys.size());
   // Candidates that need their stored key read: (key index, location).
   std::vector<std::pair<size_t, RowLocation>> unconfirmed;
+  constexpr size_t kAhead = 16;  // lookups between a slot's prefetch and its probe
   for (size_t key_idx = 0; key_idx < keys.size(); ++key_idx) {
+    if (key_idx + kAhead < keys.size()) Prefetch(keys[key_idx + kAhead]);
     const std::string& key = keys[key_idx];
     bool exact = IsExact(key);
     uint64_t hash = Hash(key);

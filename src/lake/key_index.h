@@ -92,6 +92,12 @@ class KeyIndex {
   // whatever their file ids when compared through FilePath.
   std::vector<std::pair<uint64_t, RowLocation>> Entries() const;
 
+  // Brings the slot where `key`'s probe run starts toward the CPU: issued some lookups ahead,
+  // it hides the cache miss each lookup in a large index otherwise waits on.
+  void Prefetch(std::string_view key) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[Home(Hash(key))]);
+  }
+
   // A key of one integer column with the default hash: its hash is a bijection of the integer,
   // so equal hashes of two such keys mean equal keys and no read is needed to confirm them.
   bool IsExact(std::string_view key) const;

@@ -50,9 +50,9 @@ class OptimizeTest : public testing::LakeTableTest {
   void AppendFile(int64_t first, int64_t count) {
     auto txn = Transaction::Begin(fs_, *connection_, table_);
     ASSERT_TRUE(txn.ok()) << txn.status();
-    auto added = txn->Append(fmt::format(
-        "SELECT i AS id, 'v' || i || '-0' AS s, 0::BIGINT AS n FROM range({}, {}) t(i)", first,
-        first + count));
+    auto added = txn->Append(
+        fmt::format("SELECT i AS id, 'v' || i || '-0' AS s, 0::BIGINT AS n FROM range({}, {}) t(i)",
+                    first, first + count));
     ASSERT_TRUE(added.ok()) << added.status();
     ASSERT_TRUE(txn->Commit().ok());
   }
@@ -116,7 +116,7 @@ TEST_F(OptimizeTest, TakesOnlyFilesPastTheirOwnDeletedShare) {
   AppendFile(1000, 1000);
   AppendFile(2000, 1000);
   UpsertWriter writer = Writer();
-  DeleteEvery(writer, 0, 1000, 2);     // half of the first file
+  DeleteEvery(writer, 0, 1000, 2);      // half of the first file
   DeleteEvery(writer, 1000, 1000, 10);  // a tenth of the second
   auto before = Contents();
   ASSERT_EQ(before.size(), 2400u);

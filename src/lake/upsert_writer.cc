@@ -623,7 +623,19 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
   // Lake rows needed to fill unchanged values (and, for the feed, every pre-image): from the
   // row cache, else read from the data files in one query.
   std::set<std::pair<uint32_t, uint32_t>> fill_locations;
+  constexpr size_t kAhead = 16;  // cache probes prefetched this many changes ahead
+  auto prefetch = [&](size_t change_idx, bool record) {
+    if (change_idx >= batch.changes.size() || old_ids[change_idx] == kNoKey) return;
+    const std::string& key = keys[old_ids[change_idx]];
+    if (record) {
+      cache_.PrefetchRecord(key);
+    } else {
+      cache_.Prefetch(key);
+    }
+  };
   for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
+    prefetch(change_idx + kAhead, false);
+    prefetch(change_idx + kAhead / 2, true);
     const RowChange& change = batch.changes[change_idx];
     if (change.op == ChangeOp::kTruncate) continue;
     bool fills =
@@ -1013,7 +1025,17 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
     FRESHET_RETURN_IF_ERROR(Rebuild(latest));
     snapshot_ = std::move(latest);
   } else {
+    // Index and cache probes land all over both tables: each is prefetched some keys ahead
+    // (the cache's record once its slot is there).
+    constexpr size_t kAhead = 16;
     for (size_t deleted_idx = 0; deleted_idx < plan.deleted.size(); ++deleted_idx) {
+      if (deleted_idx + kAhead < plan.deleted.size()) {
+        index_.Prefetch(plan.deleted[deleted_idx + kAhead].first);
+        cache_.Prefetch(plan.deleted[deleted_idx + kAhead].first);
+      }
+      if (deleted_idx + kAhead / 2 < plan.deleted.size()) {
+        cache_.PrefetchRecord(plan.deleted[deleted_idx + kAhead / 2].first);
+      }
       const auto& [key, location] = plan.deleted[deleted_idx];
       index_.Erase(key, location);
       // A key the commit writes again keeps its cache slot: Put below replaces its row.
@@ -1022,7 +1044,14 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
       if (!rewritten) cache_.Erase(key);
     }
     if (!options_.key_columns.empty()) {
+      bool keyed = plan.row_keys.size() == plan.rows.size();
       for (size_t row_idx = 0; row_idx < plan.rows.size(); ++row_idx) {
+        if (keyed && row_idx + kAhead < plan.rows.size()) {
+          cache_.Prefetch(plan.row_keys[row_idx + kAhead]);
+        }
+        if (keyed && row_idx + kAhead / 2 < plan.rows.size()) {
+          cache_.PrefetchRecord(plan.row_keys[row_idx + kAhead / 2]);
+        }
         const Row& row = plan.rows[row_idx];
         cache_complete_ &=
             cache_.Put(row_idx < plan.row_keys.size() ? plan.row_keys[row_idx] : KeyOf(row), row);
