@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -211,6 +212,19 @@ size_t KeyIndex::EraseFile(uint32_t file) {
   return erased;
 }
 
+std::vector<std::pair<uint64_t, RowLocation>> KeyIndex::Entries() const {
+  std::vector<std::pair<uint64_t, RowLocation>> out;
+  out.reserve(size_);
+  for (const Entry& entry : slots_) {
+    if (!IsEmpty(entry)) out.push_back({entry.hash, {entry.file & ~kExactBit, entry.row}});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first, a.second.file, a.second.row) <
+           std::tie(b.first, b.second.file, b.second.row);
+  });
+  return out;
+}
+
 std::vector<RowLocation> KeyIndex::Candidates(std::string_view key) const {
   std::vector<RowLocation> out;
   uint64_t hash = Hash(key);
@@ -227,7 +241,9 @@ Result<std::vector<std::vector<RowLocation>>> KeyIndex::FindAll(
   std::vector<std::vector<RowLocation>> out(keys.size());
   // Candidates that need their stored key read: (key index, location).
   std::vector<std::pair<size_t, RowLocation>> unconfirmed;
+  constexpr size_t kAhead = 16;  // lookups between a slot's prefetch and its probe
   for (size_t key_idx = 0; key_idx < keys.size(); ++key_idx) {
+    if (key_idx + kAhead < keys.size()) Prefetch(keys[key_idx + kAhead]);
     const std::string& key = keys[key_idx];
     bool exact = IsExact(key);
     uint64_t hash = Hash(key);

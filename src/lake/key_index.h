@@ -72,6 +72,31 @@ class KeyIndex {
   bool Erase(std::string_view key, RowLocation location);
   // Removes every entry in `file` (the file left the table); returns how many.
   size_t EraseFile(uint32_t file);
+  // Moves entries to new locations (rows rewritten by a compaction): `move` sees each entry's
+  // location and may change it; keys and hashes stay. Returns how many entries moved.
+  // REQUIRES: the new locations are distinct and hold the same keys.
+  template <typename Move>
+  size_t Relocate(Move&& move) {
+    size_t moved = 0;
+    for (Entry& entry : slots_) {
+      if (IsEmpty(entry)) continue;
+      RowLocation location{entry.file & ~kExactBit, entry.row};
+      if (!move(location)) continue;
+      entry.file = location.file | (entry.file & kExactBit);
+      entry.row = location.row;
+      ++moved;
+    }
+    return moved;
+  }
+  // Every entry as (hash, location), sorted: two indexes of one table hold the same entries
+  // whatever their file ids when compared through FilePath.
+  std::vector<std::pair<uint64_t, RowLocation>> Entries() const;
+
+  // Brings the slot where `key`'s probe run starts toward the CPU: issued some lookups ahead,
+  // it hides the cache miss each lookup in a large index otherwise waits on.
+  void Prefetch(std::string_view key) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[Home(Hash(key))]);
+  }
 
   // A key of one integer column with the default hash: its hash is a bijection of the integer,
   // so equal hashes of two such keys mean equal keys and no read is needed to confirm them.

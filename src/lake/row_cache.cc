@@ -285,20 +285,37 @@ uint64_t RowCache::Append(std::string_view record) {
   return offset;
 }
 
-std::string RowCache::EncodeRecord(std::string_view key, const engine::Row& row) {
-  std::string body;
-  PutVarint(key.size(), body);
-  body.append(key);
-  EncodeRow(row, body);
-  std::string record;
-  PutVarint(body.size(), record);
-  record += body;
-  return record;
+void RowCache::EncodeRecord(std::string_view key, const engine::Row& row) {
+  body_.clear();
+  PutVarint(key.size(), body_);
+  body_.append(key);
+  EncodeRow(row, body_);
+  record_.clear();
+  PutVarint(body_.size(), record_);
+  record_ += body_;
+}
+
+void RowCache::Prefetch(std::string_view key) const {
+  if (slots_.empty()) return;
+  __builtin_prefetch(&slots_[Home(HashKey(key))]);
+}
+
+void RowCache::PrefetchRecord(std::string_view key) const {
+  if (slots_.empty()) return;
+  uint64_t hash = HashKey(key);
+  for (size_t slot = Home(hash); slots_[slot].offset != kEmpty;
+       slot = slot + 1 == slots_.size() ? 0 : slot + 1) {
+    if (slots_[slot].hash != hash) continue;
+    uint64_t offset = slots_[slot].offset;
+    __builtin_prefetch(blocks_[offset >> 32].data() + (offset & 0xffffffffu));
+    return;
+  }
 }
 
 bool RowCache::Put(std::string_view key, const engine::Row& row) {
   uint64_t hash = HashKey(key);
-  std::string record = EncodeRecord(key, row);
+  EncodeRecord(key, row);
+  const std::string& record = record_;
   if (auto slot = FindSlot(key, hash)) {
     garbage_ += Record(slots_[*slot].offset).size();
     slots_[*slot].offset = Append(record);

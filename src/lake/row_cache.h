@@ -54,6 +54,11 @@ class RowCache {
   bool Put(std::string_view key, const engine::Row& row);
   void Erase(std::string_view key);
   void Clear();
+  // Hints for a run of lookups: Prefetch brings `key`'s slot toward the CPU, PrefetchRecord
+  // (some lookups later, once the slot is there) the record it points at. Lookups over a large
+  // cache otherwise wait on two cache misses each.
+  void Prefetch(std::string_view key) const;
+  void PrefetchRecord(std::string_view key) const;
 
   size_t size() const { return size_; }
   size_t budget_bytes() const { return budget_bytes_; }
@@ -75,7 +80,8 @@ class RowCache {
   std::optional<size_t> FindSlot(std::string_view key, uint64_t hash) const;
   std::string_view Record(uint64_t offset) const;
   std::string_view RecordKey(uint64_t offset) const;
-  static std::string EncodeRecord(std::string_view key, const engine::Row& row);
+  // Encodes the record of (key, row) into record_ (reused: no allocation once warm).
+  void EncodeRecord(std::string_view key, const engine::Row& row);
   uint64_t Append(std::string_view record);
   void Grow();
   void EraseSlot(size_t slot);
@@ -94,6 +100,8 @@ class RowCache {
   size_t block_bytes_ = 0;  // capacity of the blocks
   size_t used_bytes_ = 0;   // record bytes written into them
   size_t garbage_ = 0;      // bytes of replaced or erased records
+  std::string body_;        // scratch of EncodeRecord
+  std::string record_;
 };
 
 // Lossless bytes of a row (every Value kind, nested ones included) and back.

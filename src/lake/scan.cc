@@ -1,5 +1,6 @@
 #include "lake/scan.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -263,17 +264,28 @@ Result<std::string> PartitionLiteral(const DataType& type, const std::optional<s
   }
 }
 
-// The deleted rows as SQL yielding one row index per row. They travel as one string literal
-// that DuckDB splits: a list literal of a million numbers takes DuckDB seconds to bind, a
-// string of the same numbers milliseconds.
-std::string DeletedRowsQuery(const std::vector<uint64_t>& rows) {
-  std::string text;
-  text.reserve(rows.size() * 8);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    if (i > 0) text += ',';
-    text += std::to_string(rows[i]);
+// A condition on file_row_number that holds for the rows in `rows` (`in` true) or for the
+// others. The rows travel as one bit mask (a BIT constant from a hex string, bit i for row
+// i), tested with get_bit: a filter, so the rows keep their order and memory stays at the
+// mask's size (max row / 8 bytes). A join against a list of the rows would let DuckDB build
+// its hash table on the file's side when it estimates that side smaller, reordering the rows
+// and holding the whole file in memory.
+std::string RowsCondition(const std::vector<uint64_t>& rows, bool in) {
+  uint64_t last = 0;
+  for (uint64_t row : rows) last = std::max(last, row);
+  std::string mask(last / 8 + 1, '\0');
+  for (uint64_t row : rows) mask[row / 8] = static_cast<char>(mask[row / 8] | (0x80 >> (row % 8)));
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(mask.size() * 2);
+  for (unsigned char byte : mask) {
+    hex.push_back(kHex[byte >> 4]);
+    hex.push_back(kHex[byte & 15]);
   }
-  return fmt::format("SELECT unnest(string_split('{}', ',')::UBIGINT[])", text);
+  return fmt::format(
+      "CASE WHEN file_row_number < {} THEN get_bit(CAST(from_hex('{}') AS BIT), "
+      "CAST(file_row_number AS INTEGER)) = {} ELSE {} END",
+      mask.size() * 8, hex, in ? 1 : 0, in ? "false" : "true");
 }
 
 // The select list reading the table's columns (logical names, current types) from a file whose
@@ -384,8 +396,7 @@ Result<std::string> ScanSql(FileSystem& fs, engine::Connection& connection,
           "SELECT {} FROM read_parquet([{}], hive_partitioning = false, file_row_number = true)",
           columns, files);
       if (!first.deleted_rows.empty()) {
-        select +=
-            fmt::format(" WHERE file_row_number NOT IN ({})", DeletedRowsQuery(first.deleted_rows));
+        select += " WHERE " + RowsCondition(first.deleted_rows, /*in=*/false);
       }
     } else {
       select = fmt::format("SELECT {} FROM read_parquet([{}], hive_partitioning = false)", columns,
@@ -434,9 +445,9 @@ Result<std::string> ScanFilesSql(FileSystem& fs, engine::Connection& connection,
         *columns, file.extra_columns, QuoteLiteral(paths[file_idx]));
     if (file.rows_mode == ScanFile::Rows::kOnly) {
       if (file.rows.empty()) continue;
-      select += fmt::format(" WHERE file_row_number IN ({})", DeletedRowsQuery(file.rows));
+      select += " WHERE " + RowsCondition(file.rows, /*in=*/true);
     } else if (file.rows_mode == ScanFile::Rows::kExcept && !file.rows.empty()) {
-      select += fmt::format(" WHERE file_row_number NOT IN ({})", DeletedRowsQuery(file.rows));
+      select += " WHERE " + RowsCondition(file.rows, /*in=*/false);
     }
     sql += (sql.empty() ? "(" : " UNION ALL (") + select + ")";
   }

@@ -367,17 +367,102 @@ Status UpsertWriter::MaybeCompact(const Transaction& txn, Version version, Apply
   if (!too_many_files && !too_many_deleted) return Status::Ok();
   OptimizeOptions optimize = options_.optimize;
   optimize.writer = options_.writer;
-  FRESHET_ASSIGN_OR_RETURN(OptimizeResult result,
-                           Optimize(*fs_, *connection_, table_path_, optimize));
-  if (result.files_removed == 0) return Status::Ok();
-  // Rows moved: the index is rebuilt from the compacted version.
-  FRESHET_ASSIGN_OR_RETURN(Snapshot compacted,
+  std::vector<const AddFile*> files;
+  files.reserve(live.size());
+  for (const auto& [path, add] : live) files.push_back(add);
+  if (PlanOptimize(files, optimize).empty()) return Status::Ok();
+  FRESHET_ASSIGN_OR_RETURN(OptimizeResult result, CompactTable(optimize));
+  if (result.files_removed > 0) stats.compacted_version = result.version;
+  return Status::Ok();
+}
+
+Result<OptimizeResult> UpsertWriter::Compact(engine::Connection& connection,
+                                             const OptimizeOptions& options) {
+  engine::Connection* own = connection_;
+  connection_ = &connection;
+  Result<OptimizeResult> result = CompactTable(options);
+  connection_ = own;
+  return result;
+}
+
+Result<OptimizeResult> UpsertWriter::CompactTable(const OptimizeOptions& options) {
+  FRESHET_ASSIGN_OR_RETURN(Transaction txn, BeginTransaction());
+  if (txn.read_snapshot().version() != version_) {
+    FRESHET_RETURN_IF_ERROR(Rebuild(txn.read_snapshot()));
+  }
+  Version read_version = txn.read_snapshot().version();
+  FRESHET_ASSIGN_OR_RETURN(OptimizeResult result, Optimize(*fs_, *connection_, txn, options));
+  if (result.files_removed == 0) {
+    snapshot_ = txn.read_snapshot();
+    return result;
+  }
+  std::optional<Snapshot> compacted;
+  if (auto committed = txn.CommittedSnapshot(); committed.ok()) compacted = std::move(*committed);
+  if (compacted && result.version == read_version + 1) {
+    // Only this commit since the index was current: its rows moved, nothing else changed.
+    version_ = result.version;
+    if (options_.append_only || MoveCompactedRows(result)) {
+      snapshot_ = std::move(compacted);
+      return result;
+    }
+    FRESHET_RETURN_IF_ERROR(Rebuild(*compacted, /*contents_changed=*/false));
+    snapshot_ = std::move(compacted);
+    return result;
+  }
+  // Other writers committed in between: their changes are not in the index.
+  FRESHET_ASSIGN_OR_RETURN(Snapshot latest,
                            Snapshot::Load(*fs_, *connection_, table_path_, result.version,
                                           /*tombstones=*/false));
-  FRESHET_RETURN_IF_ERROR(Rebuild(compacted, /*contents_changed=*/false));
-  snapshot_ = std::move(compacted);
-  stats.compacted_version = result.version;
-  return Status::Ok();
+  FRESHET_RETURN_IF_ERROR(Rebuild(latest));
+  snapshot_ = std::move(latest);
+  return result;
+}
+
+bool UpsertWriter::MoveCompactedRows(const OptimizeResult& result) {
+  // Each new file holds its inputs' live rows in input order: row r of input i lands at
+  // (rows before input i) + r - (deleted rows of input i before r).
+  struct Move {
+    uint32_t output = 0;
+    uint32_t offset = 0;
+    const std::vector<uint64_t>* deleted = nullptr;
+  };
+  std::vector<std::pair<uint32_t, Move>> pending;
+  int64_t moved_rows = 0;
+  for (const OptimizeRewrite& rewrite : result.rewrites) {
+    if (rewrite.outputs.size() > 1) return false;
+    std::optional<uint32_t> output;
+    if (!rewrite.outputs.empty()) output = index_.InternFile(rewrite.outputs.front().path);
+    int64_t offset = 0;
+    for (size_t input = 0; input < rewrite.inputs.size(); ++input) {
+      int64_t records = rewrite.input_records[input];
+      if (records < 0) return false;
+      auto live = records - static_cast<int64_t>(rewrite.deleted[input].size());
+      if (live > 0 && !output) return false;
+      if (auto file = index_.FileId(rewrite.inputs[input])) {
+        pending.emplace_back(*file, Move{output.value_or(0), static_cast<uint32_t>(offset),
+                                         &rewrite.deleted[input]});
+      }
+      offset += live;
+    }
+    if (offset > UINT32_MAX - 1) return false;
+    if (output && rewrite.outputs.front().NumRecords().value_or(-1) != offset) return false;
+    moved_rows += offset;
+  }
+  std::vector<const Move*> moves(index_.file_count(), nullptr);
+  for (const auto& [file, move] : pending) moves[file] = &move;
+  size_t moved = index_.Relocate([&](RowLocation& location) {
+    const Move* move = location.file < moves.size() ? moves[location.file] : nullptr;
+    if (move == nullptr) return false;
+    auto before = std::lower_bound(move->deleted->begin(), move->deleted->end(),
+                                   static_cast<uint64_t>(location.row)) -
+                  move->deleted->begin();
+    location =
+        RowLocation{move->output, move->offset + location.row - static_cast<uint32_t>(before)};
+    return true;
+  });
+  // Every live row of the inputs has one entry; anything else means the index and the files
+  // disagree, and the caller rebuilds it.
+  return static_cast<int64_t>(moved) == moved_rows;
 }
 
 void UpsertWriter::PlanAppendOnly(const ChangeBatch& batch, const Snapshot& snapshot,
@@ -538,7 +623,19 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
   // Lake rows needed to fill unchanged values (and, for the feed, every pre-image): from the
   // row cache, else read from the data files in one query.
   std::set<std::pair<uint32_t, uint32_t>> fill_locations;
+  constexpr size_t kAhead = 16;  // cache probes prefetched this many changes ahead
+  auto prefetch = [&](size_t change_idx, bool record) {
+    if (change_idx >= batch.changes.size() || old_ids[change_idx] == kNoKey) return;
+    const std::string& key = keys[old_ids[change_idx]];
+    if (record) {
+      cache_.PrefetchRecord(key);
+    } else {
+      cache_.Prefetch(key);
+    }
+  };
   for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
+    prefetch(change_idx + kAhead, false);
+    prefetch(change_idx + kAhead / 2, true);
     const RowChange& change = batch.changes[change_idx];
     if (change.op == ChangeOp::kTruncate) continue;
     bool fills =
@@ -928,7 +1025,17 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
     FRESHET_RETURN_IF_ERROR(Rebuild(latest));
     snapshot_ = std::move(latest);
   } else {
+    // Index and cache probes land all over both tables: each is prefetched some keys ahead
+    // (the cache's record once its slot is there).
+    constexpr size_t kAhead = 16;
     for (size_t deleted_idx = 0; deleted_idx < plan.deleted.size(); ++deleted_idx) {
+      if (deleted_idx + kAhead < plan.deleted.size()) {
+        index_.Prefetch(plan.deleted[deleted_idx + kAhead].first);
+        cache_.Prefetch(plan.deleted[deleted_idx + kAhead].first);
+      }
+      if (deleted_idx + kAhead / 2 < plan.deleted.size()) {
+        cache_.PrefetchRecord(plan.deleted[deleted_idx + kAhead / 2].first);
+      }
       const auto& [key, location] = plan.deleted[deleted_idx];
       index_.Erase(key, location);
       // A key the commit writes again keeps its cache slot: Put below replaces its row.
@@ -937,7 +1044,14 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
       if (!rewritten) cache_.Erase(key);
     }
     if (!options_.key_columns.empty()) {
+      bool keyed = plan.row_keys.size() == plan.rows.size();
       for (size_t row_idx = 0; row_idx < plan.rows.size(); ++row_idx) {
+        if (keyed && row_idx + kAhead < plan.rows.size()) {
+          cache_.Prefetch(plan.row_keys[row_idx + kAhead]);
+        }
+        if (keyed && row_idx + kAhead / 2 < plan.rows.size()) {
+          cache_.PrefetchRecord(plan.row_keys[row_idx + kAhead / 2]);
+        }
         const Row& row = plan.rows[row_idx];
         cache_complete_ &=
             cache_.Put(row_idx < plan.row_keys.size() ? plan.row_keys[row_idx] : KeyOf(row), row);

@@ -61,11 +61,14 @@ struct UpsertOptions {
   // Automatic compaction (Optimize) after a commit that leaves the table with more than
   // `compact_file_count` files, or more than `compact_deleted_share` of its rows deleted by
   // deletion vectors and at least `compact_min_deleted_rows` of them (a small, busy table
-  // would otherwise be rewritten by nearly every commit). 0 disables a threshold.
+  // would otherwise be rewritten by nearly every commit), when `optimize` selects any file
+  // (a threshold met by files it leaves alone does not start a compaction at every commit).
+  // 0 disables a threshold. With optimize.min_file_deleted_share at most
+  // compact_deleted_share, a table past the deleted share always has a file to take.
   int64_t compact_file_count = 200;
   double compact_deleted_share = 0.3;
   int64_t compact_min_deleted_rows = 10'000;
-  OptimizeOptions optimize;
+  OptimizeOptions optimize = AutomaticOptimizeOptions();
   // Memory for the current rows of keys (RowCache) of a keyed table: a batch takes the rows it
   // replaces from there instead of reading them from the data files. 0 turns it off.
   size_t row_cache_bytes = size_t{128} << 20;
@@ -99,6 +102,15 @@ class UpsertWriter {
   // when the batch changes nothing and carries no app_id). Automatic compaction may follow as a
   // separate commit. InvalidArgument for a change whose row width does not match the table.
   Result<Version> Apply(const ChangeBatch& batch, ApplyStats* stats = nullptr);
+
+  // Compacts the table with `options` (as automatic compaction does with
+  // UpsertOptions::optimize; options.writer is used as given) on `connection`, and moves the
+  // KeyIndex entries of the rewritten rows to their new files (the row cache, keyed by key,
+  // stays as it is) instead of reading the table back. Another thread may call it while it
+  // keeps this writer from running (the writer is otherwise not thread-safe): `connection` is
+  // that thread's. When another writer committed since this writer's last commit, the index
+  // is rebuilt first. Returns what Optimize returns (files_removed 0: nothing was due).
+  Result<OptimizeResult> Compact(engine::Connection& connection, const OptimizeOptions& options);
 
   const KeyIndex& index() const { return index_; }
   const RowCache& row_cache() const { return cache_; }
@@ -159,6 +171,10 @@ class UpsertWriter {
   Result<Version> CommitPlan(Transaction& txn, Plan& plan, ApplyStats& stats);
   // Compacts when the table after `txn` (committed as `version`) passes a threshold.
   Status MaybeCompact(const Transaction& txn, Version version, ApplyStats& stats);
+  Result<OptimizeResult> CompactTable(const OptimizeOptions& options);
+  // Moves the index entries of the rows `result` rewrote; false when its rewrites cannot be
+  // followed (then the index must be rebuilt).
+  bool MoveCompactedRows(const OptimizeResult& result);
 
   FileSystem* fs_;
   engine::Connection* connection_;
