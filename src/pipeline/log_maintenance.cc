@@ -175,19 +175,13 @@ Result<bool> LogMaintenance::Maintain(const Table& table, lake::Version version)
   }
   if (table.writer_lock == nullptr || !CompactionDue(snapshot, policy_)) return false;
   std::lock_guard writer(*table.writer_lock);
-  lake::OptimizeOptions optimize;
+  lake::OptimizeOptions optimize = lake::AutomaticOptimizeOptions();
   optimize.writer.checkpoint_interval = 0;
   FRESHET_ASSIGN_OR_RETURN(lake::OptimizeResult result,
-                           lake::Optimize(fs_, connection_, table.path, optimize));
+                           table.compact ? table.compact(connection_)
+                                         : lake::Optimize(fs_, connection_, table.path, optimize));
   if (result.files_removed == 0) return false;
   if (table.compactions != nullptr) table.compactions->Increment();
-  if (table.after_compaction) {
-    // The writer would otherwise catch up at its next batch.
-    Status caught_up = table.after_compaction();
-    if (!caught_up.ok()) {
-      spdlog::warn("{} after its compaction: {}", table.path, caught_up.message());
-    }
-  }
   return true;
 }
 

@@ -14,13 +14,15 @@
 //
 // Compaction: the writers are opened with automatic compaction off, and after writing a
 // checkpoint the thread applies UpsertWriter's thresholds (CompactionPolicy) to that snapshot;
-// when one is passed it runs lake::Optimize holding the table's writer lock, which the flush
-// worker holds around UpsertWriter::Apply. A compaction removes the files whose deletion
-// vectors the next commit may change, so the two must not overlap; the lock makes the table's
-// next commit wait for a compaction under way, but the compaction starts as soon as the flush
-// that passed the threshold is done, not inside the next one, and the other tables of that
-// flush commit meanwhile. The writer then catches up with the compacted version (its key index
-// and row cache), also under the lock (Table::after_compaction), instead of at its next batch.
+// when one is passed it compacts holding the table's writer lock, which the flush worker holds
+// around UpsertWriter::Apply. A compaction removes the files whose deletion vectors the next
+// commit may change, so the two must not overlap; the lock makes the table's next commit wait
+// for a compaction under way, but the compaction starts as soon as the flush that passed the
+// threshold is done, not inside the next one, and the other tables of that flush commit
+// meanwhile. One compaction takes a bounded subset (lake::AutomaticOptimizeOptions: the files
+// with most deleted rows, then small ones, up to a few tens of MB), so the wait stays short;
+// what it leaves is taken at the next checkpoint. The table's own writer compacts
+// (Table::compact), so its key index follows the rows it moves instead of being rebuilt.
 //
 // A checkpoint or compaction only saves readers work: a failed one is logged and the table
 // reads as before, nothing is retried. When several versions of a table wait, only the newest
@@ -48,6 +50,7 @@
 #include "common/result.h"
 #include "engine/database.h"
 #include "lake/fs/file_system.h"
+#include "lake/optimize.h"
 #include "lake/snapshot.h"
 
 namespace freshet::pipeline {
@@ -70,9 +73,11 @@ class LogMaintenance {
     // Held by whoever commits to the table (the flush worker, around UpsertWriter::Apply).
     std::shared_ptr<std::mutex> writer_lock;
     CounterMetric* compactions = nullptr;  // optional
-    // Run after a compaction, still holding writer_lock: the writer catches up with the
-    // compacted version here (key index, row cache) rather than inside the next flush.
-    std::function<Status()> after_compaction;  // optional
+    // Runs a due compaction on the thread's connection, holding writer_lock, in place of
+    // lake::Optimize with lake::AutomaticOptimizeOptions(): the table's writer compacts
+    // (UpsertWriter::Compact), so its key index follows the rows it moves instead of being
+    // rebuilt from the files.
+    std::function<Result<lake::OptimizeResult>(engine::Connection&)> compact;  // optional
   };
 
   // REQUIRES: `fs` and `database` outlive this object.

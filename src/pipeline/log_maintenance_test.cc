@@ -103,12 +103,13 @@ TEST_F(LogMaintenanceTest, CompactsPastAThresholdHoldingTheWriterLock) {
   ASSERT_TRUE(maintenance.ok()) << maintenance.status();
   auto writer_lock = std::make_shared<std::mutex>();
   CounterMetric compactions;
-  int caught_up = 0;
-  LogMaintenance::Table table{table_, writer_lock, &compactions, [&] {
+  int compacted_by_writer = 0;
+  LogMaintenance::Table table{table_, writer_lock, &compactions,
+                              [&](engine::Connection& connection) {
                                 // Runs holding the lock.
                                 EXPECT_FALSE(writer_lock->try_lock());
-                                ++caught_up;
-                                return Status::Ok();
+                                ++compacted_by_writer;
+                                return lake::Optimize(fs_, connection, table_);
                               }};
   {
     std::lock_guard held(*writer_lock);  // a commit under way
@@ -120,7 +121,7 @@ TEST_F(LogMaintenanceTest, CompactsPastAThresholdHoldingTheWriterLock) {
   (*maintenance)->Drain();
   EXPECT_EQ((*maintenance)->compacted(), 1u);
   EXPECT_EQ(compactions.value(), 1);
-  EXPECT_EQ(caught_up, 1);
+  EXPECT_EQ(compacted_by_writer, 1);
   auto snapshot = lake::Snapshot::Load(fs_, *connection_, table_);
   ASSERT_TRUE(snapshot.ok()) << snapshot.status();
   EXPECT_EQ(snapshot->version(), 7);
@@ -130,7 +131,7 @@ TEST_F(LogMaintenanceTest, CompactsPastAThresholdHoldingTheWriterLock) {
   (*maintenance)->Schedule(table, 7);
   (*maintenance)->Drain();
   EXPECT_EQ((*maintenance)->compacted(), 1u);
-  EXPECT_EQ(caught_up, 1);
+  EXPECT_EQ(compacted_by_writer, 1);
   EXPECT_TRUE(HasCheckpoint(7));
   Commit(1);  // a writer opened after the compaction goes on from it
   EXPECT_EQ(lake::Snapshot::Load(fs_, *connection_, table_)->files().size(), 2u);
