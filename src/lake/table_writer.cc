@@ -40,17 +40,6 @@ std::string Dump(const Json& json) {
   return json.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-bool UsesTimestampNtz(const DataType& type) {
-  if (type.kind == DataType::Kind::kTimestampNtz) return true;
-  for (const auto& child : type.children) {
-    if (UsesTimestampNtz(child)) return true;
-  }
-  for (const auto& field : type.fields) {
-    if (UsesTimestampNtz(field.type)) return true;
-  }
-  return false;
-}
-
 // Number of UTF-8 code points in `text` up to `limit`, returning the byte length of the prefix.
 size_t Utf8PrefixBytes(const std::string& text, size_t limit) {
   size_t chars = 0;
@@ -320,7 +309,7 @@ Result<Version> CreateTable(FileSystem& fs, const std::string& table_path,
     protocol.writer_features->push_back("columnMapping");
   }
   bool ntz = false;
-  for (const auto& field : schema.fields) ntz = ntz || UsesTimestampNtz(field.type);
+  for (const auto& field : schema.fields) ntz = ntz || NeedsTimestampNtzFeature(field.type);
   if (ntz) {
     protocol.reader_features->push_back("timestampNtz");
     protocol.writer_features->push_back("timestampNtz");
