@@ -1401,10 +1401,16 @@ Status Pipeline::Impl::Resnapshot(const std::string& qualified) {
   std::shared_ptr<const pg::Relation> relation = plan.tables[0].relation;
   // What is buffered goes to the lake first, under the relation it was read with.
   FRESHET_RETURN_IF_ERROR(Flush());
-  bool existed =
-      lake::LatestVersion(fs_, TablePath(config_.lake.root, relation->schema, relation->name)).ok();
-  FRESHET_ASSIGN_OR_RETURN(Table * table, TableFor(relation, /*follow_relation=*/false));
-  if (table == nullptr || !existed) return Status::Ok();  // new: created and backfilled
+  Table* table = nullptr;
+  if (auto open = tables_.find(qualified); open != tables_.end()) {
+    table = open->second.get();
+  } else {
+    bool existed =
+        lake::LatestVersion(fs_, TablePath(config_.lake.root, relation->schema, relation->name))
+            .ok();
+    FRESHET_ASSIGN_OR_RETURN(table, TableFor(relation, /*follow_relation=*/false));
+    if (table == nullptr || !existed) return Status::Ok();  // new: created and backfilled
+  }
   FRESHET_RETURN_IF_ERROR(backfill_->Add(table->qualified));
   backfill_->Restart(table->qualified);
 
