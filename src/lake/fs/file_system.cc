@@ -8,9 +8,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
+#include <shared_mutex>
 #include <thread>
 #include <utility>
 
@@ -204,14 +207,15 @@ Result<FileInfo> LocalFileSystem::Head(const std::string& path) {
   return InfoFromStat(path, st);
 }
 
-// Files put with deferred durability: their open descriptors and folders.
+// Files put with deferred durability: their open descriptors.
 struct LocalFileSystem::Deferred {
-  std::mutex mu;                                   // guards files and folders
+  std::mutex mu;                                   // guards files and table_locks
   std::vector<std::pair<int, std::string>> files;  // descriptor, path
-  std::set<std::string> folders;
-  // Held while a batch is made durable: a commit that finds the list empty must not pass
-  // another thread's sync of files that may be its own.
-  std::mutex sync_mu;
+  // Per table folder, held while its files are made durable: a commit that finds none left
+  // must not pass another thread's sync (a checkpoint's) of files that may be its own.
+  std::map<std::string, std::unique_ptr<std::mutex>> table_locks;
+  // Shared by a table's sync, exclusive for SyncDeferred (every table).
+  std::shared_mutex all;
 
   ~Deferred() {
     for (auto& file : files) ::close(file.first);
@@ -230,16 +234,40 @@ size_t LocalFileSystem::DeferredCount() const {
 
 Status LocalFileSystem::SyncDeferred() { return SyncDeferredWith(-1, ""); }
 
-Status LocalFileSystem::SyncDeferredWith(int extra_fd, const std::string& extra_path) {
+Status LocalFileSystem::SyncDeferredWith(int log_fd, const std::string& log_path) {
   std::vector<std::pair<int, std::string>> files;
   std::set<std::string> folders;
-  std::unique_lock<std::mutex> syncing;
+  std::shared_lock<std::shared_mutex> some;
+  std::unique_lock<std::shared_mutex> every;
+  std::unique_lock<std::mutex> table;
   if (deferred_) {
-    syncing = std::unique_lock(deferred_->sync_mu);
+    // A file in the log syncs only its table's files (those under the folder that holds
+    // _delta_log): another table's compaction output must not hold up this commit.
+    std::optional<std::string> prefix;
+    if (!log_path.empty()) prefix = log_path.substr(0, log_path.rfind("_delta_log/"));
+    if (prefix) {
+      some = std::shared_lock(deferred_->all);
+      std::mutex* table_mu;
+      {
+        std::lock_guard lock(deferred_->mu);
+        auto& slot = deferred_->table_locks[*prefix];
+        if (!slot) slot = std::make_unique<std::mutex>();
+        table_mu = slot.get();
+      }
+      table = std::unique_lock(*table_mu);
+    } else {
+      every = std::unique_lock(deferred_->all);
+    }
     std::lock_guard lock(deferred_->mu);
-    files.swap(deferred_->files);
-    folders.swap(deferred_->folders);
+    auto mine = [&](const std::pair<int, std::string>& file) {
+      return !prefix || file.second.compare(0, prefix->size(), *prefix) == 0;
+    };
+    auto split = std::stable_partition(deferred_->files.begin(), deferred_->files.end(),
+                                       [&](const auto& file) { return !mine(file); });
+    files.assign(std::make_move_iterator(split), std::make_move_iterator(deferred_->files.end()));
+    deferred_->files.erase(split, deferred_->files.end());
   }
+  for (const auto& file : files) folders.insert(ParentOf(file.second));
   // What to fsync: the deferred files, their folders (best effort, like SyncFolder: some file
   // systems refuse to fsync a folder) and the caller's file. All at once, a thread each: the
   // file system then commits their journal entries together, where one after the other costs
@@ -258,7 +286,7 @@ Status LocalFileSystem::SyncDeferredWith(int extra_fd, const std::string& extra_
     int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) targets.push_back({fd, &folder, false});
   }
-  if (extra_fd >= 0) targets.push_back({extra_fd, &extra_path, true});
+  if (log_fd >= 0) targets.push_back({log_fd, &log_path, true});
   auto sync = [](Target& target) {
     if (::fsync(target.fd) != 0) target.error = errno;
   };
@@ -276,7 +304,7 @@ Status LocalFileSystem::SyncDeferredWith(int extra_fd, const std::string& extra_
     for (std::thread& helper : helpers) helper.join();
   }
   for (const Target& target : targets) {
-    if (target.fd != extra_fd) ::close(target.fd);  // the deferred files and the folders
+    if (target.fd != log_fd) ::close(target.fd);  // the deferred files and the folders
   }
   for (const Target& target : targets) {
     if (target.required && target.error != 0) {
@@ -287,7 +315,7 @@ Status LocalFileSystem::SyncDeferredWith(int extra_fd, const std::string& extra_
 }
 
 Status LocalFileSystem::Put(const std::string& path, std::string_view data) {
-  if (deferred_ && InDeltaLog(path)) FRESHET_RETURN_IF_ERROR(SyncDeferred());
+  if (deferred_ && InDeltaLog(path)) FRESHET_RETURN_IF_ERROR(SyncDeferredWith(-1, path));
   FRESHET_ASSIGN_OR_RETURN(std::string temp, WriteTemp(path, data));
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     Status s = Status::FromErrno(errno, "rename " + temp + " to " + path);
@@ -308,7 +336,7 @@ Status LocalFileSystem::PutIfAbsent(const std::string& path, std::string_view da
   FdOwner deferred_fd(kept);
   if (commit) {
     // Every file the commit may reference is durable before its name appears.
-    Status synced = SyncDeferredWith(deferred_fd.get(), temp);
+    Status synced = SyncDeferredWith(deferred_fd.get(), path);
     Status closed = deferred_fd.Close(temp);
     if (synced.ok()) synced = closed;
     if (!synced.ok()) {
@@ -330,7 +358,6 @@ Status LocalFileSystem::PutIfAbsent(const std::string& path, std::string_view da
     {
       std::lock_guard lock(deferred_->mu);
       deferred_->files.emplace_back(deferred_fd.Release(), path);
-      deferred_->folders.insert(ParentOf(path));
       count = deferred_->files.size();
     }
     // Bounds the open descriptors when many files precede a commit (a large compaction).

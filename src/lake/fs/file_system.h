@@ -62,8 +62,9 @@ class FileSystem {
 //
 // With `defer_data_sync`, a PutIfAbsent outside a `_delta_log` folder (a data, change-data or
 // deletion-vector file) returns before its bytes and its folder entry are durable: they become
-// durable, together with every other file deferred so far, before the next Put or PutIfAbsent
-// into a `_delta_log` folder (a commit, checkpoint or `_last_checkpoint`) through this instance
+// durable, together with the table's other deferred files, before the next Put or PutIfAbsent
+// into that table's `_delta_log` folder (a commit, checkpoint or `_last_checkpoint`; the table
+// is the folder holding `_delta_log`, and its files are those under it) through this instance
 // or a copy of it writes anything, or at SyncDeferred. A Delta table references such a file
 // only from a later commit, so after a crash a file that lost its bytes is referenced by no
 // commit (vacuum's orphan); meanwhile one commit makes all its files durable at once (their
@@ -95,7 +96,8 @@ class LocalFileSystem : public FileSystem {
 
  private:
   struct Deferred;
-  // SyncDeferred, also fsyncing `extra_fd` (when >= 0) alongside.
+  // Makes the deferred files of the table whose log holds `extra_path` (every table's when
+  // empty) durable, fsyncing `extra_fd` (that log file, when >= 0) alongside.
   Status SyncDeferredWith(int extra_fd, const std::string& extra_path);
   // Shared by copies; null without defer_data_sync.
   std::shared_ptr<Deferred> deferred_;

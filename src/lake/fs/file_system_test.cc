@@ -154,6 +154,11 @@ TEST(LocalFileSystem, DataFilesWaitForTheCommitThatReferencesThem) {
   EXPECT_EQ(fs.DeferredCount(), 0u);
   ASSERT_TRUE(fs.PutIfAbsent(table + "/part-1.parquet", "more").ok());
   EXPECT_EQ(fs.DeferredCount(), 1u);
+  // Another table's commit (or checkpoint) leaves this table's files to this table's commit.
+  std::string other = dir / "t2";
+  ASSERT_TRUE(fs.PutIfAbsent(other + "/part-0.parquet", "other").ok());
+  ASSERT_TRUE(fs.Put(other + "/_delta_log/_last_checkpoint", "{}").ok());
+  EXPECT_EQ(fs.DeferredCount(), 1u);
   ASSERT_TRUE(fs.SyncDeferred().ok());
   EXPECT_EQ(fs.DeferredCount(), 0u);
   // Without the option nothing waits.
