@@ -20,10 +20,12 @@
 //   build/bench/pipeline_bench [INSERTS] [RATE] [SECONDS] [RESULT.json]
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -32,6 +34,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "bench_wal.h"
@@ -91,6 +94,37 @@ pipeline::PipelineConfig Config(const std::string& name, const std::string& dsn,
 }  // namespace
 
 int main(int argc, char** argv) {
+  // FRESHET_BENCH_DEBUG=1: debug logging, which includes each flush's timings (where its
+  // tables' commits spent the time) and each checkpoint and compaction.
+  if (const char* debug = std::getenv("FRESHET_BENCH_DEBUG"); debug != nullptr && *debug == '1') {
+    spdlog::set_level(spdlog::level::debug);
+  }
+  // With debug logging, a sampler logs each new RSS high (every 10 MB), to line it up with
+  // the flushes and compactions around it.
+  std::atomic<bool> sampling{spdlog::should_log(spdlog::level::debug)};
+  std::thread sampler([&] {
+    double logged = 0;
+    while (sampling) {
+      std::ifstream statm("/proc/self/statm");
+      double pages = 0;
+      double resident = 0;
+      statm >> pages >> resident;
+      double mb = resident * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
+      if (mb >= logged + 10) {
+        spdlog::debug("pipeline_bench: RSS {:.0f} MB", mb);
+        logged = mb;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  struct StopSampler {
+    std::atomic<bool>& sampling;
+    std::thread& sampler;
+    ~StopSampler() {
+      sampling = false;
+      sampler.join();
+    }
+  } stop_sampler{sampling, sampler};
   int64_t inserts = argc > 1 ? std::stoll(argv[1]) : 1'000'000;
   double rate = argc > 2 ? std::stod(argv[2]) : 20'000;
   int seconds = argc > 3 ? std::stoi(argv[3]) : 60;

@@ -331,6 +331,7 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   std::unique_ptr<FlushJob> TakeJob(bool snapshot);
   Status ExecuteJob(FlushJob& job);
   Status FinishJob(FlushJob& job);
+  void LogFlush(const FlushJob& job) const;
   // REQUIRES: no flush under way. Starts a flush of everything buffered (or, when nothing is
   // buffered, confirms what is due at once).
   Status StartFlush();
@@ -357,7 +358,8 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   std::unique_ptr<MetricsRegistry> owned_metrics_;
   pg::ConnectOptions connect_;
 
-  lake::LocalFileSystem fs_;
+  // Data files become durable with the commit that references them (LocalFileSystemOptions).
+  lake::LocalFileSystem fs_{lake::LocalFileSystemOptions{.defer_data_sync = true}};
   std::optional<engine::Database> database_;
   std::optional<engine::Connection> engine_;
   // An eighth of memory_limit for the upsert writers' row caches, shared by all tables.
@@ -429,6 +431,8 @@ struct Pipeline::Impl::FlushJob {
     uint64_t bytes = 0;
     lake::Version version = -1;  // after the commit
     Clock::duration took{0};     // the commit
+    lake::ApplyStats stats;      // where the commit's time went
+    Clock::duration locked{0};   // waiting for the writer lock (a compaction holds it)
   };
   bool snapshot = false;
   std::vector<Part> parts;
@@ -443,9 +447,11 @@ struct Pipeline::Impl::FlushJob {
   std::map<std::string, lake::Version> versions;
   std::optional<Clock::time_point> oldest;  // when its oldest transaction arrived
   Clock::time_point started;                // when the worker was given the job
+  Clock::duration queued{0};                // from due (latency budget spent) to started
   // Results.
   int64_t visible_ms = 0;
   Clock::duration took{0};
+  Clock::duration committed{0};  // of `took`: the tables' commits, side by side
 };
 
 void Pipeline::Impl::SetState(PipelineState state, std::string_view why) {
@@ -1106,13 +1112,27 @@ std::unique_ptr<Pipeline::Impl::FlushJob> Pipeline::Impl::TakeJob(bool snapshot)
 // job, the writers of its tables (nothing else uses them until FinishJob) and the file system.
 Status Pipeline::Impl::ExecuteJob(FlushJob& job) {
   auto start = Clock::now();
+  // Order: a table under compaction (its writer lock held) last, so the others do not wait
+  // behind it; otherwise the most rows first, so the two commit threads finish together.
+  std::vector<std::pair<bool, FlushJob::Part*>> order;
+  for (FlushJob::Part& part : job.parts) {
+    std::unique_lock probe(*part.table->writer_lock, std::try_to_lock);
+    order.emplace_back(!probe.owns_lock(), &part);
+  }
+  std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    if (a.first != b.first) return !a.first;
+    return a.second->rows > b.second->rows;
+  });
   std::vector<std::function<Status()>> commits;
   commits.reserve(job.parts.size());
-  for (FlushJob::Part& part : job.parts) {
+  for (const auto& entry : order) {
+    FlushJob::Part& part = *entry.second;
     commits.push_back([&part] {
+      auto asked = Clock::now();
       std::lock_guard writer(*part.table->writer_lock);
-      lake::ApplyStats stats;
+      lake::ApplyStats& stats = part.stats;
       auto begun = Clock::now();
+      part.locked = begun - asked;
       auto version = part.table->writer->Apply(part.batch, &stats);
       part.took = Clock::now() - begun;
       if (!version.ok()) {
@@ -1127,6 +1147,7 @@ Status Pipeline::Impl::ExecuteJob(FlushJob& job) {
   }
   // Two at a time: the machine's cores are shared with the reader and DuckDB's own threads.
   FRESHET_RETURN_IF_ERROR(RunParallel(commits, /*threads=*/2));
+  job.committed = Clock::now() - start;
   job.visible_ms = NowMs();
   for (const FlushJob::Part& part : job.parts) job.versions[part.table->qualified] = part.version;
   if (job.watermark) {
@@ -1170,6 +1191,7 @@ Status Pipeline::Impl::FinishJob(FlushJob& job) {
     }
   }
   if (job.snapshot) return Status::Ok();
+  if (!job.parts.empty() && spdlog::should_log(spdlog::level::debug)) LogFlush(job);
   if (!job.parts.empty()) {
     flush_seconds_->Observe(std::chrono::duration<double>(job.took).count());
     if (job.oldest) {
@@ -1196,11 +1218,36 @@ Status Pipeline::Impl::FinishJob(FlushJob& job) {
   return Status::Ok();
 }
 
+// Where a flush's time went, for finding what makes freshness slow (debug level).
+void Pipeline::Impl::LogFlush(const FlushJob& job) const {
+  auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
+  std::string tables;
+  for (const FlushJob::Part& part : job.parts) {
+    const lake::ApplyStats& s = part.stats;
+    tables += fmt::format(
+        " | {} rows {} lock {:.3f} apply {:.3f} (begin {:.3f} plan {:.3f} write {:.3f} commit "
+        "{:.3f} index {:.3f} compact {:.3f}) read {}",
+        part.table->qualified, part.rows, seconds(part.locked), seconds(part.took), s.begin_s,
+        s.plan_s, s.write_s, s.commit_s, s.index_s, s.compact_s, s.rows_read);
+  }
+  spdlog::debug(
+      "pipeline {}: flush oldest_age {:.3f} queued {:.3f} took {:.3f} commits {:.3f} "
+      "watermark {:.3f} bytes {}{}",
+      config_.name, job.oldest ? seconds(job.started - *job.oldest) : 0.0, seconds(job.queued),
+      seconds(job.took), seconds(job.committed), seconds(job.took - job.committed), job.bytes,
+      tables);
+}
+
 Status Pipeline::Impl::StartFlush() {
   std::unique_ptr<FlushJob> job = TakeJob(/*snapshot=*/false);
   if (job->parts.empty()) return FinishJob(*job);  // nothing to commit: confirm at once
   in_flight_bytes_ = job->bytes;
   job->started = Clock::now();
+  if (job->oldest) {
+    // Due since its budget (less the expected commit time) was spent, if that is in the past.
+    auto due = *job->oldest + config_.flush.max_latency - expected_commit_;
+    job->queued = std::max<Clock::duration>(job->started - due, Clock::duration{0});
+  }
   FlushJob* running = job.get();
   in_flight_ = std::move(job);
   worker_.Start([this, running] { return ExecuteJob(*running); });

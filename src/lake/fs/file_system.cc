@@ -8,8 +8,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <map>
 #include <memory>
+#include <optional>
 #include <random>
+#include <set>
+#include <shared_mutex>
+#include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -26,6 +32,8 @@ class FdOwner {
     if (fd_ >= 0) ::close(fd_);
   }
   int get() const { return fd_; }
+  // Gives up ownership.
+  int Release() { return std::exchange(fd_, -1); }
   // Closes now, reporting the error that close(2) may carry for buffered writes.
   Status Close(const std::string& path) {
     int fd = fd_;
@@ -79,20 +87,45 @@ std::string TempNameFor(const std::string& path) {
                      rng() ^ counter.fetch_add(1));
 }
 
-// Writes `data` to a fresh temporary file beside `path`, fsynced; returns its name.
-Result<std::string> WriteTemp(const std::string& path, std::string_view data) {
+// Writes `data` to a fresh temporary file beside `path`, fsynced; returns its name. With
+// `keep_open` (deferred durability) it is not fsynced: its writeback is started and the open
+// descriptor handed over, so the later fsync reports any writeback error.
+Result<std::string> WriteTemp(const std::string& path, std::string_view data,
+                              int* keep_open = nullptr) {
   FRESHET_RETURN_IF_ERROR(MakeDirectories(ParentOf(path)));
   std::string temp = TempNameFor(path);
   FdOwner fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (fd.get() < 0) return Status::FromErrno(errno, "create " + temp);
   Status s = WriteAll(fd.get(), data, temp);
-  if (s.ok() && ::fsync(fd.get()) != 0) s = Status::FromErrno(errno, "fsync " + temp);
-  if (s.ok()) s = fd.Close(temp);
+  if (keep_open != nullptr) {
+    // Best effort: only starts writing the pages out, so the sync at the commit finds them
+    // written; failures show at that fsync.
+    if (s.ok()) ::sync_file_range(fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+  } else if (s.ok() && ::fsync(fd.get()) != 0) {
+    s = Status::FromErrno(errno, "fsync " + temp);
+  }
+  if (!s.ok()) {
+    ::unlink(temp.c_str());  // the descriptor closes with `fd`
+    return s;
+  }
+  if (keep_open != nullptr) {
+    *keep_open = fd.Release();
+    return temp;
+  }
+  s = fd.Close(temp);
   if (!s.ok()) {
     ::unlink(temp.c_str());
     return s;
   }
   return temp;
+}
+
+// Deferred files kept open before they are synced without waiting for a commit.
+constexpr size_t kMaxDeferredFiles = 256;
+
+// Whether `path` is in a Delta log folder: a file there may reference deferred files.
+bool InDeltaLog(const std::string& path) {
+  return path.find("/_delta_log/") != std::string::npos || path.rfind("_delta_log/", 0) == 0;
 }
 
 void SyncFolder(const std::string& folder) {
@@ -174,7 +207,115 @@ Result<FileInfo> LocalFileSystem::Head(const std::string& path) {
   return InfoFromStat(path, st);
 }
 
+// Files put with deferred durability: their open descriptors.
+struct LocalFileSystem::Deferred {
+  std::mutex mu;                                   // guards files and table_locks
+  std::vector<std::pair<int, std::string>> files;  // descriptor, path
+  // Per table folder, held while its files are made durable: a commit that finds none left
+  // must not pass another thread's sync (a checkpoint's) of files that may be its own.
+  std::map<std::string, std::unique_ptr<std::mutex>> table_locks;
+  // Shared by a table's sync, exclusive for SyncDeferred (every table).
+  std::shared_mutex all;
+
+  ~Deferred() {
+    for (auto& file : files) ::close(file.first);
+  }
+};
+
+LocalFileSystem::LocalFileSystem(LocalFileSystemOptions options) {
+  if (options.defer_data_sync) deferred_ = std::make_shared<Deferred>();
+}
+
+size_t LocalFileSystem::DeferredCount() const {
+  if (!deferred_) return 0;
+  std::lock_guard lock(deferred_->mu);
+  return deferred_->files.size();
+}
+
+Status LocalFileSystem::SyncDeferred() { return SyncDeferredWith(-1, ""); }
+
+Status LocalFileSystem::SyncDeferredWith(int log_fd, const std::string& log_path) {
+  std::vector<std::pair<int, std::string>> files;
+  std::set<std::string> folders;
+  std::shared_lock<std::shared_mutex> some;
+  std::unique_lock<std::shared_mutex> every;
+  std::unique_lock<std::mutex> table;
+  if (deferred_) {
+    // A file in the log syncs only its table's files (those under the folder that holds
+    // _delta_log): another table's compaction output must not hold up this commit.
+    std::optional<std::string> prefix;
+    if (!log_path.empty()) prefix = log_path.substr(0, log_path.rfind("_delta_log/"));
+    if (prefix) {
+      some = std::shared_lock(deferred_->all);
+      std::mutex* table_mu;
+      {
+        std::lock_guard lock(deferred_->mu);
+        auto& slot = deferred_->table_locks[*prefix];
+        if (!slot) slot = std::make_unique<std::mutex>();
+        table_mu = slot.get();
+      }
+      table = std::unique_lock(*table_mu);
+    } else {
+      every = std::unique_lock(deferred_->all);
+    }
+    std::lock_guard lock(deferred_->mu);
+    auto mine = [&](const std::pair<int, std::string>& file) {
+      return !prefix || file.second.compare(0, prefix->size(), *prefix) == 0;
+    };
+    auto split = std::stable_partition(deferred_->files.begin(), deferred_->files.end(),
+                                       [&](const auto& file) { return !mine(file); });
+    files.assign(std::make_move_iterator(split), std::make_move_iterator(deferred_->files.end()));
+    deferred_->files.erase(split, deferred_->files.end());
+  }
+  for (const auto& file : files) folders.insert(ParentOf(file.second));
+  // What to fsync: the deferred files, their folders (best effort, like SyncFolder: some file
+  // systems refuse to fsync a folder) and the caller's file. All at once, a thread each: the
+  // file system then commits their journal entries together, where one after the other costs
+  // a journal commit each. On the development VM with a busy disk (about 4 ms per fsync), a
+  // commit of three files went from 32 ms (two fsyncs per file, two for the commit) to 12 ms;
+  // with an idle disk (0.2 ms per fsync) both take 2-4 ms.
+  struct Target {
+    int fd;
+    const std::string* path;
+    bool required;
+    int error = 0;
+  };
+  std::vector<Target> targets;
+  for (auto& [fd, path] : files) targets.push_back({fd, &path, true});
+  for (const std::string& folder : folders) {
+    int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) targets.push_back({fd, &folder, false});
+  }
+  if (log_fd >= 0) targets.push_back({log_fd, &log_path, true});
+  auto sync = [](Target& target) {
+    if (::fsync(target.fd) != 0) target.error = errno;
+  };
+  constexpr size_t kMaxThreads = 8;
+  if (targets.size() <= 1) {
+    for (Target& target : targets) sync(target);
+  } else {
+    std::atomic<size_t> next{0};
+    auto drain = [&] {
+      for (size_t i = next++; i < targets.size(); i = next++) sync(targets[i]);
+    };
+    std::vector<std::thread> helpers;
+    for (size_t i = 1; i < std::min(targets.size(), kMaxThreads); ++i) helpers.emplace_back(drain);
+    drain();
+    for (std::thread& helper : helpers) helper.join();
+  }
+  for (const Target& target : targets) {
+    if (target.fd != log_fd) ::close(target.fd);  // the deferred files and the folders
+  }
+  for (const Target& target : targets) {
+    if (target.required && target.error != 0) {
+      return Status::FromErrno(target.error, "fsync " + *target.path);
+    }
+  }
+  return Status::Ok();
+}
+
 Status LocalFileSystem::Put(const std::string& path, std::string_view data) {
+  if (deferred_ && InDeltaLog(path)) FRESHET_RETURN_IF_ERROR(SyncDeferredWith(-1, path));
   FRESHET_ASSIGN_OR_RETURN(std::string temp, WriteTemp(path, data));
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     Status s = Status::FromErrno(errno, "rename " + temp + " to " + path);
@@ -186,7 +327,23 @@ Status LocalFileSystem::Put(const std::string& path, std::string_view data) {
 }
 
 Status LocalFileSystem::PutIfAbsent(const std::string& path, std::string_view data) {
-  FRESHET_ASSIGN_OR_RETURN(std::string temp, WriteTemp(path, data));
+  bool defer = deferred_ && !InDeltaLog(path);
+  // A commit (with deferred files) is written unsynced, then synced together with them.
+  bool commit = deferred_ && !defer;
+  int kept = -1;
+  FRESHET_ASSIGN_OR_RETURN(std::string temp,
+                           WriteTemp(path, data, defer || commit ? &kept : nullptr));
+  FdOwner deferred_fd(kept);
+  if (commit) {
+    // Every file the commit may reference is durable before its name appears.
+    Status synced = SyncDeferredWith(deferred_fd.get(), path);
+    Status closed = deferred_fd.Close(temp);
+    if (synced.ok()) synced = closed;
+    if (!synced.ok()) {
+      ::unlink(temp.c_str());
+      return synced;
+    }
+  }
   // link(2) never replaces an existing name, so of two racing writers exactly one wins, and
   // the winner's file is complete the moment its name appears.
   int rc = ::link(temp.c_str(), path.c_str());
@@ -195,6 +352,17 @@ Status LocalFileSystem::PutIfAbsent(const std::string& path, std::string_view da
   if (rc != 0) {
     if (error == EEXIST) return Status::AlreadyExists("{} already exists", path);
     return Status::FromErrno(error, "link " + path);
+  }
+  if (defer) {
+    size_t count = 0;
+    {
+      std::lock_guard lock(deferred_->mu);
+      deferred_->files.emplace_back(deferred_fd.Release(), path);
+      count = deferred_->files.size();
+    }
+    // Bounds the open descriptors when many files precede a commit (a large compaction).
+    if (count >= kMaxDeferredFiles) return SyncDeferred();
+    return Status::Ok();
   }
   SyncFolder(ParentOf(path));
   return Status::Ok();

@@ -17,6 +17,10 @@ struct LocalFixture {
   LocalFileSystem fs;
   FileSystem& get() { return fs; }
 };
+struct DeferredSyncFixture {
+  LocalFileSystem fs{LocalFileSystemOptions{.defer_data_sync = true}};
+  FileSystem& get() { return fs; }
+};
 struct FaultyOverLocalFixture {
   LocalFileSystem local;
   FaultyFileSystem fs{local};
@@ -31,7 +35,7 @@ class FileSystemContract : public ::testing::Test {
   Fixture fixture_;
 };
 
-using Implementations = ::testing::Types<LocalFixture, FaultyOverLocalFixture>;
+using Implementations = ::testing::Types<LocalFixture, DeferredSyncFixture, FaultyOverLocalFixture>;
 TYPED_TEST_SUITE(FileSystemContract, Implementations);
 
 TYPED_TEST(FileSystemContract, PutThenGetReturnsTheBytes) {
@@ -130,6 +134,51 @@ TYPED_TEST(FileSystemContract, RacingPutIfAbsentHasExactlyOneWinner) {
   auto listed = this->fs().List(this->dir_.path());
   ASSERT_TRUE(listed.ok());
   EXPECT_EQ(listed->size(), 1u);  // no temporary files left behind
+}
+
+TEST(LocalFileSystem, DataFilesWaitForTheCommitThatReferencesThem) {
+  testing::ScratchDir dir;
+  LocalFileSystem fs{LocalFileSystemOptions{.defer_data_sync = true}};
+  std::string table = dir / "t";
+  ASSERT_TRUE(fs.PutIfAbsent(table + "/part-0.parquet", "rows").ok());
+  ASSERT_TRUE(fs.PutIfAbsent(table + "/_change_data/cdc-0.parquet", "feed").ok());
+  // Visible at once, durable later: both wait for the commit.
+  EXPECT_EQ(*fs.Get(table + "/part-0.parquet"), "rows");
+  EXPECT_EQ(fs.DeferredCount(), 2u);
+  // A file that is not a PutIfAbsent outside the log (a watermark) is durable on return.
+  ASSERT_TRUE(fs.Put(dir / "watermarks/1.json", "{}").ok());
+  EXPECT_EQ(fs.DeferredCount(), 2u);
+  // The commit makes them durable before it is written; so does a copy's commit.
+  LocalFileSystem copy = fs;
+  ASSERT_TRUE(copy.PutIfAbsent(table + "/_delta_log/00000000000000000000.json", "{}").ok());
+  EXPECT_EQ(fs.DeferredCount(), 0u);
+  ASSERT_TRUE(fs.PutIfAbsent(table + "/part-1.parquet", "more").ok());
+  EXPECT_EQ(fs.DeferredCount(), 1u);
+  // Another table's commit (or checkpoint) leaves this table's files to this table's commit.
+  std::string other = dir / "t2";
+  ASSERT_TRUE(fs.PutIfAbsent(other + "/part-0.parquet", "other").ok());
+  ASSERT_TRUE(fs.Put(other + "/_delta_log/_last_checkpoint", "{}").ok());
+  EXPECT_EQ(fs.DeferredCount(), 1u);
+  ASSERT_TRUE(fs.SyncDeferred().ok());
+  EXPECT_EQ(fs.DeferredCount(), 0u);
+  // Without the option nothing waits.
+  LocalFileSystem plain;
+  ASSERT_TRUE(plain.PutIfAbsent(table + "/part-2.parquet", "x").ok());
+  EXPECT_EQ(plain.DeferredCount(), 0u);
+  // No temporary file is left behind.
+  auto listed = fs.List(table);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  for (const FileInfo& info : *listed) EXPECT_NE(info.name.front(), '.') << info.name;
+}
+
+TEST(LocalFileSystem, ManyDeferredFilesAreSyncedWithoutACommit) {
+  testing::ScratchDir dir;
+  LocalFileSystem fs{LocalFileSystemOptions{.defer_data_sync = true}};
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(fs.PutIfAbsent(dir / ("t/part-" + std::to_string(i)), "x").ok());
+  }
+  // The descriptors kept open are bounded (256 at most).
+  EXPECT_EQ(fs.DeferredCount(), 300u - 256u);
 }
 
 TEST(FaultyFileSystem, AnArmedFaultFiresOnceThenClears) {
