@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <utility>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -174,9 +175,14 @@ Result<bool> LogMaintenance::Maintain(const Table& table, lake::Version version)
     FRESHET_RETURN_IF_ERROR(lake::CleanupLog(fs_, table.path, now_ms, retention).status());
   }
   if (table.writer_lock == nullptr || !CompactionDue(snapshot, policy_)) return false;
-  std::lock_guard writer(*table.writer_lock);
   lake::OptimizeOptions optimize = lake::AutomaticOptimizeOptions();
   optimize.writer.checkpoint_interval = 0;
+  // A threshold passed by files the options leave alone (each below its own deleted share)
+  // would otherwise start an empty compaction at every checkpoint.
+  std::vector<const lake::AddFile*> files;
+  for (const lake::AddFile& add : snapshot.files()) files.push_back(&add);
+  if (lake::PlanOptimize(files, optimize).empty()) return false;
+  std::lock_guard writer(*table.writer_lock);
   FRESHET_ASSIGN_OR_RETURN(lake::OptimizeResult result,
                            table.compact ? table.compact(connection_)
                                          : lake::Optimize(fs_, connection_, table.path, optimize));
