@@ -184,7 +184,7 @@ Result<bool> LogMaintenance::Maintain(const Table& table, lake::Version version)
   if (lake::PlanOptimize(files, optimize).empty()) return false;
   std::lock_guard writer(*table.writer_lock);
   FRESHET_ASSIGN_OR_RETURN(lake::OptimizeResult result,
-                           table.compact ? table.compact(connection_)
+                           table.compact ? table.compact(connection_, optimize)
                                          : lake::Optimize(fs_, connection_, table.path, optimize));
   if (result.files_removed == 0) return false;
   if (table.compactions != nullptr) table.compactions->Increment();

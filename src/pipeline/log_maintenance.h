@@ -73,11 +73,12 @@ class LogMaintenance {
     // Held by whoever commits to the table (the flush worker, around UpsertWriter::Apply).
     std::shared_ptr<std::mutex> writer_lock;
     CounterMetric* compactions = nullptr;  // optional
-    // Runs a due compaction on the thread's connection, holding writer_lock, in place of
-    // lake::Optimize with lake::AutomaticOptimizeOptions(): the table's writer compacts
+    // Runs a due compaction with the given options on the thread's connection, holding
+    // writer_lock, in place of lake::Optimize: the table's writer compacts
     // (UpsertWriter::Compact), so its key index follows the rows it moves instead of being
     // rebuilt from the files.
-    std::function<Result<lake::OptimizeResult>(engine::Connection&)> compact;  // optional
+    std::function<Result<lake::OptimizeResult>(engine::Connection&, const lake::OptimizeOptions&)>
+        compact;  // optional
   };
 
   // REQUIRES: `fs` and `database` outlive this object.

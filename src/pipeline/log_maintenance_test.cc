@@ -104,13 +104,14 @@ TEST_F(LogMaintenanceTest, CompactsPastAThresholdHoldingTheWriterLock) {
   auto writer_lock = std::make_shared<std::mutex>();
   CounterMetric compactions;
   int compacted_by_writer = 0;
-  LogMaintenance::Table table{table_, writer_lock, &compactions,
-                              [&](engine::Connection& connection) {
-                                // Runs holding the lock.
-                                EXPECT_FALSE(writer_lock->try_lock());
-                                ++compacted_by_writer;
-                                return lake::Optimize(fs_, connection, table_);
-                              }};
+  LogMaintenance::Table table{
+      table_, writer_lock, &compactions,
+      [&](engine::Connection& connection, const lake::OptimizeOptions& options) {
+        // Runs holding the lock.
+        EXPECT_FALSE(writer_lock->try_lock());
+        ++compacted_by_writer;
+        return lake::Optimize(fs_, connection, table_, options);
+      }};
   {
     std::lock_guard held(*writer_lock);  // a commit under way
     (*maintenance)->Schedule(table, 6);

@@ -1166,17 +1166,15 @@ Status Pipeline::Impl::FinishJob(FlushJob& job) {
     if (table.checkpoint_interval > 0 && maintenance_ &&
         part.version / table.checkpoint_interval > table.version / table.checkpoint_interval) {
       Table* maintained = &table;
-      maintenance_->Schedule({.path = table.path,
-                              .writer_lock = table.writer_lock,
-                              .compactions = table.compactions,
-                              .compact =
-                                  [maintained](engine::Connection& connection) {
-                                    lake::OptimizeOptions options =
-                                        lake::AutomaticOptimizeOptions();
-                                    options.writer.checkpoint_interval = 0;
-                                    return maintained->writer->Compact(connection, options);
-                                  }},
-                             part.version);
+      maintenance_->Schedule(
+          {.path = table.path,
+           .writer_lock = table.writer_lock,
+           .compactions = table.compactions,
+           .compact =
+               [maintained](engine::Connection& connection, const lake::OptimizeOptions& options) {
+                 return maintained->writer->Compact(connection, options);
+               }},
+          part.version);
     }
     table.version = part.version;
     table.committed_lsn = part.batch.app_version;
