@@ -101,6 +101,18 @@ class SinkCrashTest : public sink::testing::SinkTest {
         std::this_thread::sleep_for(std::chrono::milliseconds(15));
       }
     });
+    // The kills are to land while changes are applied, after the first copy: a slow machine
+    // (the sanitizer build) could otherwise kill every worker inside its first copy, and the
+    // last one would copy everything, leaving no applied change to check.
+    pid_t first = SpawnWorker(args, log);
+    EXPECT_GT(first, 0);
+    auto copied_by = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < copied_by &&
+           Rows("SELECT count(*) FROM offset_log") == std::vector<std::string>{"0"}) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ::kill(first, SIGKILL);
+    ::waitpid(first, nullptr, 0);
     int kills = 0;
     for (int round = 0; round < 10; ++round) {
       pid_t pid = SpawnWorker(args, log);
