@@ -58,22 +58,7 @@ class OptimizeTest : public testing::LakeTableTest {
   }
 
   // The table's rows as id -> (s, n).
-  std::map<int64_t, std::pair<std::string, int64_t>> Contents() {
-    std::map<int64_t, std::pair<std::string, int64_t>> out;
-    auto snapshot = Snapshot::Load(fs_, *connection_, table_);
-    EXPECT_TRUE(snapshot.ok()) << snapshot.status();
-    if (!snapshot.ok()) return out;
-    auto sql = ScanSql(fs_, *connection_, *snapshot);
-    EXPECT_TRUE(sql.ok()) << sql.status();
-    auto result = connection_->Query("SELECT id, s, n FROM (" + *sql + ")");
-    EXPECT_TRUE(result.ok()) << result.status();
-    for (const auto& row : result->rows) {
-      bool fresh =
-          out.emplace(row[0].integer(), std::make_pair(row[1].string(), row[2].integer())).second;
-      EXPECT_TRUE(fresh) << "duplicate key " << row[0].integer();
-    }
-    return out;
-  }
+  std::map<int64_t, std::pair<std::string, int64_t>> Contents() { return KeyedRows(); }
 
   // Deleted share of each live file, by path.
   std::map<std::string, double> DeletedShares() {
