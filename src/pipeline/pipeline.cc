@@ -313,6 +313,8 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   Status CreateLakeTable(Table& table, const pg::Relation& relation);
   Status PrepareConverter(Table& table, const std::shared_ptr<const pg::Relation>& relation);
   Status StageRow(Table& table, const RowConverter* converter, const pg::Change& change);
+  // Loads the catalog entries of the relation's column types that the registry lacks.
+  Status LoadTypes(const pg::Relation& relation);
   // The relation's columns with their lake types (the types' catalog entries loaded first).
   Result<std::vector<LakeColumn>> LakeColumnsOf(const pg::Relation& relation);
   Status EvolveTable(Table& table, const pg::Relation& relation, const ColumnDiff& diff);
@@ -612,6 +614,7 @@ Status Pipeline::Impl::CreateLakeTable(Table& table, const pg::Relation& relatio
 
 Status Pipeline::Impl::DefinitionOf(const Table& table, const pg::Relation& relation,
                                     lake::Schema* schema, std::vector<std::string>* key) {
+  FRESHET_RETURN_IF_ERROR(LoadTypes(relation));
   std::vector<int> attnums;
   FRESHET_ASSIGN_OR_RETURN(std::vector<std::string> source_types, SourceTypes(relation, &attnums));
   *schema = RelationSchema(relation, registry_, source_types, attnums);
@@ -720,9 +723,7 @@ Result<Pipeline::Impl::Table*> Pipeline::Impl::TableFor(
     table->path = TablePath(config_.lake.root, relation->schema, relation->name);
     const TableOverride* override = config_.OverrideFor(qualified);
     table->append_only = override != nullptr && override->mode == TableMode::kAppendOnly;
-    std::vector<uint32_t> oids;
-    for (const pg::Column& column : relation->columns) oids.push_back(column.type_oid);
-    FRESHET_RETURN_IF_ERROR(registry_.Load(*sql_, oids));
+    FRESHET_RETURN_IF_ERROR(LoadTypes(*relation));
     FRESHET_RETURN_IF_ERROR(OpenTable(*table, *relation));
     MetricsRegistry& m = *options_.metrics;
     MetricLabels labels{{"pipeline", config_.name}, {"table", qualified}};
@@ -783,10 +784,14 @@ Result<Pipeline::Impl::Table*> Pipeline::Impl::TableFor(
   return table;
 }
 
-Result<std::vector<LakeColumn>> Pipeline::Impl::LakeColumnsOf(const pg::Relation& relation) {
+Status Pipeline::Impl::LoadTypes(const pg::Relation& relation) {
   std::vector<uint32_t> oids;
   for (const pg::Column& column : relation.columns) oids.push_back(column.type_oid);
-  FRESHET_RETURN_IF_ERROR(registry_.Load(*sql_, oids));
+  return registry_.Load(*sql_, oids);
+}
+
+Result<std::vector<LakeColumn>> Pipeline::Impl::LakeColumnsOf(const pg::Relation& relation) {
+  FRESHET_RETURN_IF_ERROR(LoadTypes(relation));
   std::vector<LakeColumn> columns;
   for (const pg::Column& column : relation.columns) {
     columns.push_back(
