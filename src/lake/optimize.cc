@@ -104,6 +104,14 @@ Result<OptimizeResult> Optimize(FileSystem& fs, engine::Connection& connection,
 
 Result<OptimizeResult> Optimize(FileSystem& fs, engine::Connection& connection, Transaction& txn,
                                 const OptimizeOptions& options) {
+  FRESHET_ASSIGN_OR_RETURN(OptimizeResult result, StageOptimize(fs, connection, txn, options));
+  if (result.files_removed == 0) return result;
+  FRESHET_ASSIGN_OR_RETURN(result.version, txn.Commit("OPTIMIZE"));
+  return result;
+}
+
+Result<OptimizeResult> StageOptimize(FileSystem& fs, engine::Connection& connection,
+                                     Transaction& txn, const OptimizeOptions& options) {
   const Snapshot& snapshot = txn.read_snapshot();
   const std::string& table_path = snapshot.table_path();
   OptimizeResult result;
@@ -144,9 +152,7 @@ Result<OptimizeResult> Optimize(FileSystem& fs, engine::Connection& connection, 
     result.files_removed += static_cast<int64_t>(bin.size());
     result.rewrites.push_back(std::move(rewrite));
   }
-  if (result.files_removed == 0) return result;
   txn.MarkNoDataChange();
-  FRESHET_ASSIGN_OR_RETURN(result.version, txn.Commit("OPTIMIZE"));
   return result;
 }
 

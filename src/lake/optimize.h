@@ -77,6 +77,13 @@ Result<OptimizeResult> Optimize(FileSystem& fs, engine::Connection& connection,
 Result<OptimizeResult> Optimize(FileSystem& fs, engine::Connection& connection, Transaction& txn,
                                 const OptimizeOptions& options);
 
+// Optimize's first half: writes the new files of a run on `txn` and stages its removes and
+// adds, without committing (result.version is the read version). A writer that must not stop
+// for a compaction stages it on another thread and commits it later on its own, newer snapshot
+// (UpsertWriter::CommitStagedCompaction).
+Result<OptimizeResult> StageOptimize(FileSystem& fs, engine::Connection& connection,
+                                     Transaction& txn, const OptimizeOptions& options);
+
 // The bins a run of Optimize rewrites from `files` (the live files of a snapshot), each the
 // input of one new file: empty when nothing is due. Lets a writer decide whether a compaction
 // would do anything before starting one.

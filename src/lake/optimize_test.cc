@@ -1,5 +1,6 @@
 #include "lake/optimize.h"
 
+#include <filesystem>
 #include <map>
 #include <random>
 #include <set>
@@ -332,6 +333,81 @@ TEST_F(OptimizeTest, WriterCompactionLeavesTheIndexAndRowCacheCurrent) {
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->files_removed, 0);
   EXPECT_EQ(writer->version(), version);
+}
+
+// A compaction staged on an older snapshot (as the pipeline's maintenance thread does, without
+// the writer lock) commits on the writer's latest one: rows the writer deleted from its input
+// files meanwhile stay deleted, and the index moves. When an input is gone (another writer
+// compacted it), nothing is committed and the staged files are deleted.
+TEST_F(OptimizeTest, AStagedCompactionCarriesOverRowsDeletedSince) {
+  AppendFile(0, 20'000);
+  AppendFile(20'000, 10'000);
+  UpsertWriter writer = Writer();
+  std::mt19937_64 random(3);
+  std::map<int64_t, int64_t> model;  // id -> n
+  for (int64_t id = 0; id < 30'000; ++id) model[id] = 0;
+  auto random_batch = [&](int64_t n) {
+    ChangeBatch batch;
+    for (int change_idx = 0; change_idx < 2000; ++change_idx) {
+      auto id = static_cast<int64_t>(random() % 30'000);
+      if (model.count(id) == 0) continue;
+      if (random() % 3 == 0) {
+        batch.changes.push_back(Upsert(ChangeOp::kDelete, id, n));
+        model.erase(id);
+      } else {
+        batch.changes.push_back(Upsert(ChangeOp::kUpdate, id, n));
+        model[id] = n;
+      }
+    }
+    ASSERT_TRUE(writer.Apply(batch).ok());
+  };
+  auto check = [&](const std::string& when) {
+    auto snapshot = Snapshot::Load(fs_, *connection_, table_);
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+    EXPECT_EQ(snapshot->version(), writer.version()) << when;
+    auto built = BuildKeyIndex(fs_, *connection_, *snapshot, {"id"});
+    ASSERT_TRUE(built.ok()) << built.status();
+    EXPECT_TRUE(IndexEntries(writer.index()) == IndexEntries(*built)) << when;
+    std::map<int64_t, int64_t> contents;
+    for (const auto& [id, row] : Contents()) contents[id] = row.second;
+    EXPECT_EQ(contents, model) << when;
+  };
+  random_batch(1);
+  auto other = database_->Connect();
+  ASSERT_TRUE(other.ok());
+  OptimizeOptions optimize;  // every file with deleted rows, and small ones
+  auto stage = [&]() {
+    auto snapshot = Snapshot::Load(fs_, *other, table_);
+    EXPECT_TRUE(snapshot.ok()) << snapshot.status();
+    auto txn = Transaction::Begin(fs_, *other, *snapshot);
+    EXPECT_TRUE(txn.ok()) << txn.status();
+    auto staged = StageOptimize(fs_, *other, *txn, optimize);
+    EXPECT_TRUE(staged.ok()) << staged.status();
+    return std::make_pair(std::move(txn).value(), std::move(staged).value());
+  };
+  auto [staged, rewritten] = stage();
+  EXPECT_EQ(rewritten.files_removed, 3);  // the two loads and the batch's file
+  random_batch(2);                        // deletes rows of the staged inputs
+  random_batch(3);
+  auto committed = writer.CommitStagedCompaction(*other, staged, rewritten);
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  EXPECT_EQ(committed->files_removed, 3);
+  check("after the staged compaction");
+  random_batch(4);
+  check("after a batch");
+
+  auto [again, again_rewritten] = stage();
+  ASSERT_GT(again_rewritten.files_removed, 0);
+  ASSERT_TRUE(Optimize(fs_, *connection_, table_, optimize).ok());  // another writer's
+  auto discarded = writer.CommitStagedCompaction(*other, again, again_rewritten);
+  ASSERT_TRUE(discarded.ok()) << discarded.status();
+  EXPECT_EQ(discarded->files_removed, 0);
+  for (const AddFile& add : again.staged_adds()) {
+    EXPECT_FALSE(std::filesystem::exists(table_ + "/" + add.path)) << add.path;
+  }
+  check("after a discarded compaction");
+  random_batch(5);
+  check("after another batch");
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 // Errors: NotFound naming a missing data or DV file; Corruption for a bad deletion vector or
 // partition value.
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -62,5 +63,45 @@ struct ScanFile {
 Result<std::string> ScanFilesSql(FileSystem& fs, engine::Connection& connection,
                                  const Snapshot& snapshot, const std::vector<ScanFile>& files,
                                  const ScanOptions& options = {});
+
+// The Parquet schemas of data files, remembered by add.path. A data file never changes once
+// written, so a reader that comes back to the same files (an UpsertWriter reading current rows)
+// asks DuckDB for each footer once. Not thread-safe; one per reader.
+class ParquetSchemaCache {
+ public:
+  ParquetSchemaCache();
+  ParquetSchemaCache(ParquetSchemaCache&&) noexcept;
+  ParquetSchemaCache& operator=(ParquetSchemaCache&&) noexcept;
+  ~ParquetSchemaCache();
+
+  size_t size() const;
+
+ private:
+  friend struct ParquetSchemaCacheAccess;
+  struct Entries;
+  std::unique_ptr<Entries> entries_;
+};
+
+// One file for ReadFileRows: a live data file of the snapshot and the rows wanted from it.
+struct FileRows {
+  std::string path;  // relative to the table root, percent-encoded (as in add.path)
+  PartitionValues partition_values;
+  std::vector<uint64_t> rows;  // file_row_number of each wanted row
+  int64_t tag = 0;             // the caller's name for the file, returned with its rows
+};
+
+// The wanted rows of `files`, read like a scan (schema, column mapping, partition columns,
+// widening), in no particular order. Each result row holds the table's columns, then the file's
+// tag and the row's file_row_number (BIGINT both).
+//
+// The cost grows with the rows of the files read, not with a statement per file: the wanted
+// positions go to a temporary table (`freshet_wanted_rows`, through the appender, with no SQL
+// literal per row) that one read_parquet per group of files sharing a Parquet schema and
+// partition values is joined with. `cache` (may be null) keeps the files' Parquet schemas
+// between calls; entries of files no longer in `snapshot` are dropped.
+Result<engine::QueryResult> ReadFileRows(engine::Connection& connection, const Snapshot& snapshot,
+                                         const std::vector<FileRows>& files,
+                                         ParquetSchemaCache* cache,
+                                         const ScanOptions& options = {});
 
 }  // namespace freshet::lake

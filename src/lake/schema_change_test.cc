@@ -93,9 +93,14 @@ class SchemaChangeTest : public testing::LakeTableTest {
   std::vector<std::string> TextRows(const std::string& sql) {
     auto result = connection_->Query(sql);
     EXPECT_TRUE(result.ok()) << result.status() << "\n" << sql;
+    if (!result.ok()) return {};
+    return TextRows(*result);
+  }
+
+  // Each row as its values joined by '|'.
+  static std::vector<std::string> TextRows(const engine::QueryResult& result) {
     std::vector<std::string> out;
-    if (!result.ok()) return out;
-    for (const auto& row : result->rows) {
+    for (const auto& row : result.rows) {
       std::string line;
       for (const auto& value : row) {
         line += (line.empty() ? "" : "|") +
@@ -252,6 +257,64 @@ TEST_F(SchemaChangeTest, PartitionValuesAreKeyedByPhysicalName) {
       Change([](SchemaChange& c) { return c.DropColumn("parity"); }).Is(Code::kNotSupported));
   EXPECT_EQ(Read("id, parity"),
             (std::vector<std::string>{"0|even", "1|odd", "2|even", "3|odd", "4|even", "5|odd"}));
+}
+
+// ReadFileRows (one read_parquet per group of alike files, joined with the wanted positions)
+// gives the same rows as reading each file alone, across partitions, renamed, dropped and added
+// columns; a second read takes the files' Parquet schemas from the cache.
+TEST_F(SchemaChangeTest, ReadFileRowsMatchesReadingEachFileAlone) {
+  CreateMapped({"tag"});
+  Append(Rows(0, 10));
+  ASSERT_TRUE(Change([](SchemaChange& c) { return c.RenameColumn("s", "label"); }).ok());
+  ASSERT_TRUE(Change([](SchemaChange& c) { return c.DropColumn("n"); }).ok());
+  ASSERT_TRUE(Change([](SchemaChange& c) {
+                return c.AddColumn(
+                    {.name = "extra", .type = DataType::Primitive(DataType::Kind::kString)});
+              }).ok());
+  Append(
+      "SELECT i AS id, 'new' || i AS label, NULL AS pt, CASE WHEN i % 2 = 0 THEN 'even' ELSE "
+      "'odd' END AS tag, 'x' || i AS extra FROM range(10, 20) t(i)");
+  Snapshot snapshot = Latest();
+  ASSERT_EQ(snapshot.files().size(), 4U);
+  std::vector<FileRows> wanted;
+  std::vector<ScanFile> alone;
+  for (size_t file_idx = 0; file_idx < snapshot.files().size(); ++file_idx) {
+    const AddFile& add = snapshot.files()[file_idx];
+    std::vector<uint64_t> rows = {0, 2, 4};
+    if (file_idx == 1) rows = {1};
+    wanted.push_back(FileRows{.path = add.path,
+                              .partition_values = add.partition_values,
+                              .rows = rows,
+                              .tag = static_cast<int64_t>(file_idx) + 100});
+    alone.push_back(ScanFile{.path = add.path,
+                             .partition_values = add.partition_values,
+                             .rows_mode = ScanFile::Rows::kOnly,
+                             .rows = rows,
+                             .extra_columns = fmt::format(", {} AS tag_, file_row_number",
+                                                          static_cast<int64_t>(file_idx) + 100)});
+  }
+  auto reference_sql = ScanFilesSql(fs_, *connection_, snapshot, alone);
+  ASSERT_TRUE(reference_sql.ok()) << reference_sql.status();
+  std::vector<std::string> expected = TextRows("SELECT * FROM (" + *reference_sql + ") ORDER BY 1");
+  ASSERT_EQ(expected.size(), 10U);
+  ParquetSchemaCache cache;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto result = ReadFileRows(*connection_, snapshot, wanted, &cache);
+    ASSERT_TRUE(result.ok()) << result.status();
+    std::vector<std::string> got = TextRows(*result);
+    std::sort(got.begin(), got.end(), [](const std::string& a, const std::string& b) {
+      return std::stoll(a) < std::stoll(b);
+    });
+    EXPECT_EQ(got, expected) << "attempt " << attempt;
+    EXPECT_EQ(cache.size(), 4U);
+  }
+  // A file that is not there is an error naming it, not an empty read.
+  std::vector<FileRows> missing = {
+      FileRows{.path = "part-missing.parquet", .partition_values = {}, .rows = {0}, .tag = 1}};
+  auto failed = ReadFileRows(*connection_, snapshot, missing, nullptr);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().ToString().find("part-missing.parquet"), std::string::npos)
+      << failed.status();
 }
 
 TEST_F(SchemaChangeTest, OptimizeRewritesMappedTables) {

@@ -598,6 +598,22 @@ Status Transaction::DeleteRows(const std::string& path, const std::vector<uint64
   return Status::Ok();
 }
 
+Status Transaction::AddWrittenFile(AddFile add, std::vector<uint64_t> deleted) {
+  if (deleted.empty()) {
+    adds_.push_back(std::move(add));
+    return Status::Ok();
+  }
+  auto records = add.NumRecords();
+  if (!records || deleted.back() >= static_cast<uint64_t>(*records)) {
+    return Status::InvalidArgument("row {} is beyond the rows of {}", deleted.back(), add.path);
+  }
+  if (static_cast<int64_t>(deleted.size()) == *records) return Status::Ok();  // nothing left
+  add.deletion_vector.reset();
+  metrics_["numDeletionVectorsAdded"] += 1;
+  pending_deletion_vectors_.push_back({std::move(add), std::move(deleted)});
+  return Status::Ok();
+}
+
 Status Transaction::WritePendingDeletionVectors() {
   if (pending_deletion_vectors_.empty()) return Status::Ok();
   // One file for all of them: a commit touching many files writes (and syncs) one DV file.

@@ -90,6 +90,10 @@ class Transaction {
   // add of the file with a new deletion vector holding these rows and any already deleted (or
   // a plain remove when no row is left). The commit writes all its new vectors into one file.
   Status DeleteRows(const std::string& path, const std::vector<uint64_t>& rows);
+  // Stages the add of `add`, a file of this table written by another transaction that was not
+  // committed (a compaction staged on an older snapshot), with the rows `deleted` (sorted)
+  // marked in a new deletion vector when there are any.
+  Status AddWrittenFile(AddFile add, std::vector<uint64_t> deleted);
   // Marks every staged add and remove dataChange=false: the commit only rearranges rows
   // (compaction), so change-feed readers skip it.
   void MarkNoDataChange();

@@ -13,6 +13,7 @@
 #include "common/sql_quote.h"
 #include "engine/appender.h"
 #include "lake/change_feed.h"
+#include "lake/deletion_vector.h"
 #include "lake/export.h"
 #include "lake/paths.h"
 #include "lake/scan.h"
@@ -396,18 +397,22 @@ Result<OptimizeResult> UpsertWriter::CompactTable(const OptimizeOptions& options
     snapshot_ = txn.read_snapshot();
     return result;
   }
+  FRESHET_RETURN_IF_ERROR(FollowCompaction(txn, read_version, result, 0));
+  return result;
+}
+
+Status UpsertWriter::FollowCompaction(const Transaction& txn, Version read_version,
+                                      const OptimizeResult& result, int64_t deleted_since) {
   std::optional<Snapshot> compacted;
   if (auto committed = txn.CommittedSnapshot(); committed.ok()) compacted = std::move(*committed);
   if (compacted && result.version == read_version + 1) {
     // Only this commit since the index was current: its rows moved, nothing else changed.
     version_ = result.version;
-    if (options_.append_only || MoveCompactedRows(result)) {
-      snapshot_ = std::move(compacted);
-      return result;
+    if (!options_.append_only && !MoveCompactedRows(result, deleted_since)) {
+      FRESHET_RETURN_IF_ERROR(Rebuild(*compacted, /*contents_changed=*/false));
     }
-    FRESHET_RETURN_IF_ERROR(Rebuild(*compacted, /*contents_changed=*/false));
     snapshot_ = std::move(compacted);
-    return result;
+    return Status::Ok();
   }
   // Other writers committed in between: their changes are not in the index.
   FRESHET_ASSIGN_OR_RETURN(Snapshot latest,
@@ -415,10 +420,99 @@ Result<OptimizeResult> UpsertWriter::CompactTable(const OptimizeOptions& options
                                           /*tombstones=*/false));
   FRESHET_RETURN_IF_ERROR(Rebuild(latest));
   snapshot_ = std::move(latest);
+  return Status::Ok();
+}
+
+Result<OptimizeResult> UpsertWriter::CommitStagedCompaction(engine::Connection& connection,
+                                                            const Transaction& staged,
+                                                            OptimizeResult staged_result) {
+  engine::Connection* own = connection_;
+  connection_ = &connection;
+  Result<OptimizeResult> result = CommitRebased(staged, std::move(staged_result));
+  connection_ = own;
   return result;
 }
 
-bool UpsertWriter::MoveCompactedRows(const OptimizeResult& result) {
+Result<OptimizeResult> UpsertWriter::CommitRebased(const Transaction& staged,
+                                                   OptimizeResult staged_result) {
+  auto discard = [&](OptimizeResult result) -> Result<OptimizeResult> {
+    for (const AddFile& add : staged.staged_adds()) {
+      auto path = ResolveDataPath(table_path_, add.path);
+      if (path.ok()) (void)fs_->Delete(*path);  // an orphan otherwise, until vacuum
+    }
+    result.files_removed = 0;
+    result.files_added = 0;
+    result.rewrites.clear();
+    return result;
+  };
+  FRESHET_ASSIGN_OR_RETURN(Transaction txn, BeginTransaction());
+  const Snapshot& snapshot = txn.read_snapshot();
+  if (snapshot.version() != version_) FRESHET_RETURN_IF_ERROR(Rebuild(snapshot));
+  OptimizeResult result = std::move(staged_result);
+  result.version = snapshot.version();
+  if (result.files_removed == 0) {
+    snapshot_ = snapshot;
+    return result;
+  }
+  if (!(snapshot.metadata() == staged.read_snapshot().metadata())) {
+    // The new files were written for the schema and layout the staged snapshot had.
+    snapshot_ = snapshot;
+    return discard(std::move(result));
+  }
+  // Each new file holds its inputs' rows that were live when staged, in input order; a row
+  // deleted since then lands at (rows before its input) + row - (rows deleted before it then).
+  int64_t deleted_since = 0;
+  for (const OptimizeRewrite& rewrite : result.rewrites) {
+    if (rewrite.outputs.size() > 1) {
+      snapshot_ = snapshot;
+      return discard(std::move(result));
+    }
+    std::vector<uint64_t> output_deleted;
+    uint64_t offset = 0;
+    for (size_t input = 0; input < rewrite.inputs.size(); ++input) {
+      const std::string& path = rewrite.inputs[input];
+      auto live = std::lower_bound(
+          snapshot.files().begin(), snapshot.files().end(), path,
+          [](const AddFile& add, const std::string& wanted) { return add.path < wanted; });
+      const std::vector<uint64_t>& before = rewrite.deleted[input];
+      if (live == snapshot.files().end() || live->path != path ||
+          rewrite.input_records[input] < 0) {
+        snapshot_ = snapshot;
+        return discard(std::move(result));
+      }
+      std::vector<uint64_t> now;
+      if (live->deletion_vector) {
+        FRESHET_ASSIGN_OR_RETURN(now,
+                                 LoadDeletionVector(*fs_, table_path_, *live->deletion_vector));
+        std::sort(now.begin(), now.end());
+      }
+      if (!std::includes(now.begin(), now.end(), before.begin(), before.end())) {
+        // Rows deleted when staged are live again: not a file this compaction read.
+        snapshot_ = snapshot;
+        return discard(std::move(result));
+      }
+      size_t skipped = 0;  // rows of `before` below the current row
+      for (uint64_t row : now) {
+        while (skipped < before.size() && before[skipped] < row) ++skipped;
+        if (skipped < before.size() && before[skipped] == row) continue;
+        output_deleted.push_back(offset + row - skipped);
+      }
+      offset += static_cast<uint64_t>(rewrite.input_records[input]) - before.size();
+      FRESHET_RETURN_IF_ERROR(txn.Remove(path));
+    }
+    deleted_since += static_cast<int64_t>(output_deleted.size());
+    if (!rewrite.outputs.empty()) {
+      FRESHET_RETURN_IF_ERROR(txn.AddWrittenFile(rewrite.outputs.front(), output_deleted));
+    }
+  }
+  txn.MarkNoDataChange();
+  Version read_version = snapshot.version();
+  FRESHET_ASSIGN_OR_RETURN(result.version, txn.Commit("OPTIMIZE"));
+  FRESHET_RETURN_IF_ERROR(FollowCompaction(txn, read_version, result, deleted_since));
+  return result;
+}
+
+bool UpsertWriter::MoveCompactedRows(const OptimizeResult& result, int64_t deleted_since) {
   // Each new file holds its inputs' live rows in input order: row r of input i lands at
   // (rows before input i) + r - (deleted rows of input i before r).
   struct Move {
@@ -462,7 +556,7 @@ bool UpsertWriter::MoveCompactedRows(const OptimizeResult& result) {
   });
   // Every live row of the inputs has one entry; anything else means the index and the files
   // disagree, and the caller rebuilds it.
-  return static_cast<int64_t>(moved) == moved_rows;
+  return static_cast<int64_t>(moved) == moved_rows - deleted_since;
 }
 
 void UpsertWriter::PlanAppendOnly(const ChangeBatch& batch, const Snapshot& snapshot,
@@ -496,8 +590,7 @@ Result<std::map<std::pair<uint32_t, uint32_t>, Row>> UpsertWriter::ReadRows(
   if (locations.empty()) return out;
   std::map<uint32_t, std::vector<uint64_t>> rows_by_file;
   for (const auto& [file, row] : locations) rows_by_file[file].push_back(row);
-  // Read like a scan (partition values, column mapping, widening), one query for all files.
-  std::vector<ScanFile> files;
+  std::vector<FileRows> files;
   for (auto& [file, rows] : rows_by_file) {
     const std::string& path = index_.FilePath(file);
     auto add = std::lower_bound(snapshot.files().begin(), snapshot.files().end(), path,
@@ -508,19 +601,12 @@ Result<std::map<std::pair<uint32_t, uint32_t>, Row>> UpsertWriter::ReadRows(
       return Status::Internal("{} is not a live file of version {} of {}", path, snapshot.version(),
                               table_path_);
     }
-    ScanFile scan;
-    scan.path = path;
-    scan.partition_values = add->partition_values;
-    scan.rows_mode = ScanFile::Rows::kOnly;
-    scan.rows = std::move(rows);
-    scan.extra_columns = fmt::format(
-        ", CAST({} AS BIGINT) AS freshet_file, CAST(file_row_number "
-        "AS BIGINT) AS freshet_row",
-        file);
-    files.push_back(std::move(scan));
+    files.push_back(FileRows{.path = path,
+                             .partition_values = add->partition_values,
+                             .rows = std::move(rows),
+                             .tag = file});
   }
-  FRESHET_ASSIGN_OR_RETURN(std::string sql, ScanFilesSql(*fs_, *connection_, snapshot, files));
-  auto result = connection_->Query(sql);
+  auto result = ReadFileRows(*connection_, snapshot, files, &schema_cache_);
   if (!result.ok()) return result.status().WithContext("current rows of " + table_path_);
   size_t width = snapshot.schema().fields.size();
   for (Row& row : result->rows) {

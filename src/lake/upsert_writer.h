@@ -38,6 +38,7 @@
 #include "lake/key_index.h"
 #include "lake/optimize.h"
 #include "lake/row_cache.h"
+#include "lake/scan.h"
 #include "lake/snapshot.h"
 #include "lake/table_writer.h"
 
@@ -112,6 +113,18 @@ class UpsertWriter {
   // is rebuilt first. Returns what Optimize returns (files_removed 0: nothing was due).
   Result<OptimizeResult> Compact(engine::Connection& connection, const OptimizeOptions& options);
 
+  // Commits a compaction that another thread staged (lake::StageOptimize on `staged`, a
+  // transaction of this table begun on an older snapshot, never committed) without keeping
+  // this writer from running meanwhile; the caller keeps it from running only for this call.
+  // The commit is made on the writer's latest snapshot: rows deleted from the input files
+  // since the staged snapshot are carried over as deletion vectors of the new files, and the
+  // KeyIndex entries move as with Compact. When an input file is no longer live (another
+  // compaction, a truncate), nothing is committed, the new files are deleted and
+  // files_removed is 0.
+  Result<OptimizeResult> CommitStagedCompaction(engine::Connection& connection,
+                                                const Transaction& staged,
+                                                OptimizeResult staged_result);
+
   const KeyIndex& index() const { return index_; }
   const RowCache& row_cache() const { return cache_; }
   Version version() const { return version_; }
@@ -174,7 +187,14 @@ class UpsertWriter {
   Result<OptimizeResult> CompactTable(const OptimizeOptions& options);
   // Moves the index entries of the rows `result` rewrote; false when its rewrites cannot be
   // followed (then the index must be rebuilt).
-  bool MoveCompactedRows(const OptimizeResult& result);
+  // `deleted_since` rows of the inputs were deleted after the rewrite read them (a staged
+  // compaction) and have no index entry.
+  bool MoveCompactedRows(const OptimizeResult& result, int64_t deleted_since = 0);
+  Result<OptimizeResult> CommitRebased(const Transaction& staged, OptimizeResult staged_result);
+  // After a compaction committed by `txn` as result.version on the index's version: the
+  // writer's snapshot and index follow it.
+  Status FollowCompaction(const Transaction& txn, Version read_version,
+                          const OptimizeResult& result, int64_t deleted_since);
 
   FileSystem* fs_;
   engine::Connection* connection_;
@@ -184,6 +204,7 @@ class UpsertWriter {
   std::vector<size_t> key_positions_;       // their indexes in the schema
   std::vector<size_t> data_columns_;        // schema indexes of the change rows' values
   KeyIndex index_;
+  ParquetSchemaCache schema_cache_;  // of the files ReadRows reads
   RowCache cache_;
   // The cache holds every live key of the table (warmed whole, no key refused since): a key it
   // lacks is not live, and a key it holds with one index candidate is at that candidate.

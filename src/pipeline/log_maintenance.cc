@@ -182,10 +182,20 @@ Result<bool> LogMaintenance::Maintain(const Table& table, lake::Version version)
   std::vector<const lake::AddFile*> files;
   for (const lake::AddFile& add : snapshot.files()) files.push_back(&add);
   if (lake::PlanOptimize(files, optimize).empty()) return false;
-  std::lock_guard writer(*table.writer_lock);
-  FRESHET_ASSIGN_OR_RETURN(lake::OptimizeResult result,
-                           table.compact ? table.compact(connection_, optimize)
-                                         : lake::Optimize(fs_, connection_, table.path, optimize));
+  lake::OptimizeResult result;
+  if (table.commit_compaction) {
+    FRESHET_ASSIGN_OR_RETURN(lake::Transaction staged,
+                             lake::Transaction::Begin(fs_, connection_, snapshot, optimize.writer));
+    FRESHET_ASSIGN_OR_RETURN(lake::OptimizeResult rewritten,
+                             lake::StageOptimize(fs_, connection_, staged, optimize));
+    if (rewritten.files_removed == 0) return false;
+    std::lock_guard writer(*table.writer_lock);
+    FRESHET_ASSIGN_OR_RETURN(result,
+                             table.commit_compaction(connection_, staged, std::move(rewritten)));
+  } else {
+    std::lock_guard writer(*table.writer_lock);
+    FRESHET_ASSIGN_OR_RETURN(result, lake::Optimize(fs_, connection_, table.path, optimize));
+  }
   if (result.files_removed == 0) return false;
   if (table.compactions != nullptr) table.compactions->Increment();
   return true;

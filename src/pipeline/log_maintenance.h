@@ -14,15 +14,14 @@
 //
 // Compaction: the writers are opened with automatic compaction off, and after writing a
 // checkpoint the thread applies UpsertWriter's thresholds (CompactionPolicy) to that snapshot;
-// when one is passed it compacts holding the table's writer lock, which the flush worker holds
-// around UpsertWriter::Apply. A compaction removes the files whose deletion vectors the next
-// commit may change, so the two must not overlap; the lock makes the table's next commit wait
-// for a compaction under way, but the compaction starts as soon as the flush that passed the
-// threshold is done, not inside the next one, and the other tables of that flush commit
-// meanwhile. One compaction takes a bounded subset (lake::AutomaticOptimizeOptions: the files
-// with most deleted rows, then small ones, up to a few tens of MB), so the wait stays short;
-// what it leaves is taken at the next checkpoint. The table's own writer compacts
-// (Table::compact), so its key index follows the rows it moves instead of being rebuilt.
+// when one is passed it compacts. The rewrite (reading the files, writing the new ones) runs
+// without the table's writer lock, which the flush worker holds around UpsertWriter::Apply, so
+// the table goes on committing; only the commit holds it (Table::commit_compaction): the
+// table's own writer commits the staged rewrite on its latest snapshot, carrying rows deleted
+// meanwhile over as deletion vectors of the new files, and moves its key index entries instead
+// of rebuilding them. One compaction takes a bounded subset (lake::AutomaticOptimizeOptions:
+// the files with most deleted rows, then small ones, up to a few tens of MB); what it leaves
+// is taken at the next checkpoint.
 //
 // A checkpoint or compaction only saves readers work: a failed one is logged and the table
 // reads as before, nothing is retried. When several versions of a table wait, only the newest
@@ -73,12 +72,14 @@ class LogMaintenance {
     // Held by whoever commits to the table (the flush worker, around UpsertWriter::Apply).
     std::shared_ptr<std::mutex> writer_lock;
     CounterMetric* compactions = nullptr;  // optional
-    // Runs a due compaction with the given options on the thread's connection, holding
-    // writer_lock, in place of lake::Optimize: the table's writer compacts
-    // (UpsertWriter::Compact), so its key index follows the rows it moves instead of being
-    // rebuilt from the files.
-    std::function<Result<lake::OptimizeResult>(engine::Connection&, const lake::OptimizeOptions&)>
-        compact;  // optional
+    // Commits a due compaction that the thread staged without writer_lock (lake::StageOptimize
+    // on `staged`, a transaction begun on the checkpoint's snapshot), on the thread's
+    // connection, holding writer_lock: the table's writer carries over the rows deleted since
+    // and moves its key index entries (UpsertWriter::CommitStagedCompaction). Without it, the
+    // thread compacts with lake::Optimize holding writer_lock throughout.
+    std::function<Result<lake::OptimizeResult>(engine::Connection&, const lake::Transaction&,
+                                               lake::OptimizeResult)>
+        commit_compaction;  // optional
   };
 
   // REQUIRES: `fs` and `database` outlive this object.

@@ -1175,9 +1175,11 @@ Status Pipeline::Impl::FinishJob(FlushJob& job) {
           {.path = table.path,
            .writer_lock = table.writer_lock,
            .compactions = table.compactions,
-           .compact =
-               [maintained](engine::Connection& connection, const lake::OptimizeOptions& options) {
-                 return maintained->writer->Compact(connection, options);
+           .commit_compaction =
+               [maintained](engine::Connection& connection, const lake::Transaction& staged,
+                            lake::OptimizeResult rewritten) {
+                 return maintained->writer->CommitStagedCompaction(connection, staged,
+                                                                   std::move(rewritten));
                }},
           part.version);
     }
