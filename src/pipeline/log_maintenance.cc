@@ -177,6 +177,10 @@ Result<bool> LogMaintenance::Maintain(const Table& table, lake::Version version)
   if (table.writer_lock == nullptr || !CompactionDue(snapshot, policy_)) return false;
   lake::OptimizeOptions optimize = lake::AutomaticOptimizeOptions();
   optimize.writer.checkpoint_interval = 0;
+  // DuckDB holds a rewrite's rows decompressed until it writes them (text several times its
+  // size in the file), beside the flushes' commits: small steps keep the memory peak low, and
+  // since a rewrite no longer holds the writer lock, more of them cost only their commits.
+  optimize.max_input_bytes = int64_t{8} << 20;
   // A threshold passed by files the options leave alone (each below its own deleted share)
   // would otherwise start an empty compaction at every checkpoint.
   std::vector<const lake::AddFile*> files;
