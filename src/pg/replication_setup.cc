@@ -53,6 +53,16 @@ std::string JoinQuoted(const std::vector<std::string>& names) {
 
 }  // namespace
 
+std::string ExactTablePattern(std::string_view schema, std::string_view table) {
+  std::string out(schema);
+  out += '.';
+  for (char c : table) {
+    if (c == '_' || c == '%' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
 Status EnsurePublication(Connection& connection, const PublicationOptions& options) {
   if (options.name.empty()) return Status::InvalidArgument("the publication needs a name");
   if (!options.all_tables && options.tables.empty()) {

@@ -38,6 +38,10 @@ struct PublicationOptions {
 
 Status EnsurePublication(Connection& connection, const PublicationOptions& options);
 
+// The PublicationOptions::tables entry naming exactly `schema`.`table`: the table name's LIKE
+// wildcards (_ and %) and backslashes escaped, so "public.a_b" does not also take public.aXb.
+std::string ExactTablePattern(std::string_view schema, std::string_view table);
+
 struct SlotInfo {
   std::string name;
   Lsn consistent_point;       // streaming from here sees every change the snapshot misses

@@ -283,6 +283,23 @@ TEST_F(ReplicationStreamTest, LargeTransactionsStreamAndAbortedOnesVanish) {
 
 // Protocol version 1 (what PostgreSQL 10-13 speak) still decodes; large transactions then
 // arrive whole at commit instead of streamed.
+// An exact table name with LIKE wildcards in it publishes that table alone.
+TEST_F(ReplicationStreamTest, ExactTablePatternsPublishOneTable) {
+  Sql("CREATE TABLE a_b (id int PRIMARY KEY); CREATE TABLE axb (id int PRIMARY KEY); "
+      "CREATE TABLE \"a%\" (id int PRIMARY KEY)");
+  Connection sql = Connect();
+  ASSERT_TRUE(EnsurePublication(sql, {.name = "exact",
+                                      .tables = {ExactTablePattern("public", "a_b"),
+                                                 ExactTablePattern("public", "a%")}})
+                  .ok());
+  auto tables = sql.Query(
+      "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_publication_tables WHERE "
+      "pubname = 'exact'");
+  ASSERT_TRUE(tables.ok()) << tables.status();
+  EXPECT_EQ(*tables->Get(0, 0), "a%,a_b");
+  EXPECT_EQ(ExactTablePattern("my_schema", "t_1%"), "my_schema.t\\_1\\%");
+}
+
 TEST_F(ReplicationStreamTest, ProtocolVersionOneDeliversWholeTransactions) {
   Sql("CREATE TABLE t (id int PRIMARY KEY, v text)");
   Connection sql = Connect();

@@ -488,7 +488,7 @@ Status Pipeline::Impl::CheckTables(pg::Connection& sql, std::vector<std::string>
           "(pipelines[{}].source.postgres.exclude)",
           qualified, qualified, config_.name);
     }
-    matched.push_back(qualified);
+    matched.push_back(pg::ExactTablePattern(*rows.Get(row, 0), *rows.Get(row, 1)));
   }
   bool schema_patterns_only =
       config_.source.exclude.empty() &&
