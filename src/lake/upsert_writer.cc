@@ -435,7 +435,14 @@ Result<OptimizeResult> UpsertWriter::CommitStagedCompaction(engine::Connection& 
 
 Result<OptimizeResult> UpsertWriter::CommitRebased(const Transaction& staged,
                                                    OptimizeResult staged_result) {
-  auto discard = [&](OptimizeResult result) -> Result<OptimizeResult> {
+  FRESHET_ASSIGN_OR_RETURN(Transaction txn, BeginTransaction());
+  const Snapshot& snapshot = txn.read_snapshot();
+  if (snapshot.version() != version_) FRESHET_RETURN_IF_ERROR(Rebuild(snapshot));
+  OptimizeResult result = std::move(staged_result);
+  result.version = snapshot.version();
+  // Nothing committed: the writer keeps the snapshot it read, the new files go.
+  auto discard = [&]() -> Result<OptimizeResult> {
+    snapshot_ = snapshot;
     for (const AddFile& add : staged.staged_adds()) {
       auto path = ResolveDataPath(table_path_, add.path);
       if (path.ok()) (void)fs_->Delete(*path);  // an orphan otherwise, until vacuum
@@ -445,28 +452,15 @@ Result<OptimizeResult> UpsertWriter::CommitRebased(const Transaction& staged,
     result.rewrites.clear();
     return result;
   };
-  FRESHET_ASSIGN_OR_RETURN(Transaction txn, BeginTransaction());
-  const Snapshot& snapshot = txn.read_snapshot();
-  if (snapshot.version() != version_) FRESHET_RETURN_IF_ERROR(Rebuild(snapshot));
-  OptimizeResult result = std::move(staged_result);
-  result.version = snapshot.version();
-  if (result.files_removed == 0) {
-    snapshot_ = snapshot;
-    return result;
-  }
+  if (result.files_removed == 0) return discard();
   if (!(snapshot.metadata() == staged.read_snapshot().metadata())) {
-    // The new files were written for the schema and layout the staged snapshot had.
-    snapshot_ = snapshot;
-    return discard(std::move(result));
+    return discard();  // the new files were written for the schema the staged snapshot had
   }
   // Each new file holds its inputs' rows that were live when staged, in input order; a row
   // deleted since then lands at (rows before its input) + row - (rows deleted before it then).
   int64_t deleted_since = 0;
   for (const OptimizeRewrite& rewrite : result.rewrites) {
-    if (rewrite.outputs.size() > 1) {
-      snapshot_ = snapshot;
-      return discard(std::move(result));
-    }
+    if (rewrite.outputs.size() > 1) return discard();
     std::vector<uint64_t> output_deleted;
     uint64_t offset = 0;
     for (size_t input = 0; input < rewrite.inputs.size(); ++input) {
@@ -477,8 +471,7 @@ Result<OptimizeResult> UpsertWriter::CommitRebased(const Transaction& staged,
       const std::vector<uint64_t>& before = rewrite.deleted[input];
       if (live == snapshot.files().end() || live->path != path ||
           rewrite.input_records[input] < 0) {
-        snapshot_ = snapshot;
-        return discard(std::move(result));
+        return discard();
       }
       std::vector<uint64_t> now;
       if (live->deletion_vector) {
@@ -487,9 +480,7 @@ Result<OptimizeResult> UpsertWriter::CommitRebased(const Transaction& staged,
         std::sort(now.begin(), now.end());
       }
       if (!std::includes(now.begin(), now.end(), before.begin(), before.end())) {
-        // Rows deleted when staged are live again: not a file this compaction read.
-        snapshot_ = snapshot;
-        return discard(std::move(result));
+        return discard();  // rows deleted when staged are live again: not the file it read
       }
       size_t skipped = 0;  // rows of `before` below the current row
       for (uint64_t row : now) {
