@@ -85,6 +85,7 @@ pipelines:
     #     partition_by: [day]
     #     primary_key: [id]          # for tables without one at the source
     #     mode: append_only          # upsert (default) | append_only
+    #     change_feed: false         # delta.enableChangeDataFeed (default true)
     # sinks:                         # destination databases fed from the lake tables
     #   - postgres:
     #       dsn: postgres://serving@127.0.0.1:5434/serving   # password: password_file or

@@ -134,6 +134,17 @@ void SchemaChange::AddFeature(const std::string& feature, bool reader) {
   add(protocol_.writer_features);
 }
 
+void SchemaChange::SetChangeDataFeed(bool enabled) {
+  metadata_.configuration["delta.enableChangeDataFeed"] = enabled ? "true" : "false";
+  if (!enabled) return;
+  if (protocol_.min_writer_version >= 7) {
+    AddFeature("changeDataFeed", /*reader=*/false);
+  } else if (protocol_.min_writer_version < 4) {
+    protocol_.min_writer_version = 4;
+    protocol_changed_ = true;
+  }
+}
+
 Status SchemaChange::EnableColumnMapping() {
   std::string mode = column_mapping_mode();
   if (mode == "name") return Status::Ok();

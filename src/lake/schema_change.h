@@ -69,6 +69,10 @@ class SchemaChange {
   // adding the typeWidening feature. Needs a table on reader 3 / writer 7.
   Status WidenColumn(const std::string& name, const DataType& to);
 
+  // Turns the change data feed on or off (delta.enableChangeDataFeed); turning it on adds the
+  // changeDataFeed writer feature (tables on writer 7) or raises the writer version to 4.
+  void SetChangeDataFeed(bool enabled);
+
   // Sets `key` to the string `value` in the metadata of top-level column `name`.
   Status SetColumnMetadata(const std::string& name, const std::string& key,
                            const std::string& value);

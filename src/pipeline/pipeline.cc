@@ -18,6 +18,7 @@
 
 #include "engine/database.h"
 #include "lake/actions.h"
+#include "lake/change_feed.h"
 #include "lake/fs/file_system.h"
 #include "lake/schema_change.h"
 #include "lake/snapshot.h"
@@ -296,6 +297,7 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   // copies the rows of those that joined.
   Status MaintainTables();
   Status MarkDropped(Table& table);
+  Result<lake::Snapshot> SetChangeFeed(const Table& table, bool enabled);
   // Serves the re-snapshot requests waiting (pipeline/resnapshot.h).
   Status ServeResnapshotRequests();
   Status Resnapshot(const std::string& qualified);
@@ -586,7 +588,8 @@ Status Pipeline::Impl::CreateLakeTable(Table& table, const pg::Relation& relatio
   // Column mapping mode `name`: renames and drops at the source become metadata-only commits.
   create.configuration = {
       {"delta.columnMapping.mode", "name"},
-      {"delta.enableChangeDataFeed", "true"},
+      {"delta.enableChangeDataFeed",
+       override != nullptr && override->change_feed == false ? "false" : "true"},
       {"freshet.primaryKey", KeyJson(key)},
       {"freshet.mode", table.append_only ? "append_only" : "upsert"},
       {"freshet.source", table.qualified},
@@ -651,6 +654,11 @@ Status Pipeline::Impl::OpenTable(Table& table, const pg::Relation& relation) {
   }
   FRESHET_ASSIGN_OR_RETURN(lake::Snapshot snapshot,
                            lake::Snapshot::Load(fs_, *engine_, table.path));
+  const TableOverride* override = config_.OverrideFor(table.qualified);
+  if (override != nullptr && override->change_feed &&
+      *override->change_feed != lake::ChangeFeedEnabled(snapshot.metadata().configuration)) {
+    FRESHET_ASSIGN_OR_RETURN(snapshot, SetChangeFeed(table, *override->change_feed));
+  }
   std::vector<std::string> key;
   if (auto text = snapshot.Configuration("freshet.primaryKey")) {
     auto json = nlohmann::json::parse(*text, nullptr, false);
@@ -1386,6 +1394,26 @@ Status Pipeline::Impl::OpenPublishedTables() {
     FRESHET_RETURN_IF_ERROR(TableFor(table.relation, /*follow_relation=*/false).status());
   }
   return Status::Ok();
+}
+
+// The configured change feed setting differs from the lake table's: one metadata commit, and
+// the commits after it follow it (the writer reads the setting from each snapshot).
+Result<lake::Snapshot> Pipeline::Impl::SetChangeFeed(const Table& table, bool enabled) {
+  // A metadata commit, which a compaction under way would conflict with.
+  if (maintenance_) maintenance_->Pause();
+  Status set = [&]() -> Status {
+    FRESHET_ASSIGN_OR_RETURN(lake::Transaction txn,
+                             lake::Transaction::Begin(fs_, *engine_, table.path));
+    lake::SchemaChange change(txn.read_snapshot());
+    change.SetChangeDataFeed(enabled);
+    change.Stage(txn);
+    return txn.Commit("SET TBLPROPERTIES").status();
+  }();
+  if (maintenance_) maintenance_->Resume();
+  FRESHET_RETURN_IF_ERROR(set);
+  spdlog::info("pipeline {}: the change data feed of {} is now {} (overrides[].change_feed)",
+               config_.name, table.path, enabled ? "on" : "off");
+  return lake::Snapshot::Load(fs_, *engine_, table.path);
 }
 
 // The source table is gone and every change it had is in the lake: the lake table stays, with

@@ -104,7 +104,8 @@ Result<std::vector<TableOverride>> ParseOverrides(const ConfigNode& pipeline) {
   if (!overrides) return out;
   FRESHET_ASSIGN_OR_RETURN(auto items, overrides->Items());
   for (const auto& item : items) {
-    FRESHET_RETURN_IF_ERROR(item.CheckKeys({"table", "partition_by", "primary_key", "mode"}));
+    FRESHET_RETURN_IF_ERROR(
+        item.CheckKeys({"table", "partition_by", "primary_key", "mode", "change_feed"}));
     TableOverride entry;
     FRESHET_ASSIGN_OR_RETURN(ConfigNode table, item.Get("table"));
     FRESHET_ASSIGN_OR_RETURN(entry.table, table.AsString());
@@ -118,6 +119,9 @@ Result<std::vector<TableOverride>> ParseOverrides(const ConfigNode& pipeline) {
       entry.mode = TableMode::kAppendOnly;
     } else {
       return item.Get("mode")->Error("'{}' is not a table mode; use upsert or append_only", mode);
+    }
+    if (item.Find("change_feed")) {
+      FRESHET_ASSIGN_OR_RETURN(entry.change_feed, item.GetBool("change_feed", true));
     }
     out.push_back(std::move(entry));
   }

@@ -70,6 +70,9 @@ struct TableOverride {
   std::vector<std::string> partition_by;
   std::vector<std::string> primary_key;  // for tables without one at the source
   TableMode mode = TableMode::kUpsert;
+  // delta.enableChangeDataFeed of the lake table (on unless set): without the feed, an update
+  // or delete needs no pre-image, so no current row is read back from the data files.
+  std::optional<bool> change_feed;
 };
 
 struct PipelineConfig {

@@ -63,6 +63,7 @@ TEST(PipelineConfig, FullConfigWithOverrides) {
       - table: public.events
         partition_by: [day]
         mode: append_only
+        change_feed: false
       - table: public.*
         primary_key: [id, tenant]
 )");
@@ -79,9 +80,11 @@ TEST(PipelineConfig, FullConfigWithOverrides) {
   ASSERT_NE(events, nullptr);
   EXPECT_EQ(events->mode, TableMode::kAppendOnly);
   EXPECT_EQ(events->partition_by, std::vector<std::string>{"day"});
+  EXPECT_EQ(events->change_feed, false);
   const TableOverride* orders = shop.OverrideFor("public.orders");
   ASSERT_NE(orders, nullptr);
   EXPECT_EQ(orders->primary_key, (std::vector<std::string>{"id", "tenant"}));
+  EXPECT_EQ(orders->change_feed, std::nullopt);
   EXPECT_EQ(shop.OverrideFor("sales.orders"), nullptr);
 }
 

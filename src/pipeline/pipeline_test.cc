@@ -712,6 +712,54 @@ TEST_F(PipelineTest, OverridesAppendOnlyPartitionsAndKey) {
 namespace freshet::pipeline {
 namespace {
 
+// overrides[].change_feed: a table created with the feed off writes no change-data files (so
+// its updates read no pre-image back); turning it on later is one metadata commit, with the
+// protocol feature, after which commits carry the feed.
+TEST_F(PipelineTest, TheChangeFeedOverrideTurnsTheFeedOffAndOn) {
+  Sql("CREATE TABLE hot (id int PRIMARY KEY, v int); "
+      "INSERT INTO hot SELECT i, i FROM generate_series(1, 50) i");
+  PipelineConfig config = Config();
+  config.overrides.push_back({.table = "public.hot", .change_feed = false});
+  std::string path = TablePath(root_, "public", "hot");
+  auto change_data_files = [&] {
+    std::error_code error;
+    int count = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(path + "/_change_data", error)) {
+      count += entry.is_regular_file() ? 1 : 0;
+    }
+    return count;
+  };
+  lake::LocalFileSystem fs;
+  auto database = engine::Database::Open("");
+  auto connection = database->Connect();
+  {
+    RunningPipeline running(config);
+    ASSERT_TRUE(Converges("public", "hot", running));
+    Sql("UPDATE hot SET v = v + 100 WHERE id <= 10; DELETE FROM hot WHERE id = 50");
+    ASSERT_TRUE(Converges("public", "hot", running));
+    ASSERT_TRUE(running.Stop().ok());
+  }
+  auto off = lake::Snapshot::Load(fs, *connection, path);
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ(off->Configuration("delta.enableChangeDataFeed"), "false");
+  EXPECT_EQ(change_data_files(), 0);
+
+  config.overrides.back().change_feed = true;
+  {
+    RunningPipeline running(config);
+    Sql("UPDATE hot SET v = v + 100 WHERE id <= 10");
+    ASSERT_TRUE(Converges("public", "hot", running));
+    ASSERT_TRUE(running.Stop().ok());
+  }
+  auto on = lake::Snapshot::Load(fs, *connection, path);
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_EQ(on->Configuration("delta.enableChangeDataFeed"), "true");
+  const auto& features = on->protocol().writer_features;
+  ASSERT_TRUE(features.has_value());
+  EXPECT_NE(std::find(features->begin(), features->end(), "changeDataFeed"), features->end());
+  EXPECT_GT(change_data_files(), 0);
+}
+
 // unrepresentable_values: fail stops with the documented message; clamp stores the range ends.
 TEST_F(PipelineTest, UnrepresentableValuesFollowTheConfiguredRule) {
   Sql("CREATE TABLE inf (id int PRIMARY KEY, ts timestamp); "
