@@ -298,6 +298,7 @@ class Pipeline::Impl : public pg::ChangeSink, public pg::SnapshotSink {
   Status MaintainTables();
   Status MarkDropped(Table& table);
   Result<lake::Snapshot> SetChangeFeed(const Table& table, bool enabled);
+  Status SetProperties(const Table& table, const std::function<void(lake::SchemaChange&)>& edit);
   // Serves the re-snapshot requests waiting (pipeline/resnapshot.h).
   Status ServeResnapshotRequests();
   Status Resnapshot(const std::string& qualified);
@@ -1396,21 +1397,28 @@ Status Pipeline::Impl::OpenPublishedTables() {
   return Status::Ok();
 }
 
-// The configured change feed setting differs from the lake table's: one metadata commit, and
-// the commits after it follow it (the writer reads the setting from each snapshot).
-Result<lake::Snapshot> Pipeline::Impl::SetChangeFeed(const Table& table, bool enabled) {
+// A "SET TBLPROPERTIES" commit of what `edit` changes in the table's metadata.
+Status Pipeline::Impl::SetProperties(const Table& table,
+                                     const std::function<void(lake::SchemaChange&)>& edit) {
   // A metadata commit, which a compaction under way would conflict with.
   if (maintenance_) maintenance_->Pause();
-  Status set = [&]() -> Status {
+  Status committed = [&]() -> Status {
     FRESHET_ASSIGN_OR_RETURN(lake::Transaction txn,
                              lake::Transaction::Begin(fs_, *engine_, table.path));
     lake::SchemaChange change(txn.read_snapshot());
-    change.SetChangeDataFeed(enabled);
+    edit(change);
     change.Stage(txn);
     return txn.Commit("SET TBLPROPERTIES").status();
   }();
   if (maintenance_) maintenance_->Resume();
-  FRESHET_RETURN_IF_ERROR(set);
+  return committed;
+}
+
+// The configured change feed setting differs from the lake table's: one metadata commit, and
+// the commits after it follow it (the writer reads the setting from each snapshot).
+Result<lake::Snapshot> Pipeline::Impl::SetChangeFeed(const Table& table, bool enabled) {
+  FRESHET_RETURN_IF_ERROR(
+      SetProperties(table, [&](lake::SchemaChange& change) { change.SetChangeDataFeed(enabled); }));
   spdlog::info("pipeline {}: the change data feed of {} is now {} (overrides[].change_feed)",
                config_.name, table.path, enabled ? "on" : "off");
   return lake::Snapshot::Load(fs_, *engine_, table.path);
@@ -1423,18 +1431,9 @@ Status Pipeline::Impl::MarkDropped(Table& table) {
   std::string when =
       fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
                   std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
-  // A metadata commit, which a compaction under way would conflict with.
-  maintenance_->Pause();
-  Status marked = [&]() -> Status {
-    FRESHET_ASSIGN_OR_RETURN(lake::Transaction txn,
-                             lake::Transaction::Begin(fs_, *engine_, table.path));
-    lake::SchemaChange change(txn.read_snapshot());
+  FRESHET_RETURN_IF_ERROR(SetProperties(table, [&](lake::SchemaChange& change) {
     change.metadata().configuration[kSourceDroppedKey] = when;
-    change.Stage(txn);
-    return txn.Commit("SET TBLPROPERTIES").status();
-  }();
-  maintenance_->Resume();
-  FRESHET_RETURN_IF_ERROR(marked);
+  }));
   // The writer sees the commit as another writer's and reloads.
   FRESHET_ASSIGN_OR_RETURN(lake::Snapshot snapshot,
                            lake::Snapshot::Load(fs_, *engine_, table.path));
