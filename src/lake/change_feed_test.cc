@@ -1,6 +1,8 @@
 #include "lake/change_feed.h"
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -435,6 +437,29 @@ TEST_F(ChangeFeedTest, AppendOnlyRowsAreInserts) {
   ASSERT_EQ(*writer->Apply(ChangeBatch{{Insert(1, "a", 1), Update(1, "b", 2), Delete(1)}}), 1);
   EXPECT_EQ(Feed(1),
             (std::vector<std::string>{"1 insert 1 a 1", "1 insert 1 b 2", "1 insert 1 NULL -1"}));
+}
+
+// A batch without updates writes no change-data file: its adds and deletion vectors are the
+// feed (PROTOCOL.md, Change Data Files), read the same. One with an update writes one.
+TEST_F(ChangeFeedTest, BatchesWithoutUpdatesLeaveTheFeedToTheirFileActions) {
+  Create();
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, {{"id"}, false, {}});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ASSERT_EQ(*writer->Apply(ChangeBatch{{Insert(1, "a", 1), Insert(2, "b", 2), Insert(3, "c", 3)}}),
+            1);
+  ASSERT_EQ(*writer->Apply(ChangeBatch{{Delete(2), Insert(4, "d", 4)}}), 2);
+  ASSERT_EQ(*writer->Apply(ChangeBatch{{Update(1, "a2", 10)}}), 3);
+  int change_files = 0;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(table_ + "/_change_data", error)) {
+    change_files += entry.is_regular_file() ? 1 : 0;
+  }
+  EXPECT_EQ(change_files, 1);
+  std::vector<std::string> feed = Feed(1);
+  std::sort(feed.begin(), feed.end());
+  EXPECT_EQ(feed, (std::vector<std::string>{
+                      "1 insert 1 a 1", "1 insert 2 b 2", "1 insert 3 c 3", "2 delete 2 b 2",
+                      "2 insert 4 d 4", "3 update_postimage 1 a2 10", "3 update_preimage 1 a 1"}));
 }
 
 TEST_F(ChangeFeedTest, DatesAndTimestampsSurviveStagingAtAnyEpoch) {

@@ -111,8 +111,11 @@ Result<std::map<std::string, PhysicalNode>> ReadPhysicalSchemas(
     engine::Connection& connection, const std::vector<std::string>& paths) {
   std::map<std::string, PhysicalNode> out;
   if (paths.empty()) return out;
+  // Each file once: parquet_schema lists a file given twice twice, interleaved.
   std::string list;
-  for (const auto& path : paths) list += (list.empty() ? "" : ", ") + QuoteLiteral(path);
+  for (const auto& path : std::set<std::string>(paths.begin(), paths.end())) {
+    list += (list.empty() ? "" : ", ") + QuoteLiteral(path);
+  }
   auto result = connection.Query(
       fmt::format("SELECT file_name, name, num_children, converted_type, logical_type::VARCHAR, "
                   "repetition_type, field_id, type, concat_ws(',', scale, precision) "

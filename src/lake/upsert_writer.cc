@@ -1034,12 +1034,8 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
         status = appended.status();
       }
     }
-    if (status.ok() && plan.record_feed) {
-      // Every appended change row is an insert of the history.
-      status = txn.AppendChangeData(fmt::format("SELECT *, 'insert' AS {} FROM {}",
-                                                QuoteIdentifier(kChangeTypeColumn), staging))
-                   .status();
-    }
+    // Every appended change row is an insert of the history, which readers of the feed take
+    // from the add actions: no change-data file (PROTOCOL.md, Change Data Files).
     Status dropped = connection_->Execute("DROP TABLE IF EXISTS " + staging);
     FRESHET_RETURN_IF_ERROR(status);
     FRESHET_RETURN_IF_ERROR(dropped);
@@ -1065,7 +1061,24 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
         status = appended.status();
       }
     }
-    if (status.ok()) status = txn.AppendChangeData("SELECT * FROM " + staging).status();
+    // A batch whose feed the file actions already say needs no change-data file: readers take
+    // inserts from the add actions and deletes from the removes and new deletion vectors
+    // (PROTOCOL.md, Change Data Files). That is a batch without updates (a pre- and post-image
+    // pair needs the file) where every insert is a row written and every delete a row of the
+    // table before the batch (a row inserted and deleted again is in no file).
+    size_t inserts = 0;
+    size_t deletes = 0;
+    for (const auto& [row, type] : plan.feed) {
+      std::string_view kind = type;
+      inserts += kind == "insert" ? 1 : 0;
+      deletes += kind == "delete" ? 1 : 0;
+    }
+    size_t written = std::count(plan.feed_final.begin(), plan.feed_final.end(), true);
+    bool feed_in_file_actions = !plan.truncate && inserts + deletes == plan.feed.size() &&
+                                inserts == written && deletes == plan.deleted.size();
+    if (status.ok() && !feed_in_file_actions) {
+      status = txn.AppendChangeData("SELECT * FROM " + staging).status();
+    }
     Status dropped = connection_->Execute("DROP TABLE IF EXISTS " + staging);
     FRESHET_RETURN_IF_ERROR(status);
     FRESHET_RETURN_IF_ERROR(dropped);
