@@ -70,6 +70,9 @@ class KeyIndex {
   void Insert(std::string_view key, RowLocation location);
   // Removes the entry of `key` at `location`; false when there is none.
   bool Erase(std::string_view key, RowLocation location);
+  // Moves the entry of `key` at `from` to `to` in place (the key's row was rewritten there);
+  // false when there is none. REQUIRES: no entry has location `to`.
+  bool Move(std::string_view key, RowLocation from, RowLocation to);
   // Removes every entry in `file` (the file left the table); returns how many.
   size_t EraseFile(uint32_t file);
   // Moves entries to new locations (rows rewritten by a compaction): `move` sees each entry's

@@ -23,6 +23,7 @@
 // when another writer committed in between, the index is rebuilt from the newer snapshot.
 // Not thread-safe; one UpsertWriter per table.
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -126,21 +127,32 @@ class UpsertWriter {
         cache_(options_.key_columns.empty() || options_.append_only ? 0 : options_.row_cache_bytes,
                options_.row_cache_budget) {}
   // What a batch does: rows to write, and (key, location) of the row versions it deletes.
+  // Rows are pointers, not copies: into the batch (a change's row as it came), into `store`
+  // (rows the plan built: filled values, rows from the row cache) or into `read` (rows read
+  // from the data files); the batch outlives the plan, and neither container moves its rows.
   struct Plan {
-    std::vector<engine::Row> rows;
+    std::deque<engine::Row> store;
+    std::map<std::pair<uint32_t, uint32_t>, engine::Row> read;
+    std::vector<const engine::Row*> rows;
     std::vector<std::pair<std::string, RowLocation>> deleted;
-    // Keyed tables: per `deleted` entry, whether the batch writes the key again (in `rows`);
-    // and the key of each row of `rows`.
+    // Keyed tables: per `deleted` entry, whether the batch writes the key again (in `rows`)
+    // and at which index of `rows` (kNoRow if not); and the key of each row of `rows`.
+    static constexpr uint32_t kNoRow = UINT32_MAX;
     std::vector<bool> deleted_rewritten;
+    std::vector<uint32_t> deleted_row;
     std::vector<std::string> row_keys;
     bool truncate = false;         // every file of the read snapshot is removed
     bool app_transaction = false;  // the commit records a txn even without row changes
     // The change data feed (when the table has delta.enableChangeDataFeed): every change of the
     // batch in order, as (row, _change_type).
     bool record_feed = false;
-    std::vector<std::pair<engine::Row, const char*>> feed;
+    std::vector<std::pair<const engine::Row*, const char*>> feed;
     std::vector<bool> feed_final;  // per feed row: it is a row the commit writes (in `rows`)
-    int64_t rows_read = 0;         // current rows read from data files
+    // Keyed tables with the feed: the feed index of each row of `rows`.
+    std::vector<uint32_t> row_feed;
+    int64_t rows_read = 0;  // current rows read from data files
+    // Keeps `row` in `store` and returns where it now lives.
+    const engine::Row* Keep(engine::Row row) { return &store.emplace_back(std::move(row)); }
   };
   // Rebuilds the KeyIndex on `snapshot`; `contents_changed` (any change but a compaction)
   // also empties the row cache.
@@ -152,6 +164,10 @@ class UpsertWriter {
   // index: from the rows themselves when the file holds exactly them, else read back.
   Status IndexWrittenFile(const Snapshot& snapshot, const AddFile& add,
                           const std::vector<const engine::Row*>& rows);
+  // Brings the KeyIndex and row cache up to date with the commit of `plan` (which added
+  // `added`, written from `file_rows` in file order) on `snapshot`, the version before it.
+  Status UpdateIndex(const Snapshot& snapshot, const Plan& plan, const std::vector<AddFile>& added,
+                     const std::vector<const engine::Row*>& file_rows);
   // Fills the row cache with every row of `snapshot` when the table is small enough to fit
   // (then the cache is complete).
   Status WarmRowCache(const Snapshot& snapshot);
