@@ -454,6 +454,12 @@ Result<OptimizeResult> UpsertWriter::CompactTable(const OptimizeOptions& options
     snapshot_ = txn.read_snapshot();
     return result;
   }
+  if (result.version == read_version + 1 && deletion_vectors_version_ == read_version) {
+    KeepDeletionVectors(txn, result.version);
+  } else {
+    deletion_vectors_.clear();
+    deletion_vectors_version_ = -1;
+  }
   std::optional<Snapshot> compacted;
   if (auto committed = txn.CommittedSnapshot(); committed.ok()) compacted = std::move(*committed);
   if (compacted && result.version == read_version + 1) {
@@ -474,6 +480,21 @@ Result<OptimizeResult> UpsertWriter::CompactTable(const OptimizeOptions& options
   FRESHET_RETURN_IF_ERROR(Rebuild(latest));
   snapshot_ = std::move(latest);
   return result;
+}
+
+void UpsertWriter::KeepDeletionVectors(const Transaction& txn, Version version) {
+  std::set<std::string_view> added;
+  for (const AddFile& add : txn.staged_adds()) added.insert(add.path);
+  for (const RemoveFile& remove : txn.staged_removes()) {
+    if (added.count(remove.path) == 0) deletion_vectors_.erase(remove.path);
+  }
+  deletion_vectors_version_ = version;
+}
+
+const std::vector<uint64_t>* UpsertWriter::TEST_DeletionVector(const std::string& path) const {
+  if (deletion_vectors_version_ != version_) return nullptr;
+  auto it = deletion_vectors_.find(path);
+  return it == deletion_vectors_.end() ? nullptr : &it->second;
 }
 
 bool UpsertWriter::MoveCompactedRows(const OptimizeResult& result) {
@@ -1074,9 +1095,14 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
   for (const auto& [key, location] : plan.deleted) {
     deletions[location.file].push_back(location.row);
   }
+  // The vectors kept from this writer's last commit hold for the version it read; any
+  // failure below leaves them for the next batch to drop.
+  if (deletion_vectors_version_ != snapshot.version()) deletion_vectors_.clear();
+  deletion_vectors_version_ = -1;
   for (auto& [file, positions] : deletions) {
     std::sort(positions.begin(), positions.end());
-    FRESHET_RETURN_IF_ERROR(txn.DeleteRows(index_.FilePath(file), positions));
+    const std::string& path = index_.FilePath(file);
+    FRESHET_RETURN_IF_ERROR(txn.DeleteRows(path, positions, deletion_vectors_[path]));
     stats.rows_deleted += static_cast<int64_t>(positions.size());
   }
   stats.rows_written = static_cast<int64_t>(plan.rows.size());
@@ -1090,6 +1116,11 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
   stats.commit_s = SecondsSince(start);
   start = Clock::now();
 
+  if (version == snapshot.version() + 1 && !plan.truncate) {
+    KeepDeletionVectors(txn, version);
+  } else {
+    deletion_vectors_.clear();
+  }
   if (options_.append_only) {
     version_ = version;
   } else if (version != snapshot.version() + 1) {

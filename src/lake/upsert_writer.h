@@ -29,6 +29,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -116,6 +117,9 @@ class UpsertWriter {
   const KeyIndex& index() const { return index_; }
   const RowCache& row_cache() const { return cache_; }
   Version version() const { return version_; }
+  // The rows of the deletion vector of the live file `path` as this writer keeps them from its
+  // own commits (nullptr when it keeps none for the current version).
+  const std::vector<uint64_t>* TEST_DeletionVector(const std::string& path) const;
 
  private:
   UpsertWriter(FileSystem& fs, engine::Connection& connection, std::string table_path,
@@ -185,6 +189,9 @@ class UpsertWriter {
                    const std::vector<bool>& final_flags);
   Result<Version> ApplyBatch(const ChangeBatch& batch, ApplyStats& stats);
   Result<Version> CommitPlan(Transaction& txn, Plan& plan, ApplyStats& stats);
+  // After `txn` committed `version` directly on the version this writer read: keeps the
+  // deletion vectors it wrote for that version and forgets those of files it removed.
+  void KeepDeletionVectors(const Transaction& txn, Version version);
   // Compacts when the table after `txn` (committed as `version`) passes a threshold.
   Status MaybeCompact(const Transaction& txn, Version version, ApplyStats& stats);
   Result<OptimizeResult> CompactTable(const OptimizeOptions& options);
@@ -207,6 +214,11 @@ class UpsertWriter {
   Version version_ = -1;
   // The snapshot of version_ built from this writer's own commits, for the next transaction.
   std::optional<Snapshot> snapshot_;
+  // The rows of each file's deletion vector (by add.path) as of deletion_vectors_version_, from
+  // this writer's own commits: a batch merges its deletes into them instead of reading every
+  // touched file's vector back. Dropped whenever another writer may have changed them.
+  std::unordered_map<std::string, std::vector<uint64_t>> deletion_vectors_;
+  Version deletion_vectors_version_ = -1;
 };
 
 // SQL literal of `value` (NULL, numbers, quoted text, from_hex blobs, lists, structs, maps,
