@@ -30,6 +30,7 @@
 #include "engine/database.h"
 #include "engine/value.h"
 #include "lake/fs/file_system.h"
+#include "lake/linear_probing.h"
 #include "lake/snapshot.h"
 
 namespace freshet::lake {
@@ -140,7 +141,7 @@ class KeyIndex {
   void EraseSlot(size_t slot);
 
   HashFunction hash_;
-  std::vector<Entry> slots_;
+  probing::SlotVector<Entry> slots_;
   size_t size_ = 0;
   std::vector<std::string> files_;
   std::unordered_map<std::string, uint32_t> file_ids_;

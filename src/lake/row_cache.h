@@ -27,6 +27,7 @@
 
 #include "engine/statement.h"
 #include "engine/value.h"
+#include "lake/linear_probing.h"
 
 namespace freshet::lake {
 
@@ -93,7 +94,7 @@ class RowCache {
   size_t budget_bytes_;
   std::shared_ptr<RowCacheBudget> shared_;
   int64_t charged_ = 0;  // bytes charged to shared_
-  std::vector<Slot> slots_;
+  probing::SlotVector<Slot> slots_;
   size_t size_ = 0;
   // The arena: blocks of kBlockBytes (no copy of the whole arena as it grows).
   std::vector<std::string> blocks_;
