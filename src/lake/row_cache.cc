@@ -214,7 +214,7 @@ RowCache::~RowCache() { Clear(); }
 
 bool RowCache::HasRoom(size_t record_bytes) const {
   bool fits = !blocks_.empty() && blocks_.back().size() + record_bytes <= blocks_.back().capacity();
-  size_t growth = fits ? 0 : std::max(kBlockBytes, record_bytes);
+  size_t growth = fits ? 0 : NextBlockBytes(record_bytes);
   if (MemoryBytes() + growth > budget_bytes_) return false;
   return shared_ == nullptr || shared_->left.load(std::memory_order_relaxed) > 0;
 }
@@ -231,9 +231,9 @@ size_t RowCache::Home(uint64_t hash) const {
 }
 
 std::string_view RowCache::Record(uint64_t offset) const {
-  const std::string& block = blocks_[offset >> 32];
+  const Block& block = blocks_[offset >> 32];
   auto pos = static_cast<size_t>(offset & 0xffffffffu);
-  std::string_view view(block);
+  std::string_view view(block.data(), block.size());
   size_t start = pos;
   size_t size = GetVarint(view, pos);
   return view.substr(start, pos - start + size);
@@ -270,17 +270,22 @@ std::optional<engine::Row> RowCache::Get(std::string_view key) const {
   return DecodeRow(record.substr(pos + key_size));
 }
 
+size_t RowCache::NextBlockBytes(size_t record_bytes) const {
+  size_t doublings = std::min<size_t>(blocks_.size(), 3);
+  return std::max(record_bytes, std::min(kBlockBytes, kFirstBlockBytes << doublings));
+}
+
 uint64_t RowCache::Append(std::string_view record) {
   // Records never span blocks; a block holds at least one record, so one larger than a block
   // gets a block of its own.
   if (blocks_.empty() || blocks_.back().size() + record.size() > blocks_.back().capacity()) {
     blocks_.emplace_back();
-    blocks_.back().reserve(std::max(kBlockBytes, record.size()));
+    blocks_.back().reserve(NextBlockBytes(record.size()));
     block_bytes_ += blocks_.back().capacity();
   }
-  std::string& block = blocks_.back();
+  Block& block = blocks_.back();
   uint64_t offset = (uint64_t{blocks_.size() - 1} << 32) | block.size();
-  block.append(record);
+  block.insert(block.end(), record.begin(), record.end());
   used_bytes_ += record.size();
   return offset;
 }
@@ -361,15 +366,15 @@ void RowCache::EraseSlot(size_t slot) {
 }
 
 void RowCache::CompactArena() {
-  std::vector<std::string> old = std::move(blocks_);
+  std::vector<Block> old = std::move(blocks_);
   blocks_.clear();
   block_bytes_ = 0;
   used_bytes_ = 0;
   garbage_ = 0;
   for (Slot& slot : slots_) {
     if (slot.offset == kEmpty) continue;
-    const std::string& block = old[slot.offset >> 32];
-    std::string_view view(block);
+    const Block& block = old[slot.offset >> 32];
+    std::string_view view(block.data(), block.size());
     auto pos = static_cast<size_t>(slot.offset & 0xffffffffu);
     size_t start = pos;
     size_t size = GetVarint(view, pos);
