@@ -60,6 +60,9 @@ class RowCache {
   // cache otherwise wait on two cache misses each.
   void Prefetch(std::string_view key) const;
   void PrefetchRecord(std::string_view key) const;
+  // Whether `key` is matched without reading its record (Put, Erase, Contains): a key of one
+  // integer column, hashed by a bijection of the integer, so equal hashes mean equal keys.
+  static bool IsExactKey(std::string_view key);
 
   size_t size() const { return size_; }
   size_t budget_bytes() const { return budget_bytes_; }
@@ -70,9 +73,17 @@ class RowCache {
  private:
   struct Slot {
     uint64_t hash = 0;
-    uint64_t offset = kEmpty;  // of the record: block index << 32 | position in the block
+    // Of the record: block index << 32 | position in the block; kExactBit set when the key
+    // IsExactKey.
+    uint64_t offset = kEmpty;
   };
   static constexpr uint64_t kEmpty = UINT64_MAX;
+  static constexpr uint64_t kExactBit = uint64_t{1} << 63;
+  static uint64_t OffsetOf(const Slot& slot) { return slot.offset & ~kExactBit; }
+  static uint64_t Hash(std::string_view key);
+  // Bytes of the record `slot` held, once replaced or erased: read, or `estimate` for a
+  // slot matched without its record.
+  size_t ReplacedBytes(const Slot& slot, size_t estimate) const;
   // Blocks grow from 256 KB (small tables keep little) to one huge page: records are read at
   // random all over the arena, as slots are.
   static constexpr size_t kFirstBlockBytes = size_t{256} << 10;

@@ -1190,7 +1190,8 @@ Status UpsertWriter::UpdateIndex(const Snapshot& snapshot, const Plan& plan,
       index_.Prefetch(plan.deleted[deleted_idx + kAhead].first);
       cache_.Prefetch(plan.deleted[deleted_idx + kAhead].first);
     }
-    if (deleted_idx + kAhead / 2 < plan.deleted.size()) {
+    if (deleted_idx + kAhead / 2 < plan.deleted.size() &&
+        !RowCache::IsExactKey(plan.deleted[deleted_idx + kAhead / 2].first)) {
       cache_.PrefetchRecord(plan.deleted[deleted_idx + kAhead / 2].first);
     }
     const auto& [key, location] = plan.deleted[deleted_idx];
@@ -1212,7 +1213,8 @@ Status UpsertWriter::UpdateIndex(const Snapshot& snapshot, const Plan& plan,
         cache_.Prefetch(plan.row_keys[row_idx + kAhead]);
         if (file) index_.Prefetch(plan.row_keys[row_idx + kAhead]);
       }
-      if (with_keys && row_idx + kAhead / 2 < plan.rows.size()) {
+      if (with_keys && row_idx + kAhead / 2 < plan.rows.size() &&
+          !RowCache::IsExactKey(plan.row_keys[row_idx + kAhead / 2])) {
         cache_.PrefetchRecord(plan.row_keys[row_idx + kAhead / 2]);
       }
       const Row& row = *plan.rows[row_idx];
