@@ -499,12 +499,13 @@ const std::vector<uint64_t>* UpsertWriter::TEST_DeletionVector(const std::string
 
 bool UpsertWriter::MoveCompactedRows(const OptimizeResult& result) {
   // Each new file holds its inputs' live rows in input order: row r of input i lands at
-  // (rows before input i) + r - (deleted rows of input i before r).
+  // (rows before input i) + r - (deleted rows of input i before r). That position is tabled
+  // per input row in one pass over its deleted rows, so each index entry moves by a lookup.
   struct Move {
     uint32_t output = 0;
-    uint32_t offset = 0;
-    const std::vector<uint64_t>* deleted = nullptr;
+    std::vector<uint32_t> positions;  // per input row; kDeleted for a deleted one
   };
+  constexpr uint32_t kDeleted = UINT32_MAX;
   std::vector<std::pair<uint32_t, Move>> pending;
   int64_t moved_rows = 0;
   for (const OptimizeRewrite& rewrite : result.rewrites) {
@@ -514,16 +515,29 @@ bool UpsertWriter::MoveCompactedRows(const OptimizeResult& result) {
     int64_t offset = 0;
     for (size_t input = 0; input < rewrite.inputs.size(); ++input) {
       int64_t records = rewrite.input_records[input];
-      if (records < 0) return false;
-      auto live = records - static_cast<int64_t>(rewrite.deleted[input].size());
+      if (records < 0 || records > UINT32_MAX - 1) return false;
+      const std::vector<uint64_t>& deleted = rewrite.deleted[input];
+      auto live = records - static_cast<int64_t>(deleted.size());
       if (live > 0 && !output) return false;
+      if (offset + live > UINT32_MAX - 1) return false;
       if (auto file = index_.FileId(rewrite.inputs[input])) {
-        pending.emplace_back(*file, Move{output.value_or(0), static_cast<uint32_t>(offset),
-                                         &rewrite.deleted[input]});
+        Move move;
+        move.output = output.value_or(0);
+        move.positions.resize(static_cast<size_t>(records));
+        auto next = static_cast<uint32_t>(offset);
+        size_t deleted_idx = 0;
+        for (uint64_t row = 0; row < static_cast<uint64_t>(records); ++row) {
+          if (deleted_idx < deleted.size() && deleted[deleted_idx] == row) {
+            ++deleted_idx;
+            move.positions[row] = kDeleted;
+          } else {
+            move.positions[row] = next++;
+          }
+        }
+        pending.emplace_back(*file, std::move(move));
       }
       offset += live;
     }
-    if (offset > UINT32_MAX - 1) return false;
     if (output && rewrite.outputs.front().NumRecords().value_or(-1) != offset) return false;
     moved_rows += offset;
   }
@@ -531,12 +545,10 @@ bool UpsertWriter::MoveCompactedRows(const OptimizeResult& result) {
   for (const auto& [file, move] : pending) moves[file] = &move;
   size_t moved = index_.Relocate([&](RowLocation& location) {
     const Move* move = location.file < moves.size() ? moves[location.file] : nullptr;
-    if (move == nullptr) return false;
-    auto before = std::lower_bound(move->deleted->begin(), move->deleted->end(),
-                                   static_cast<uint64_t>(location.row)) -
-                  move->deleted->begin();
-    location =
-        RowLocation{move->output, move->offset + location.row - static_cast<uint32_t>(before)};
+    if (move == nullptr || location.row >= move->positions.size()) return false;
+    uint32_t position = move->positions[location.row];
+    if (position == kDeleted) return false;  // counted below: the index is rebuilt
+    location = RowLocation{move->output, position};
     return true;
   });
   // Every live row of the inputs has one entry; anything else means the index and the files
