@@ -199,6 +199,20 @@ bool KeyIndex::Erase(std::string_view key, RowLocation location) {
   return false;
 }
 
+bool KeyIndex::Move(std::string_view key, RowLocation from, RowLocation to) {
+  uint64_t hash = Hash(key);
+  for (size_t slot = Home(hash); slots_[slot].file != kEmpty;
+       slot = slot + 1 == slots_.size() ? 0 : slot + 1) {
+    Entry& entry = slots_[slot];
+    if (entry.hash == hash && (entry.file & ~kExactBit) == from.file && entry.row == from.row) {
+      entry.file = to.file | (entry.file & kExactBit);
+      entry.row = to.row;
+      return true;
+    }
+  }
+  return false;
+}
+
 size_t KeyIndex::EraseFile(uint32_t file) {
   size_t erased = 0;
   for (size_t slot = 0; slot < slots_.size();) {
@@ -278,10 +292,40 @@ Result<std::vector<std::vector<RowLocation>>> KeyIndex::FindAll(
 
 Result<std::vector<std::optional<RowLocation>>> KeyIndex::Find(const std::vector<std::string>& keys,
                                                                const KeyReader& reader) const {
-  FRESHET_ASSIGN_OR_RETURN(auto all, FindAll(keys, reader));
+  // As FindAll(...).front() per key, without a vector per key: the first exact match in probe
+  // order, else the first candidate whose stored key is confirmed equal.
   std::vector<std::optional<RowLocation>> out(keys.size());
+  std::vector<std::pair<size_t, RowLocation>> unconfirmed;
+  constexpr size_t kAhead = 16;
   for (size_t key_idx = 0; key_idx < keys.size(); ++key_idx) {
-    if (!all[key_idx].empty()) out[key_idx] = all[key_idx].front();
+    if (key_idx + kAhead < keys.size()) Prefetch(keys[key_idx + kAhead]);
+    const std::string& key = keys[key_idx];
+    bool exact = IsExact(key);
+    uint64_t hash = Hash(key);
+    for (size_t slot = Home(hash); slots_[slot].file != kEmpty;
+         slot = slot + 1 == slots_.size() ? 0 : slot + 1) {
+      const Entry& entry = slots_[slot];
+      if (entry.hash != hash) continue;
+      RowLocation location{entry.file & ~kExactBit, entry.row};
+      if (exact && (entry.file & kExactBit) != 0) {
+        if (!out[key_idx]) out[key_idx] = location;
+      } else {
+        unconfirmed.emplace_back(key_idx, location);
+      }
+    }
+  }
+  if (unconfirmed.empty()) return out;
+  std::vector<RowLocation> wanted;
+  wanted.reserve(unconfirmed.size());
+  for (const auto& [key_idx, location] : unconfirmed) wanted.push_back(location);
+  FRESHET_ASSIGN_OR_RETURN(std::vector<std::string> stored, reader(wanted));
+  if (stored.size() != wanted.size()) {
+    return Status::Internal("key reader returned {} keys for {} locations", stored.size(),
+                            wanted.size());
+  }
+  for (size_t pos = 0; pos < unconfirmed.size(); ++pos) {
+    const auto& [key_idx, location] = unconfirmed[pos];
+    if (!out[key_idx] && stored[pos] == keys[key_idx]) out[key_idx] = location;
   }
   return out;
 }

@@ -30,6 +30,7 @@
 #include "engine/database.h"
 #include "engine/value.h"
 #include "lake/fs/file_system.h"
+#include "lake/linear_probing.h"
 #include "lake/snapshot.h"
 
 namespace freshet::lake {
@@ -70,6 +71,9 @@ class KeyIndex {
   void Insert(std::string_view key, RowLocation location);
   // Removes the entry of `key` at `location`; false when there is none.
   bool Erase(std::string_view key, RowLocation location);
+  // Moves the entry of `key` at `from` to `to` in place (the key's row was rewritten there);
+  // false when there is none. REQUIRES: no entry has location `to`.
+  bool Move(std::string_view key, RowLocation from, RowLocation to);
   // Removes every entry in `file` (the file left the table); returns how many.
   size_t EraseFile(uint32_t file);
   // Moves entries to new locations (rows rewritten by a compaction): `move` sees each entry's
@@ -137,7 +141,7 @@ class KeyIndex {
   void EraseSlot(size_t slot);
 
   HashFunction hash_;
-  std::vector<Entry> slots_;
+  probing::SlotVector<Entry> slots_;
   size_t size_ = 0;
   std::vector<std::string> files_;
   std::unordered_map<std::string, uint32_t> file_ids_;

@@ -55,8 +55,9 @@ TEST(EncodeKeyTest, DifferentKeysGiveDifferentBytes) {
   EXPECT_NE(HashKey(EncodeKey({Value::Int(1)})), HashKey(EncodeKey({Value::Int(2)})));
 }
 
-// A random sequence of inserts, moves (update: erase + insert elsewhere) and deletes, checked
-// against a std::map after every step, with every key in one or two hash buckets.
+// A random sequence of inserts, moves (update: erase + insert elsewhere, or Move in place) and
+// deletes, checked against a std::map after every step, with every key in one or two hash
+// buckets.
 void RunModel(KeyIndex::HashFunction hash, int steps, int keys) {
   KeyIndex index(hash);
   ModelRows stored;
@@ -73,6 +74,15 @@ void RunModel(KeyIndex::HashFunction hash, int steps, int keys) {
     ASSERT_EQ((*found)[0].has_value(), it != model.end()) << "step " << step;
     if (it != model.end()) {
       ASSERT_EQ(*(*found)[0], it->second);
+      if (random() % 2 == 0) {  // an update moved in place
+        RowLocation moved{file, next_row++};
+        ASSERT_FALSE(index.Move(key, moved, moved));  // no entry there
+        ASSERT_TRUE(index.Move(key, it->second, moved));
+        stored.rows[{moved.file, moved.row}] = key;
+        it->second = moved;
+        ASSERT_EQ(index.size(), model.size());
+        continue;
+      }
       ASSERT_TRUE(index.Erase(key, it->second));
       ASSERT_FALSE(index.Erase(key, it->second));
       model.erase(it);

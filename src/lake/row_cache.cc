@@ -214,7 +214,7 @@ RowCache::~RowCache() { Clear(); }
 
 bool RowCache::HasRoom(size_t record_bytes) const {
   bool fits = !blocks_.empty() && blocks_.back().size() + record_bytes <= blocks_.back().capacity();
-  size_t growth = fits ? 0 : std::max(kBlockBytes, record_bytes);
+  size_t growth = fits ? 0 : NextBlockBytes(record_bytes);
   if (MemoryBytes() + growth > budget_bytes_) return false;
   return shared_ == nullptr || shared_->left.load(std::memory_order_relaxed) > 0;
 }
@@ -231,9 +231,9 @@ size_t RowCache::Home(uint64_t hash) const {
 }
 
 std::string_view RowCache::Record(uint64_t offset) const {
-  const std::string& block = blocks_[offset >> 32];
+  const Block& block = blocks_[offset >> 32];
   auto pos = static_cast<size_t>(offset & 0xffffffffu);
-  std::string_view view(block);
+  std::string_view view(block.data(), block.size());
   size_t start = pos;
   size_t size = GetVarint(view, pos);
   return view.substr(start, pos - start + size);
@@ -249,25 +249,58 @@ std::string_view RowCache::RecordKey(uint64_t offset) const {
 
 std::optional<size_t> RowCache::FindSlot(std::string_view key, uint64_t hash) const {
   if (slots_.empty()) return std::nullopt;
+  bool exact = IsExactKey(key);
   for (size_t slot = Home(hash); slots_[slot].offset != kEmpty;
        slot = slot + 1 == slots_.size() ? 0 : slot + 1) {
-    if (slots_[slot].hash == hash && RecordKey(slots_[slot].offset) == key) return slot;
+    const Slot& entry = slots_[slot];
+    if (entry.hash != hash) continue;
+    // Two integer keys with one hash are one key; any other pairing is checked.
+    if (exact && (entry.offset & kExactBit) != 0) return slot;
+    if (RecordKey(OffsetOf(entry)) == key) return slot;
   }
   return std::nullopt;
 }
 
-bool RowCache::Contains(std::string_view key) const {
-  return FindSlot(key, HashKey(key)).has_value();
+bool RowCache::IsExactKey(std::string_view key) {
+  return key.size() == 9 && key[0] == static_cast<char>(Value::Kind::kInt);
 }
 
+uint64_t RowCache::Hash(std::string_view key) {
+  if (!IsExactKey(key)) return HashKey(key);
+  uint64_t x = 0;
+  std::memcpy(&x, key.data() + 1, 8);
+  // xor-shifts and odd multiplications: each step is invertible, so the whole is a bijection.
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93ULL;
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93ULL;
+  x ^= x >> 32;
+  return x;
+}
+
+size_t RowCache::ReplacedBytes(const Slot& slot, size_t estimate) const {
+  // An integer key's slot is matched without its record: rather than read it (a cache miss)
+  // to learn its size, count a like-sized record. garbage_ only decides when to compact, and
+  // compaction counts the live bytes afresh.
+  if ((slot.offset & kExactBit) != 0) return estimate;
+  return Record(OffsetOf(slot)).size();
+}
+
+bool RowCache::Contains(std::string_view key) const { return FindSlot(key, Hash(key)).has_value(); }
+
 std::optional<engine::Row> RowCache::Get(std::string_view key) const {
-  auto slot = FindSlot(key, HashKey(key));
+  auto slot = FindSlot(key, Hash(key));
   if (!slot) return std::nullopt;
-  std::string_view record = Record(slots_[*slot].offset);
+  std::string_view record = Record(OffsetOf(slots_[*slot]));
   size_t pos = 0;
   GetVarint(record, pos);
   size_t key_size = GetVarint(record, pos);
   return DecodeRow(record.substr(pos + key_size));
+}
+
+size_t RowCache::NextBlockBytes(size_t record_bytes) const {
+  size_t doublings = std::min<size_t>(blocks_.size(), 3);
+  return std::max(record_bytes, std::min(kBlockBytes, kFirstBlockBytes << doublings));
 }
 
 uint64_t RowCache::Append(std::string_view record) {
@@ -275,12 +308,12 @@ uint64_t RowCache::Append(std::string_view record) {
   // gets a block of its own.
   if (blocks_.empty() || blocks_.back().size() + record.size() > blocks_.back().capacity()) {
     blocks_.emplace_back();
-    blocks_.back().reserve(std::max(kBlockBytes, record.size()));
+    blocks_.back().reserve(NextBlockBytes(record.size()));
     block_bytes_ += blocks_.back().capacity();
   }
-  std::string& block = blocks_.back();
+  Block& block = blocks_.back();
   uint64_t offset = (uint64_t{blocks_.size() - 1} << 32) | block.size();
-  block.append(record);
+  block.insert(block.end(), record.begin(), record.end());
   used_bytes_ += record.size();
   return offset;
 }
@@ -297,32 +330,33 @@ void RowCache::EncodeRecord(std::string_view key, const engine::Row& row) {
 
 void RowCache::Prefetch(std::string_view key) const {
   if (slots_.empty()) return;
-  __builtin_prefetch(&slots_[Home(HashKey(key))]);
+  __builtin_prefetch(&slots_[Home(Hash(key))]);
 }
 
 void RowCache::PrefetchRecord(std::string_view key) const {
   if (slots_.empty()) return;
-  uint64_t hash = HashKey(key);
+  uint64_t hash = Hash(key);
   for (size_t slot = Home(hash); slots_[slot].offset != kEmpty;
        slot = slot + 1 == slots_.size() ? 0 : slot + 1) {
     if (slots_[slot].hash != hash) continue;
-    uint64_t offset = slots_[slot].offset;
+    uint64_t offset = OffsetOf(slots_[slot]);
     __builtin_prefetch(blocks_[offset >> 32].data() + (offset & 0xffffffffu));
     return;
   }
 }
 
 bool RowCache::Put(std::string_view key, const engine::Row& row) {
-  uint64_t hash = HashKey(key);
+  uint64_t hash = Hash(key);
+  uint64_t exact = IsExactKey(key) ? kExactBit : 0;
   EncodeRecord(key, row);
   const std::string& record = record_;
   if (auto slot = FindSlot(key, hash)) {
-    garbage_ += Record(slots_[*slot].offset).size();
-    slots_[*slot].offset = Append(record);
+    garbage_ += ReplacedBytes(slots_[*slot], record.size());
+    slots_[*slot].offset = Append(record) | exact;
   } else {
     if (!HasRoom(record.size())) return false;
     if (slots_.empty() || (size_ + 1) * 5 > slots_.size() * 4) Grow();
-    slots_[probing::FreeSlotFrom(slots_, Home(hash), IsEmpty)] = Slot{hash, Append(record)};
+    slots_[probing::FreeSlotFrom(slots_, Home(hash), IsEmpty)] = Slot{hash, Append(record) | exact};
     ++size_;
   }
   if (garbage_ > used_bytes_ / 3 && garbage_ > kBlockBytes) CompactArena();
@@ -331,9 +365,9 @@ bool RowCache::Put(std::string_view key, const engine::Row& row) {
 }
 
 void RowCache::Erase(std::string_view key) {
-  auto slot = FindSlot(key, HashKey(key));
+  auto slot = FindSlot(key, Hash(key));
   if (!slot) return;
-  garbage_ += Record(slots_[*slot].offset).size();
+  garbage_ += ReplacedBytes(slots_[*slot], size_ == 0 ? 0 : used_bytes_ / size_);
   EraseSlot(*slot);
   Charge();
 }
@@ -361,19 +395,21 @@ void RowCache::EraseSlot(size_t slot) {
 }
 
 void RowCache::CompactArena() {
-  std::vector<std::string> old = std::move(blocks_);
+  std::vector<Block> old = std::move(blocks_);
   blocks_.clear();
   block_bytes_ = 0;
   used_bytes_ = 0;
   garbage_ = 0;
   for (Slot& slot : slots_) {
     if (slot.offset == kEmpty) continue;
-    const std::string& block = old[slot.offset >> 32];
-    std::string_view view(block);
-    auto pos = static_cast<size_t>(slot.offset & 0xffffffffu);
+    uint64_t exact = slot.offset & kExactBit;
+    uint64_t offset = OffsetOf(slot);
+    const Block& block = old[offset >> 32];
+    std::string_view view(block.data(), block.size());
+    auto pos = static_cast<size_t>(offset & 0xffffffffu);
     size_t start = pos;
     size_t size = GetVarint(view, pos);
-    slot.offset = Append(view.substr(start, pos - start + size));
+    slot.offset = Append(view.substr(start, pos - start + size)) | exact;
   }
 }
 

@@ -556,6 +556,16 @@ Status Transaction::Remove(const std::string& path) {
 }
 
 Status Transaction::DeleteRows(const std::string& path, const std::vector<uint64_t>& rows) {
+  return DeleteRowsKnown(path, rows, nullptr);
+}
+
+Status Transaction::DeleteRows(const std::string& path, const std::vector<uint64_t>& rows,
+                               std::vector<uint64_t>& current) {
+  return DeleteRowsKnown(path, rows, &current);
+}
+
+Status Transaction::DeleteRowsKnown(const std::string& path, const std::vector<uint64_t>& rows,
+                                    std::vector<uint64_t>* current) {
   const AddFile* add = LiveFile(path);
   if (add == nullptr) {
     return Status::NotFound("{} has no live file {} at version {}", snapshot_.table_path(), path,
@@ -573,16 +583,28 @@ Status Transaction::DeleteRows(const std::string& path, const std::vector<uint64
                                    path);
   }
   size_t newly = deleted.size();
-  if (add->deletion_vector) {
+  // The rows the file's vector holds now: the caller's, unless they cannot be its vector
+  // (another writer changed it), else read from the DV file.
+  auto cardinality =
+      static_cast<size_t>(add->deletion_vector ? add->deletion_vector->cardinality : 0);
+  std::vector<uint64_t> loaded;
+  const std::vector<uint64_t>* existing = nullptr;
+  if (current != nullptr && current->size() == cardinality) {
+    existing = current;
+  } else if (add->deletion_vector) {
     FRESHET_ASSIGN_OR_RETURN(
-        auto existing, LoadDeletionVector(*fs_, snapshot_.table_path(), *add->deletion_vector));
+        loaded, LoadDeletionVector(*fs_, snapshot_.table_path(), *add->deletion_vector));
+    existing = &loaded;
+  }
+  if (existing != nullptr && !existing->empty()) {
     std::vector<uint64_t> merged;
-    merged.reserve(existing.size() + deleted.size());
-    std::set_union(existing.begin(), existing.end(), deleted.begin(), deleted.end(),
+    merged.reserve(existing->size() + deleted.size());
+    std::set_union(existing->begin(), existing->end(), deleted.begin(), deleted.end(),
                    std::back_inserter(merged));
-    newly = merged.size() - existing.size();
+    newly = merged.size() - existing->size();
     deleted = std::move(merged);
   }
+  if (current != nullptr) *current = deleted;
   metrics_["numDeletedRows"] += static_cast<int64_t>(newly);
   FRESHET_RETURN_IF_ERROR(Remove(path));
   metrics_["numRemovedFiles"] -= 1;

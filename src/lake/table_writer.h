@@ -90,6 +90,13 @@ class Transaction {
   // add of the file with a new deletion vector holding these rows and any already deleted (or
   // a plain remove when no row is left). The commit writes all its new vectors into one file.
   Status DeleteRows(const std::string& path, const std::vector<uint64_t>& rows);
+  // As DeleteRows, for a caller that keeps the rows of each file's deletion vector from its
+  // own commits: `current` holds them (sorted; empty when the file has no vector) and is used
+  // instead of reading the DV file back; on success it holds every row of the file's new
+  // vector. A `current` whose size is not the vector's cardinality is not trusted: the vector
+  // is read as DeleteRows does.
+  Status DeleteRows(const std::string& path, const std::vector<uint64_t>& rows,
+                    std::vector<uint64_t>& current);
   // Stages the add of `add`, a file of this table written by another transaction that was not
   // committed (a compaction staged on an older snapshot), with the rows `deleted` (sorted)
   // marked in a new deletion vector when there are any.
@@ -124,6 +131,8 @@ class Transaction {
   Status CheckConflicts(const ActionSet& winner, Version version) const;
   std::string CommitText(const std::string& operation) const;
   const AddFile* LiveFile(const std::string& path) const;
+  Status DeleteRowsKnown(const std::string& path, const std::vector<uint64_t>& rows,
+                         std::vector<uint64_t>* current);
   void MaybeCheckpoint(Version version);
   Status WritePendingDeletionVectors();
 

@@ -57,9 +57,66 @@ std::string DecimalText(const engine::Decimal& decimal) {
 struct KeyState {
   std::optional<RowLocation> lake;  // its live row in the table before the batch
   bool lake_replaced = false;       // the batch deleted or replaced that row version
-  std::optional<Row> lake_row;      // that row, when taken from the row cache
-  std::optional<Row> current;       // the batch's version (when lake_replaced or new)
+  const Row* lake_row = nullptr;    // that row, when taken from the row cache
+  const Row* current = nullptr;     // the batch's version (when lake_replaced), if any
   size_t feed_index = 0;            // with the feed: the feed row that holds `current`
+};
+
+// The ids of a batch's keys: an open-addressing table of (hash, id) over `keys` (no node per
+// key, as std::unordered_map would allocate), sized once for the batch.
+class KeyIds {
+ public:
+  explicit KeyIds(size_t most_keys) {
+    size_t capacity = 16;
+    while (capacity < most_keys * 2) capacity *= 2;
+    slots_.assign(capacity, Slot{});
+  }
+  // The id of `key` (its index in `keys`), appending it to `keys` when new.
+  std::pair<uint32_t, bool> Intern(std::string key, std::vector<std::string>& keys) {
+    uint64_t hash = HashKey(key);
+    size_t slot = Probe(key, hash, keys);
+    if (slots_[slot].id != kNone) return {slots_[slot].id, false};
+    if ((keys.size() + 1) * 2 > slots_.size()) {
+      Grow();
+      slot = Probe(key, hash, keys);
+    }
+    auto id = static_cast<uint32_t>(keys.size());
+    slots_[slot] = Slot{hash, id};
+    keys.push_back(std::move(key));
+    return {id, true};
+  }
+  std::optional<uint32_t> Find(std::string_view key, const std::vector<std::string>& keys) const {
+    uint32_t id = slots_[Probe(key, HashKey(key), keys)].id;
+    if (id == kNone) return std::nullopt;
+    return id;
+  }
+
+ private:
+  static constexpr uint32_t kNone = UINT32_MAX;
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t id = kNone;
+  };
+  // The slot holding `key`, else the empty slot where it would go.
+  size_t Probe(std::string_view key, uint64_t hash, const std::vector<std::string>& keys) const {
+    size_t mask = slots_.size() - 1;
+    for (size_t slot = hash & mask;; slot = (slot + 1) & mask) {
+      const Slot& entry = slots_[slot];
+      if (entry.id == kNone || (entry.hash == hash && keys[entry.id] == key)) return slot;
+    }
+  }
+  void Grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.size() * 2, Slot{});
+    size_t mask = slots_.size() - 1;
+    for (const Slot& entry : old) {
+      if (entry.id == kNone) continue;
+      size_t slot = entry.hash & mask;
+      while (slots_[slot].id != kNone) slot = (slot + 1) & mask;
+      slots_[slot] = entry;
+    }
+  }
+  std::vector<Slot> slots_;
 };
 
 // Days since 1970-01-01 as a civil date (proleptic Gregorian; H. Hinnant's algorithm).
@@ -324,6 +381,7 @@ Result<Version> UpsertWriter::ApplyBatch(const ChangeBatch& batch, ApplyStats& s
     for (const AddFile& add : snapshot.files()) FRESHET_RETURN_IF_ERROR(txn.Remove(add.path));
     plan.deleted.clear();
     plan.deleted_rewritten.clear();
+    plan.deleted_row.clear();
     index_ = KeyIndex();  // the table is empty but for this commit's rows
     cache_.Clear();
     cache_complete_ = cache_.budget_bytes() > 0;
@@ -403,6 +461,12 @@ Result<OptimizeResult> UpsertWriter::CompactTable(const OptimizeOptions& options
 
 Status UpsertWriter::FollowCompaction(const Transaction& txn, Version read_version,
                                       const OptimizeResult& result, int64_t deleted_since) {
+  if (result.version == read_version + 1 && deletion_vectors_version_ == read_version) {
+    KeepDeletionVectors(txn, result.version);
+  } else {
+    deletion_vectors_.clear();
+    deletion_vectors_version_ = -1;
+  }
   std::optional<Snapshot> compacted;
   if (auto committed = txn.CommittedSnapshot(); committed.ok()) compacted = std::move(*committed);
   if (compacted && result.version == read_version + 1) {
@@ -503,14 +567,30 @@ Result<OptimizeResult> UpsertWriter::CommitRebased(const Transaction& staged,
   return result;
 }
 
+void UpsertWriter::KeepDeletionVectors(const Transaction& txn, Version version) {
+  std::set<std::string_view> added;
+  for (const AddFile& add : txn.staged_adds()) added.insert(add.path);
+  for (const RemoveFile& remove : txn.staged_removes()) {
+    if (added.count(remove.path) == 0) deletion_vectors_.erase(remove.path);
+  }
+  deletion_vectors_version_ = version;
+}
+
+const std::vector<uint64_t>* UpsertWriter::TEST_DeletionVector(const std::string& path) const {
+  if (deletion_vectors_version_ != version_) return nullptr;
+  auto it = deletion_vectors_.find(path);
+  return it == deletion_vectors_.end() ? nullptr : &it->second;
+}
+
 bool UpsertWriter::MoveCompactedRows(const OptimizeResult& result, int64_t deleted_since) {
   // Each new file holds its inputs' live rows in input order: row r of input i lands at
-  // (rows before input i) + r - (deleted rows of input i before r).
+  // (rows before input i) + r - (deleted rows of input i before r). That position is tabled
+  // per input row in one pass over its deleted rows, so each index entry moves by a lookup.
   struct Move {
     uint32_t output = 0;
-    uint32_t offset = 0;
-    const std::vector<uint64_t>* deleted = nullptr;
+    std::vector<uint32_t> positions;  // per input row; kDeleted for a deleted one
   };
+  constexpr uint32_t kDeleted = UINT32_MAX;
   std::vector<std::pair<uint32_t, Move>> pending;
   int64_t moved_rows = 0;
   for (const OptimizeRewrite& rewrite : result.rewrites) {
@@ -520,16 +600,29 @@ bool UpsertWriter::MoveCompactedRows(const OptimizeResult& result, int64_t delet
     int64_t offset = 0;
     for (size_t input = 0; input < rewrite.inputs.size(); ++input) {
       int64_t records = rewrite.input_records[input];
-      if (records < 0) return false;
-      auto live = records - static_cast<int64_t>(rewrite.deleted[input].size());
+      if (records < 0 || records > UINT32_MAX - 1) return false;
+      const std::vector<uint64_t>& deleted = rewrite.deleted[input];
+      auto live = records - static_cast<int64_t>(deleted.size());
       if (live > 0 && !output) return false;
+      if (offset + live > UINT32_MAX - 1) return false;
       if (auto file = index_.FileId(rewrite.inputs[input])) {
-        pending.emplace_back(*file, Move{output.value_or(0), static_cast<uint32_t>(offset),
-                                         &rewrite.deleted[input]});
+        Move move;
+        move.output = output.value_or(0);
+        move.positions.resize(static_cast<size_t>(records));
+        auto next = static_cast<uint32_t>(offset);
+        size_t deleted_idx = 0;
+        for (uint64_t row = 0; row < static_cast<uint64_t>(records); ++row) {
+          if (deleted_idx < deleted.size() && deleted[deleted_idx] == row) {
+            ++deleted_idx;
+            move.positions[row] = kDeleted;
+          } else {
+            move.positions[row] = next++;
+          }
+        }
+        pending.emplace_back(*file, std::move(move));
       }
       offset += live;
     }
-    if (offset > UINT32_MAX - 1) return false;
     if (output && rewrite.outputs.front().NumRecords().value_or(-1) != offset) return false;
     moved_rows += offset;
   }
@@ -537,12 +630,10 @@ bool UpsertWriter::MoveCompactedRows(const OptimizeResult& result, int64_t delet
   for (const auto& [file, move] : pending) moves[file] = &move;
   size_t moved = index_.Relocate([&](RowLocation& location) {
     const Move* move = location.file < moves.size() ? moves[location.file] : nullptr;
-    if (move == nullptr) return false;
-    auto before = std::lower_bound(move->deleted->begin(), move->deleted->end(),
-                                   static_cast<uint64_t>(location.row)) -
-                  move->deleted->begin();
-    location =
-        RowLocation{move->output, move->offset + location.row - static_cast<uint32_t>(before)};
+    if (move == nullptr || location.row >= move->positions.size()) return false;
+    uint32_t position = move->positions[location.row];
+    if (position == kDeleted) return false;  // counted below: the index is rebuilt
+    location = RowLocation{move->output, position};
     return true;
   });
   // Every live row of the inputs has one entry; anything else means the index and the files
@@ -571,7 +662,7 @@ void UpsertWriter::PlanAppendOnly(const ChangeBatch& batch, const Snapshot& snap
         row[position] = Value::Int(static_cast<int64_t>(change.lsn));
       }
     }
-    plan.rows.push_back(std::move(row));
+    plan.rows.push_back(plan.Keep(std::move(row)));
   }
 }
 
@@ -624,15 +715,13 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
   constexpr uint32_t kNoKey = UINT32_MAX;
   std::vector<std::string> keys;
   std::vector<KeyState> states;
-  std::unordered_map<std::string, uint32_t> ids;
-  ids.reserve(batch.changes.size());
+  keys.reserve(batch.changes.size());
+  states.reserve(batch.changes.size());
+  KeyIds ids(batch.changes.size());
   auto id_of = [&](std::string key) {
-    auto [it, inserted] = ids.try_emplace(std::move(key), static_cast<uint32_t>(keys.size()));
-    if (inserted) {
-      keys.push_back(it->first);
-      states.emplace_back();
-    }
-    return it->second;
+    auto [id, inserted] = ids.Intern(std::move(key), keys);
+    if (inserted) states.emplace_back();
+    return id;
   };
   std::vector<uint32_t> old_ids(batch.changes.size(), kNoKey);
   std::vector<uint32_t> new_ids(batch.changes.size(), kNoKey);
@@ -722,12 +811,12 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
     for (uint32_t id : {old_ids[change_idx], feed ? new_ids[change_idx] : kNoKey}) {
       if (id == kNoKey) continue;
       KeyState& state = states[id];
-      if (!state.lake || state.lake_row ||
+      if (!state.lake || state.lake_row != nullptr ||
           lake_rows.count({state.lake->file, state.lake->row}) > 0) {
         continue;
       }
       if (auto cached = cache_.Get(keys[id])) {
-        state.lake_row = std::move(cached);
+        state.lake_row = plan.Keep(std::move(*cached));
       } else {
         fill_locations.insert({state.lake->file, state.lake->row});
       }
@@ -738,20 +827,26 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
   for (const auto& [location, row] : filled) cache_complete_ &= cache_.Put(KeyOf(row), row);
   lake_rows.merge(filled);
 
-  // The live version of a key as the replay stands: the batch's, else the table's.
+  // The live version of a key as the replay stands: the batch's, else the table's. Rows are
+  // never copied: feed rows and new rows point at the batch, `plan.store` or `lake_rows`
+  // (moved into the plan at the end; a map keeps its nodes when moved).
   bool lake_truncated = false;
   auto alive = [&](const KeyState& state) -> const Row* {
-    if (state.lake_replaced) return state.current ? &*state.current : nullptr;
+    if (state.lake_replaced) return state.current;
     if (!state.lake || lake_truncated) return nullptr;
-    if (state.lake_row) return &*state.lake_row;
+    if (state.lake_row != nullptr) return state.lake_row;
     auto it = lake_rows.find({state.lake->file, state.lake->row});
     return it != lake_rows.end() ? &it->second : nullptr;
   };
-  auto emit = [&](const Row& row, const char* type) {
+  auto emit = [&](const Row* row, const char* type) {
     if (!feed) return;
     plan.feed.emplace_back(row, type);
     plan.feed_final.push_back(false);
   };
+  if (feed) {
+    plan.feed.reserve(batch.changes.size() * 2);
+    plan.feed_final.reserve(batch.changes.size() * 2);
+  }
 
   // Replay the batch in order; the last change to a key wins.
   for (size_t change_idx = 0; change_idx < batch.changes.size(); ++change_idx) {
@@ -760,18 +855,18 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
       if (feed) {
         if (!lake_truncated) {
           FRESHET_ASSIGN_OR_RETURN(auto table_rows, ReadAllRows(snapshot));
-          for (const Row& row : table_rows) {
-            auto it = ids.find(KeyOf(row));
-            if (it == ids.end() || !states[it->second].lake_replaced) emit(row, "delete");
+          for (Row& row : table_rows) {
+            auto id = ids.Find(KeyOf(row), keys);
+            if (!id || !states[*id].lake_replaced) emit(plan.Keep(std::move(row)), "delete");
           }
         }
         for (const KeyState& state : states) {
-          if (state.lake_replaced && state.current) emit(*state.current, "delete");
+          if (state.lake_replaced && state.current != nullptr) emit(state.current, "delete");
         }
       }
       for (KeyState& state : states) {
         state.lake_replaced = true;
-        state.current.reset();
+        state.current = nullptr;
       }
       lake_truncated = true;
       plan.truncate = true;
@@ -779,31 +874,39 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
     }
     KeyState& old_state = states[old_ids[change_idx]];
     const Row* base = alive(old_state);  // the key's current version, for unchanged values
-    Row row;
+    const Row* row = nullptr;
     if (change.op != ChangeOp::kDelete) {
-      row = change.row;
-      for (size_t column = 0; column < change.unchanged.size(); ++column) {
-        if (!change.unchanged[column]) continue;
-        if (base == nullptr) {
-          return Status::InvalidArgument(
-              "change {} leaves column {} unchanged but its row has no current version in {}",
-              change_idx, fields[column].name, table_path_);
+      // The change's row as it is, unless values are to be filled in (then a filled copy).
+      bool fills = std::find(change.unchanged.begin(), change.unchanged.end(), true) !=
+                   change.unchanged.end();
+      if (!fills) {
+        row = &change.row;
+      } else {
+        Row complete = change.row;
+        for (size_t column = 0; column < change.unchanged.size(); ++column) {
+          if (!change.unchanged[column]) continue;
+          if (base == nullptr) {
+            return Status::InvalidArgument(
+                "change {} leaves column {} unchanged but its row has no current version in {}",
+                change_idx, fields[column].name, table_path_);
+          }
+          complete[column] = (*base)[column];
         }
-        row[column] = (*base)[column];
+        row = plan.Keep(std::move(complete));
       }
     }
     bool key_changes = change.op != ChangeOp::kDelete && old_ids[change_idx] != new_ids[change_idx];
     if (feed) {
       if (change.op == ChangeOp::kDelete) {
-        if (base != nullptr) emit(*base, "delete");
+        if (base != nullptr) emit(base, "delete");
       } else {
         const Row* target = key_changes ? alive(states[new_ids[change_idx]]) : base;
         if (base != nullptr && key_changes && target != nullptr) {
-          emit(*target, "delete");  // the new key's row is replaced
+          emit(target, "delete");  // the new key's row is replaced
         }
         const Row* pre = base != nullptr ? base : target;
         if (pre != nullptr) {
-          emit(*pre, "update_preimage");
+          emit(pre, "update_preimage");
           emit(row, "update_postimage");
         } else {
           emit(row, "insert");
@@ -812,28 +915,36 @@ Status UpsertWriter::PlanKeyed(const ChangeBatch& batch, const Snapshot& snapsho
     }
     if (change.op == ChangeOp::kDelete || key_changes) {
       old_state.lake_replaced = true;
-      old_state.current.reset();
+      old_state.current = nullptr;
     }
     if (change.op != ChangeOp::kDelete) {
       KeyState& new_state = states[new_ids[change_idx]];
       new_state.lake_replaced = true;
-      new_state.current = std::move(row);
+      new_state.current = row;
       new_state.feed_index = plan.feed.size() - (feed ? 1 : 0);
     }
   }
 
+  plan.rows.reserve(keys.size());
+  plan.row_keys.reserve(keys.size());
   for (uint32_t id = 0; id < keys.size(); ++id) {
     KeyState& state = states[id];
     if (!state.lake_replaced) continue;
     if (state.lake && !lake_truncated) {
       plan.deleted.emplace_back(keys[id], *state.lake);
-      plan.deleted_rewritten.push_back(state.current.has_value());
+      plan.deleted_rewritten.push_back(state.current != nullptr);
+      plan.deleted_row.push_back(state.current != nullptr ? static_cast<uint32_t>(plan.rows.size())
+                                                          : Plan::kNoRow);
     }
-    if (!state.current) continue;
-    if (feed) plan.feed_final[state.feed_index] = true;
-    plan.rows.push_back(std::move(*state.current));
+    if (state.current == nullptr) continue;
+    if (feed) {
+      plan.feed_final[state.feed_index] = true;
+      plan.row_feed.push_back(static_cast<uint32_t>(state.feed_index));
+    }
+    plan.rows.push_back(state.current);
     plan.row_keys.push_back(std::move(keys[id]));
   }
+  plan.read = std::move(lake_rows);
   return Status::Ok();
 }
 
@@ -873,7 +984,7 @@ Status UpsertWriter::PlanFullIdentity(const ChangeBatch& batch, const Snapshot& 
   };
   auto emit = [&](const Row& row, const char* type) {
     if (!feed) return;
-    plan.feed.emplace_back(row, type);
+    plan.feed.emplace_back(plan.Keep(row), type);
     plan.feed_final.push_back(false);
   };
   bool lake_truncated = false;
@@ -939,7 +1050,7 @@ Status UpsertWriter::PlanFullIdentity(const ChangeBatch& batch, const Snapshot& 
   for (size_t row_idx = 0; row_idx < added.size(); ++row_idx) {
     if (!alive[row_idx]) continue;
     if (feed) plan.feed_final[added_feed[row_idx]] = true;
-    plan.rows.push_back(std::move(added[row_idx]));
+    plan.rows.push_back(plan.Keep(std::move(added[row_idx])));
   }
   return Status::Ok();
 }
@@ -1020,12 +1131,9 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
   bool rows_from_feed = plan.record_feed && !options_.append_only;
   if (!plan.rows.empty() && !rows_from_feed) {
     const std::string staging = "freshet_upsert_rows";
-    std::vector<const Row*> rows;
-    rows.reserve(plan.rows.size());
-    for (const Row& row : plan.rows) rows.push_back(&row);
-    file_rows = rows;
+    file_rows = plan.rows;
     // The staging table is dropped on every path, so each step only records its status.
-    Status status = StageRows(snapshot, staging, rows, {}, {});
+    Status status = StageRows(snapshot, staging, plan.rows, {}, {});
     if (status.ok()) {
       auto appended = txn.Append("SELECT * FROM " + staging);
       if (appended.ok()) {
@@ -1047,7 +1155,7 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
     rows.reserve(plan.feed.size());
     types.reserve(plan.feed.size());
     for (size_t feed_idx = 0; feed_idx < plan.feed.size(); ++feed_idx) {
-      rows.push_back(&plan.feed[feed_idx].first);
+      rows.push_back(plan.feed[feed_idx].first);
       types.push_back(plan.feed[feed_idx].second);
       if (rows_from_feed && plan.feed_final[feed_idx]) file_rows.push_back(rows.back());
     }
@@ -1089,9 +1197,14 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
   for (const auto& [key, location] : plan.deleted) {
     deletions[location.file].push_back(location.row);
   }
+  // The vectors kept from this writer's last commit hold for the version it read; any
+  // failure below leaves them for the next batch to drop.
+  if (deletion_vectors_version_ != snapshot.version()) deletion_vectors_.clear();
+  deletion_vectors_version_ = -1;
   for (auto& [file, positions] : deletions) {
     std::sort(positions.begin(), positions.end());
-    FRESHET_RETURN_IF_ERROR(txn.DeleteRows(index_.FilePath(file), positions));
+    const std::string& path = index_.FilePath(file);
+    FRESHET_RETURN_IF_ERROR(txn.DeleteRows(path, positions, deletion_vectors_[path]));
     stats.rows_deleted += static_cast<int64_t>(positions.size());
   }
   stats.rows_written = static_cast<int64_t>(plan.rows.size());
@@ -1105,6 +1218,11 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
   stats.commit_s = SecondsSince(start);
   start = Clock::now();
 
+  if (version == snapshot.version() + 1 && !plan.truncate) {
+    KeepDeletionVectors(txn, version);
+  } else {
+    deletion_vectors_.clear();
+  }
   if (options_.append_only) {
     version_ = version;
   } else if (version != snapshot.version() + 1) {
@@ -1115,54 +1233,113 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
     FRESHET_RETURN_IF_ERROR(Rebuild(latest));
     snapshot_ = std::move(latest);
   } else {
-    // Index and cache probes land all over both tables: each is prefetched some keys ahead
-    // (the cache's record once its slot is there).
-    constexpr size_t kAhead = 16;
-    for (size_t deleted_idx = 0; deleted_idx < plan.deleted.size(); ++deleted_idx) {
-      if (deleted_idx + kAhead < plan.deleted.size()) {
-        index_.Prefetch(plan.deleted[deleted_idx + kAhead].first);
-        cache_.Prefetch(plan.deleted[deleted_idx + kAhead].first);
-      }
-      if (deleted_idx + kAhead / 2 < plan.deleted.size()) {
-        cache_.PrefetchRecord(plan.deleted[deleted_idx + kAhead / 2].first);
-      }
-      const auto& [key, location] = plan.deleted[deleted_idx];
-      index_.Erase(key, location);
-      // A key the commit writes again keeps its cache slot: Put below replaces its row.
-      bool rewritten =
-          deleted_idx < plan.deleted_rewritten.size() && plan.deleted_rewritten[deleted_idx];
-      if (!rewritten) cache_.Erase(key);
-    }
-    if (!options_.key_columns.empty()) {
-      bool keyed = plan.row_keys.size() == plan.rows.size();
-      for (size_t row_idx = 0; row_idx < plan.rows.size(); ++row_idx) {
-        if (keyed && row_idx + kAhead < plan.rows.size()) {
-          cache_.Prefetch(plan.row_keys[row_idx + kAhead]);
-        }
-        if (keyed && row_idx + kAhead / 2 < plan.rows.size()) {
-          cache_.PrefetchRecord(plan.row_keys[row_idx + kAhead / 2]);
-        }
-        const Row& row = plan.rows[row_idx];
-        cache_complete_ &=
-            cache_.Put(row_idx < plan.row_keys.size() ? plan.row_keys[row_idx] : KeyOf(row), row);
-      }
-    }
-    for (const AddFile& file : added) {
-      FRESHET_RETURN_IF_ERROR(IndexWrittenFile(snapshot, file, file_rows));
-    }
+    FRESHET_RETURN_IF_ERROR(UpdateIndex(snapshot, plan, added, file_rows));
     version_ = version;
   }
   stats.index_s = SecondsSince(start);
   return version;
 }
 
+namespace {
+
+// Whether `add`, just written from `rows` staged rows, holds exactly them at positions
+// 0..rows-1 in staged order: an unpartitioned table (Append writes one file per partition).
+bool HoldsStagedRows(const Snapshot& snapshot, const AddFile& add, size_t rows) {
+  std::optional<int64_t> records = add.NumRecords();
+  return snapshot.metadata().partition_columns.empty() && !add.deletion_vector && records &&
+         *records == static_cast<int64_t>(rows);
+}
+
+}  // namespace
+
+Status UpsertWriter::UpdateIndex(const Snapshot& snapshot, const Plan& plan,
+                                 const std::vector<AddFile>& added,
+                                 const std::vector<const Row*>& file_rows) {
+  // Where each row of plan.rows lands, when the commit wrote one file of exactly the staged
+  // rows: its rank among them (staged in plan.rows order, or with the feed as the feed's final
+  // rows in feed order). A key the batch rewrites then has its index entry moved in place
+  // instead of erased and inserted again (no backward shift, no second probe).
+  std::optional<uint32_t> file;
+  std::vector<uint32_t> positions;
+  bool keyed = !options_.key_columns.empty() && plan.row_keys.size() == plan.rows.size() &&
+               plan.deleted_row.size() == plan.deleted.size() &&
+               (!plan.record_feed || plan.row_feed.size() == plan.rows.size());
+  if (keyed && added.size() == 1 && file_rows.size() < UINT32_MAX &&
+      HoldsStagedRows(snapshot, added.front(), file_rows.size())) {
+    positions.resize(plan.rows.size());
+    if (plan.record_feed) {
+      std::vector<uint32_t> rank(plan.feed.size(), 0);
+      uint32_t next = 0;
+      for (size_t feed_idx = 0; feed_idx < plan.feed.size(); ++feed_idx) {
+        if (plan.feed_final[feed_idx]) rank[feed_idx] = next++;
+      }
+      for (size_t row_idx = 0; row_idx < plan.rows.size(); ++row_idx) {
+        positions[row_idx] = rank[plan.row_feed[row_idx]];
+      }
+    } else {
+      for (size_t row_idx = 0; row_idx < plan.rows.size(); ++row_idx) {
+        positions[row_idx] = static_cast<uint32_t>(row_idx);
+      }
+    }
+    file = index_.InternFile(added.front().path);
+  }
+  // Index and cache probes land all over both tables: each is prefetched some keys ahead
+  // (the cache's record once its slot is there).
+  constexpr size_t kAhead = 16;
+  std::vector<bool> placed(plan.rows.size(), false);
+  for (size_t deleted_idx = 0; deleted_idx < plan.deleted.size(); ++deleted_idx) {
+    if (deleted_idx + kAhead < plan.deleted.size()) {
+      index_.Prefetch(plan.deleted[deleted_idx + kAhead].first);
+      cache_.Prefetch(plan.deleted[deleted_idx + kAhead].first);
+    }
+    if (deleted_idx + kAhead / 2 < plan.deleted.size() &&
+        !RowCache::IsExactKey(plan.deleted[deleted_idx + kAhead / 2].first)) {
+      cache_.PrefetchRecord(plan.deleted[deleted_idx + kAhead / 2].first);
+    }
+    const auto& [key, location] = plan.deleted[deleted_idx];
+    uint32_t row_idx = file ? plan.deleted_row[deleted_idx] : Plan::kNoRow;
+    if (row_idx != Plan::kNoRow && index_.Move(key, location, {*file, positions[row_idx]})) {
+      placed[row_idx] = true;
+    } else {
+      index_.Erase(key, location);
+    }
+    // A key the commit writes again keeps its cache slot: Put below replaces its row.
+    bool rewritten =
+        deleted_idx < plan.deleted_rewritten.size() && plan.deleted_rewritten[deleted_idx];
+    if (!rewritten) cache_.Erase(key);
+  }
+  if (!options_.key_columns.empty()) {
+    bool with_keys = plan.row_keys.size() == plan.rows.size();
+    for (size_t row_idx = 0; row_idx < plan.rows.size(); ++row_idx) {
+      if (with_keys && row_idx + kAhead < plan.rows.size()) {
+        cache_.Prefetch(plan.row_keys[row_idx + kAhead]);
+        if (file) index_.Prefetch(plan.row_keys[row_idx + kAhead]);
+      }
+      if (with_keys && row_idx + kAhead / 2 < plan.rows.size() &&
+          !RowCache::IsExactKey(plan.row_keys[row_idx + kAhead / 2])) {
+        cache_.PrefetchRecord(plan.row_keys[row_idx + kAhead / 2]);
+      }
+      const Row& row = *plan.rows[row_idx];
+      const std::string key = with_keys ? std::string() : KeyOf(row);
+      const std::string& row_key = with_keys ? plan.row_keys[row_idx] : key;
+      cache_complete_ &= cache_.Put(row_key, row);
+      if (file && !placed[row_idx]) {
+        index_.Insert(row_key, RowLocation{*file, positions[row_idx]});
+      }
+    }
+  }
+  if (file) return Status::Ok();
+  for (const AddFile& add : added) {
+    FRESHET_RETURN_IF_ERROR(IndexWrittenFile(snapshot, add, file_rows));
+  }
+  return Status::Ok();
+}
+
 Status UpsertWriter::IndexWrittenFile(const Snapshot& snapshot, const AddFile& add,
                                       const std::vector<const Row*>& rows) {
   // One file holding exactly the staged rows (an unpartitioned table: Append writes one file
   // per partition) has them at positions 0..n-1 in staged order. Otherwise, read it back.
-  std::optional<int64_t> records = add.NumRecords();
-  if (!snapshot.metadata().partition_columns.empty() || add.deletion_vector || !records ||
-      *records != static_cast<int64_t>(rows.size())) {
+  if (!HoldsStagedRows(snapshot, add, rows.size())) {
     return IndexDataFile(*fs_, *connection_, snapshot, add, index_columns_, index_);
   }
   if (rows.size() > UINT32_MAX - 1) {

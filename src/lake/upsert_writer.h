@@ -23,11 +23,13 @@
 // when another writer committed in between, the index is rebuilt from the newer snapshot.
 // Not thread-safe; one UpsertWriter per table.
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -128,6 +130,9 @@ class UpsertWriter {
   const KeyIndex& index() const { return index_; }
   const RowCache& row_cache() const { return cache_; }
   Version version() const { return version_; }
+  // The rows of the deletion vector of the live file `path` as this writer keeps them from its
+  // own commits (nullptr when it keeps none for the current version).
+  const std::vector<uint64_t>* TEST_DeletionVector(const std::string& path) const;
 
  private:
   UpsertWriter(FileSystem& fs, engine::Connection& connection, std::string table_path,
@@ -139,21 +144,32 @@ class UpsertWriter {
         cache_(options_.key_columns.empty() || options_.append_only ? 0 : options_.row_cache_bytes,
                options_.row_cache_budget) {}
   // What a batch does: rows to write, and (key, location) of the row versions it deletes.
+  // Rows are pointers, not copies: into the batch (a change's row as it came), into `store`
+  // (rows the plan built: filled values, rows from the row cache) or into `read` (rows read
+  // from the data files); the batch outlives the plan, and neither container moves its rows.
   struct Plan {
-    std::vector<engine::Row> rows;
+    std::deque<engine::Row> store;
+    std::map<std::pair<uint32_t, uint32_t>, engine::Row> read;
+    std::vector<const engine::Row*> rows;
     std::vector<std::pair<std::string, RowLocation>> deleted;
-    // Keyed tables: per `deleted` entry, whether the batch writes the key again (in `rows`);
-    // and the key of each row of `rows`.
+    // Keyed tables: per `deleted` entry, whether the batch writes the key again (in `rows`)
+    // and at which index of `rows` (kNoRow if not); and the key of each row of `rows`.
+    static constexpr uint32_t kNoRow = UINT32_MAX;
     std::vector<bool> deleted_rewritten;
+    std::vector<uint32_t> deleted_row;
     std::vector<std::string> row_keys;
     bool truncate = false;         // every file of the read snapshot is removed
     bool app_transaction = false;  // the commit records a txn even without row changes
     // The change data feed (when the table has delta.enableChangeDataFeed): every change of the
     // batch in order, as (row, _change_type).
     bool record_feed = false;
-    std::vector<std::pair<engine::Row, const char*>> feed;
+    std::vector<std::pair<const engine::Row*, const char*>> feed;
     std::vector<bool> feed_final;  // per feed row: it is a row the commit writes (in `rows`)
-    int64_t rows_read = 0;         // current rows read from data files
+    // Keyed tables with the feed: the feed index of each row of `rows`.
+    std::vector<uint32_t> row_feed;
+    int64_t rows_read = 0;  // current rows read from data files
+    // Keeps `row` in `store` and returns where it now lives.
+    const engine::Row* Keep(engine::Row row) { return &store.emplace_back(std::move(row)); }
   };
   // Rebuilds the KeyIndex on `snapshot`; `contents_changed` (any change but a compaction)
   // also empties the row cache.
@@ -165,6 +181,10 @@ class UpsertWriter {
   // index: from the rows themselves when the file holds exactly them, else read back.
   Status IndexWrittenFile(const Snapshot& snapshot, const AddFile& add,
                           const std::vector<const engine::Row*>& rows);
+  // Brings the KeyIndex and row cache up to date with the commit of `plan` (which added
+  // `added`, written from `file_rows` in file order) on `snapshot`, the version before it.
+  Status UpdateIndex(const Snapshot& snapshot, const Plan& plan, const std::vector<AddFile>& added,
+                     const std::vector<const engine::Row*>& file_rows);
   // Fills the row cache with every row of `snapshot` when the table is small enough to fit
   // (then the cache is complete).
   Status WarmRowCache(const Snapshot& snapshot);
@@ -182,6 +202,9 @@ class UpsertWriter {
                    const std::vector<bool>& final_flags);
   Result<Version> ApplyBatch(const ChangeBatch& batch, ApplyStats& stats);
   Result<Version> CommitPlan(Transaction& txn, Plan& plan, ApplyStats& stats);
+  // After `txn` committed `version` directly on the version this writer read: keeps the
+  // deletion vectors it wrote for that version and forgets those of files it removed.
+  void KeepDeletionVectors(const Transaction& txn, Version version);
   // Compacts when the table after `txn` (committed as `version`) passes a threshold.
   Status MaybeCompact(const Transaction& txn, Version version, ApplyStats& stats);
   Result<OptimizeResult> CompactTable(const OptimizeOptions& options);
@@ -212,6 +235,11 @@ class UpsertWriter {
   Version version_ = -1;
   // The snapshot of version_ built from this writer's own commits, for the next transaction.
   std::optional<Snapshot> snapshot_;
+  // The rows of each file's deletion vector (by add.path) as of deletion_vectors_version_, from
+  // this writer's own commits: a batch merges its deletes into them instead of reading every
+  // touched file's vector back. Dropped whenever another writer may have changed them.
+  std::unordered_map<std::string, std::vector<uint64_t>> deletion_vectors_;
+  Version deletion_vectors_version_ = -1;
 };
 
 // SQL literal of `value` (NULL, numbers, quoted text, from_hex blobs, lists, structs, maps,

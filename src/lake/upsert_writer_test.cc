@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "lake/deletion_vector.h"
 #include "lake/optimize.h"
 #include "lake/scan.h"
 #include "lake/table_test_fixture.h"
@@ -506,6 +507,98 @@ TEST_F(UpsertWriterTest, IndexFromStagedRowsEqualsAnIndexBuiltFromTheFiles) {
       }
     }
   }
+}
+
+// The deletion vectors a writer keeps from its own commits equal the ones on disk after every
+// batch; when another writer changes a vector, the next batch drops them and merges into the
+// vector as it is on disk.
+TEST_F(UpsertWriterTest, KeptDeletionVectorsEqualTheFilesAndAreDroppedForOtherWriters) {
+  UpsertOptions options{{"id"}, false, {}};
+  options.compact_file_count = 0;
+  options.compact_deleted_share = 0;
+  auto writer = UpsertWriter::Open(fs_, *connection_, table_, options);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  Model model;
+  // Every vector kept equals the file's; `all`: every file's vector is kept, else `path`'s.
+  auto check = [&](int batch_idx, bool all, const std::string& path = "") {
+    auto snapshot = Snapshot::Load(fs_, *connection_, table_);
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+    int vectors = 0;
+    for (const AddFile& add : snapshot->files()) {
+      if (!add.deletion_vector) continue;
+      auto on_disk = LoadDeletionVector(fs_, table_, *add.deletion_vector);
+      ASSERT_TRUE(on_disk.ok()) << on_disk.status();
+      const std::vector<uint64_t>* kept = writer->TEST_DeletionVector(add.path);
+      if (all || add.path == path) {
+        ASSERT_NE(kept, nullptr) << add.path << " batch " << batch_idx;
+      }
+      if (kept != nullptr) {
+        EXPECT_EQ(*kept, *on_disk) << add.path << " batch " << batch_idx;
+      }
+      ++vectors;
+    }
+    EXPECT_GT(vectors, 0) << "batch " << batch_idx;
+    EXPECT_EQ(Contents(), model) << "batch " << batch_idx;
+  };
+  ChangeBatch load;
+  for (int64_t id = 0; id < 300; ++id) {
+    load.changes.push_back(Insert(id, "s", id));
+    model[id] = {"s", id};
+  }
+  ASSERT_TRUE(writer->Apply(load).ok());
+  std::mt19937_64 random(5);
+  auto random_batch = [&]() {
+    ChangeBatch batch;
+    for (int change_idx = 0; change_idx < 60; ++change_idx) {
+      auto id = static_cast<int64_t>(random() % 300);
+      auto n = static_cast<int64_t>(random() % 1000);
+      if (model.count(id) == 0) {
+        batch.changes.push_back(Insert(id, "i", n));
+        model[id] = {"i", n};
+      } else if (random() % 4 == 0) {
+        batch.changes.push_back(Delete(id));
+        model.erase(id);
+      } else {
+        batch.changes.push_back(UpdateN(id, n));
+        model[id].second = n;
+      }
+    }
+    return batch;
+  };
+  for (int batch_idx = 0; batch_idx < 6; ++batch_idx) {
+    ASSERT_TRUE(writer->Apply(random_batch()).ok());
+    check(batch_idx, true);
+  }
+
+  // Another writer deletes one more row of the first file, which has a vector already.
+  int64_t victim = model.begin()->first;
+  auto found = writer->index().Find({EncodeKey({Value::Int(victim)})}, nullptr);
+  ASSERT_TRUE(found.ok() && (*found)[0].has_value());
+  std::string path = writer->index().FilePath((*found)[0]->file);
+  {
+    auto other = Transaction::Begin(fs_, *connection_, table_);
+    ASSERT_TRUE(other.ok()) << other.status();
+    ASSERT_TRUE(other->DeleteRows(path, {(*found)[0]->row}).ok());
+    ASSERT_TRUE(other->Commit("DELETE").ok());
+  }
+  model.erase(victim);
+  // Every live key of that file but one is updated, so the batch merges into its changed
+  // vector (and the file stays).
+  ChangeBatch batch;
+  for (auto& [id, row] : model) {
+    auto location = writer->index().Find({EncodeKey({Value::Int(id)})}, nullptr);
+    ASSERT_TRUE(location.ok() && (*location)[0].has_value());
+    if (writer->index().FilePath((*location)[0]->file) != path) continue;
+    batch.changes.push_back(UpdateN(id, row.second + 1));
+    ++row.second;
+  }
+  ASSERT_GT(batch.changes.size(), 1u);
+  --model[batch.changes.back().row[0].integer()].second;
+  batch.changes.pop_back();
+  ASSERT_TRUE(writer->Apply(batch).ok());
+  check(100, false, path);
+  ASSERT_TRUE(writer->Apply(random_batch()).ok());
+  check(101, false);
 }
 
 TEST(ValueSqlLiteralTest, RendersValues) {
