@@ -32,15 +32,6 @@ void AppendBytes(std::string_view bytes, std::string& out) {
   out.append(bytes);
 }
 
-uint64_t Mix(uint64_t x) {
-  x ^= x >> 32;
-  x *= 0xd6e8feb86659fd93ULL;
-  x ^= x >> 32;
-  x *= 0xd6e8feb86659fd93ULL;
-  x ^= x >> 32;
-  return x;
-}
-
 // The key columns of `snapshot` as SQL expressions over a data file, cast to the table types.
 Result<std::string> KeyColumnsSql(const Snapshot& snapshot,
                                   const std::vector<std::string>& key_columns) {
@@ -130,11 +121,11 @@ uint64_t HashKey(std::string_view encoded) {
   for (; pos + 8 <= encoded.size(); pos += 8) {
     uint64_t word;
     std::memcpy(&word, encoded.data() + pos, 8);
-    h = Mix(h ^ word) + 0x632be59bd9b4e019ULL;
+    h = MixBits(h ^ word) + 0x632be59bd9b4e019ULL;
   }
   uint64_t tail = 0;
   if (pos < encoded.size()) std::memcpy(&tail, encoded.data() + pos, encoded.size() - pos);
-  return Mix(h ^ tail ^ (uint64_t{encoded.size() - pos} << 56));
+  return MixBits(h ^ tail ^ (uint64_t{encoded.size() - pos} << 56));
 }
 
 KeyIndex::KeyIndex(HashFunction hash) : hash_(hash), slots_(16) {}
@@ -153,7 +144,7 @@ std::optional<uint32_t> KeyIndex::FileId(const std::string& path) const {
 
 size_t KeyIndex::Home(uint64_t hash) const {
   // Multiply-shift range reduction: any capacity, not only powers of two.
-  return static_cast<size_t>((static_cast<engine::UInt128>(Mix(hash)) * slots_.size()) >> 64);
+  return static_cast<size_t>((static_cast<engine::UInt128>(MixBits(hash)) * slots_.size()) >> 64);
 }
 
 void KeyIndex::Grow() {
@@ -169,7 +160,7 @@ uint64_t KeyIndex::Hash(std::string_view key) const {
   if (!IsExact(key)) return hash_(key);
   uint64_t payload = 0;
   for (int i = 0; i < 8; ++i) payload |= uint64_t{static_cast<uint8_t>(key[1 + i])} << (8 * i);
-  return Mix(payload);  // a bijection: distinct integers never share a hash
+  return MixBits(payload);  // a bijection: distinct integers never share a hash
 }
 
 void KeyIndex::Insert(std::string_view key, RowLocation location) {

@@ -49,6 +49,17 @@ void AppendKeyValue(const engine::Value& value, std::string& out);
 
 // The default 64-bit hash of encoded keys.
 uint64_t HashKey(std::string_view encoded);
+// A bijection of 64-bit integers that mixes every bit into every other: the hash of a key of
+// one integer column (distinct integers never share a hash), also used to spread hashes.
+inline uint64_t MixBits(uint64_t x) {
+  // xor-shifts and odd multiplications: each step is invertible, so the whole is a bijection.
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93ULL;
+  x ^= x >> 32;
+  x *= 0xd6e8feb86659fd93ULL;
+  x ^= x >> 32;
+  return x;
+}
 
 class KeyIndex {
  public:

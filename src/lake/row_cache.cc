@@ -269,13 +269,7 @@ uint64_t RowCache::Hash(std::string_view key) {
   if (!IsExactKey(key)) return HashKey(key);
   uint64_t x = 0;
   std::memcpy(&x, key.data() + 1, 8);
-  // xor-shifts and odd multiplications: each step is invertible, so the whole is a bijection.
-  x ^= x >> 32;
-  x *= 0xd6e8feb86659fd93ULL;
-  x ^= x >> 32;
-  x *= 0xd6e8feb86659fd93ULL;
-  x ^= x >> 32;
-  return x;
+  return MixBits(x);  // as KeyIndex hashes it
 }
 
 size_t RowCache::ReplacedBytes(const Slot& slot, size_t estimate) const {
