@@ -241,9 +241,9 @@ std::vector<RowLocation> KeyIndex::Candidates(std::string_view key) const {
   return out;
 }
 
-Result<std::vector<std::vector<RowLocation>>> KeyIndex::FindAll(
-    const std::vector<std::string>& keys, const KeyReader& reader) const {
-  std::vector<std::vector<RowLocation>> out(keys.size());
+template <typename OnMatch>
+Status KeyIndex::Match(const std::vector<std::string>& keys, const KeyReader& reader,
+                       OnMatch&& on_match) const {
   // Candidates that need their stored key read: (key index, location).
   std::vector<std::pair<size_t, RowLocation>> unconfirmed;
   constexpr size_t kAhead = 16;  // lookups between a slot's prefetch and its probe
@@ -259,13 +259,13 @@ Result<std::vector<std::vector<RowLocation>>> KeyIndex::FindAll(
       RowLocation location{entry.file & ~kExactBit, entry.row};
       // Two integer keys with one hash are one key; any other pairing is checked.
       if (exact && (entry.file & kExactBit) != 0) {
-        out[key_idx].push_back(location);
+        on_match(key_idx, location);
       } else {
         unconfirmed.emplace_back(key_idx, location);
       }
     }
   }
-  if (unconfirmed.empty()) return out;
+  if (unconfirmed.empty()) return Status::Ok();
   std::vector<RowLocation> wanted;
   wanted.reserve(unconfirmed.size());
   for (const auto& [key_idx, location] : unconfirmed) wanted.push_back(location);
@@ -276,8 +276,17 @@ Result<std::vector<std::vector<RowLocation>>> KeyIndex::FindAll(
   }
   for (size_t pos = 0; pos < unconfirmed.size(); ++pos) {
     const auto& [key_idx, location] = unconfirmed[pos];
-    if (stored[pos] == keys[key_idx]) out[key_idx].push_back(location);
+    if (stored[pos] == keys[key_idx]) on_match(key_idx, location);
   }
+  return Status::Ok();
+}
+
+Result<std::vector<std::vector<RowLocation>>> KeyIndex::FindAll(
+    const std::vector<std::string>& keys, const KeyReader& reader) const {
+  std::vector<std::vector<RowLocation>> out(keys.size());
+  FRESHET_RETURN_IF_ERROR(Match(keys, reader, [&](size_t key_idx, RowLocation location) {
+    out[key_idx].push_back(location);
+  }));
   return out;
 }
 
@@ -286,38 +295,9 @@ Result<std::vector<std::optional<RowLocation>>> KeyIndex::Find(const std::vector
   // As FindAll(...).front() per key, without a vector per key: the first exact match in probe
   // order, else the first candidate whose stored key is confirmed equal.
   std::vector<std::optional<RowLocation>> out(keys.size());
-  std::vector<std::pair<size_t, RowLocation>> unconfirmed;
-  constexpr size_t kAhead = 16;
-  for (size_t key_idx = 0; key_idx < keys.size(); ++key_idx) {
-    if (key_idx + kAhead < keys.size()) Prefetch(keys[key_idx + kAhead]);
-    const std::string& key = keys[key_idx];
-    bool exact = IsExact(key);
-    uint64_t hash = Hash(key);
-    for (size_t slot = Home(hash); slots_[slot].file != kEmpty;
-         slot = slot + 1 == slots_.size() ? 0 : slot + 1) {
-      const Entry& entry = slots_[slot];
-      if (entry.hash != hash) continue;
-      RowLocation location{entry.file & ~kExactBit, entry.row};
-      if (exact && (entry.file & kExactBit) != 0) {
-        if (!out[key_idx]) out[key_idx] = location;
-      } else {
-        unconfirmed.emplace_back(key_idx, location);
-      }
-    }
-  }
-  if (unconfirmed.empty()) return out;
-  std::vector<RowLocation> wanted;
-  wanted.reserve(unconfirmed.size());
-  for (const auto& [key_idx, location] : unconfirmed) wanted.push_back(location);
-  FRESHET_ASSIGN_OR_RETURN(std::vector<std::string> stored, reader(wanted));
-  if (stored.size() != wanted.size()) {
-    return Status::Internal("key reader returned {} keys for {} locations", stored.size(),
-                            wanted.size());
-  }
-  for (size_t pos = 0; pos < unconfirmed.size(); ++pos) {
-    const auto& [key_idx, location] = unconfirmed[pos];
-    if (!out[key_idx] && stored[pos] == keys[key_idx]) out[key_idx] = location;
-  }
+  FRESHET_RETURN_IF_ERROR(Match(keys, reader, [&](size_t key_idx, RowLocation location) {
+    if (!out[key_idx]) out[key_idx] = location;
+  }));
   return out;
 }
 

@@ -135,6 +135,12 @@ class KeyIndex {
   size_t MemoryBytes() const;
 
  private:
+  // Calls on_match(key index, location) for each live location of each key: exact matches
+  // in probe order while probing, then the candidates `reader` confirms, in probe order.
+  template <typename OnMatch>
+  Status Match(const std::vector<std::string>& keys, const KeyReader& reader,
+               OnMatch&& on_match) const;
+
   struct Entry {
     uint64_t hash = 0;
     uint32_t file = kEmpty;
