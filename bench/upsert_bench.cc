@@ -97,7 +97,9 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(root);
   std::string table = root + "/table";
   std::string history = root + "/history";
-  lake::LocalFileSystem fs;
+  // As the pipeline writes: data, change-data and deletion-vector files become durable with
+  // the commit that references them (one batch of fsyncs per commit).
+  lake::LocalFileSystem fs{lake::LocalFileSystemOptions{.defer_data_sync = true}};
   auto database = freshet::engine::Database::Open("");
   if (!database.ok()) return Fail(database.status());
   auto connection = database->Connect();

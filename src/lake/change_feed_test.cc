@@ -9,7 +9,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "lake/actions.h"
 #include "lake/optimize.h"
+#include "lake/paths.h"
 #include "lake/scan.h"
 #include "lake/table_test_fixture.h"
 #include "lake/table_writer.h"
@@ -103,21 +105,41 @@ TEST_F(ChangeFeedTest, KeyedBatchRecordsEveryChangeInOrder) {
                       Insert(1, "a3", 13), Update(7, "g", 7), Delete(99), Insert(4, "d", 4),
                       Delete(4)}};
   ASSERT_EQ(*writer->Apply(second), 2);
+  // Every change, each key's in order: first those the batch's rows do not end with (in a
+  // change-data file), then each key's last change, from the new data file itself.
   EXPECT_EQ(Feed(2), (std::vector<std::string>{
                          "2 update_preimage 1 a 1",
                          "2 update_postimage 1 a2 10",
                          "2 update_preimage 1 a2 10",
                          "2 update_postimage 1 a2 12",
                          "2 delete 3 c 3",
-                         "2 insert 3 c2 30",
                          "2 update_preimage 2 b 2",
-                         "2 update_postimage 20 b 22",
                          "2 update_preimage 1 a2 12",
-                         "2 update_postimage 1 a3 13",
-                         "2 insert 7 g 7",
                          "2 insert 4 d 4",
                          "2 delete 4 d 4",
+                         "2 insert 3 c2 30",
+                         "2 update_postimage 20 b 22",
+                         "2 update_postimage 1 a3 13",
+                         "2 insert 7 g 7",
                      }));
+  // The data file is its own change data: one cdc action names it (PROTOCOL.md, Add CDC File),
+  // and table reads leave its change-type column out.
+  auto commit = fs_.Get(JoinPath(LogPath(table_), CommitFileName(2)));
+  ASSERT_TRUE(commit.ok()) << commit.status();
+  ActionSet actions;
+  ASSERT_TRUE(ParseActions(*commit, "commit 2", actions).ok());
+  ASSERT_EQ(actions.cdcs.size(), 2u);
+  EXPECT_EQ(actions.cdcs[0].path.rfind("_change_data/", 0), 0u);
+  ASSERT_EQ(actions.adds.size(), 1u);  // the first file lost every row: removed
+  EXPECT_EQ(actions.adds[0].path, actions.cdcs[1].path);
+  auto snapshot = Snapshot::Load(fs_, *connection_, table_);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  auto scan = ScanSql(fs_, *connection_, *snapshot);
+  ASSERT_TRUE(scan.ok()) << scan.status();
+  auto rows = connection_->Query("SELECT * FROM (" + *scan + ") ORDER BY id");
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(rows->columns.size(), 3u);
+  EXPECT_EQ(rows->rows.size(), 4u);  // 1, 3, 7 and 20
   EXPECT_EQ(Feed(1, 1),
             (std::vector<std::string>{"1 insert 1 a 1", "1 insert 2 b 2", "1 insert 3 c 3"}));
   EXPECT_EQ(Feed(0).size(), 16u);
@@ -147,8 +169,8 @@ TEST_F(ChangeFeedTest, PreImagesStayRightWhenAnotherWriterChangesTheTable) {
                          "2 update_preimage 1 a 1",
                          "2 update_postimage 1 x 100",
                          "3 update_preimage 1 x 100",
-                         "3 update_postimage 1 y 200",
                          "3 update_preimage 2 b 2",
+                         "3 update_postimage 1 y 200",
                          "3 update_postimage 2 b2 20",
                          "4 update_preimage 2 b2 20",
                          "4 update_postimage 2 b3 30",
@@ -256,8 +278,8 @@ TEST_F(ChangeFeedTest, WholeRowIdentityKeepsDuplicatesApart) {
   RowChange absent = Make(ChangeOp::kDelete, {}, {}, Row3(9, "x", 9));
   ASSERT_EQ(*writer->Apply(ChangeBatch{{update, remove, absent, Insert(2, "b", 2)}}), 2);
   EXPECT_EQ(Feed(2),
-            (std::vector<std::string>{"2 update_preimage 1 a 1", "2 update_postimage 1 a 2",
-                                      "2 delete 1 a 1", "2 insert 2 b 2"}));
+            (std::vector<std::string>{"2 update_preimage 1 a 1", "2 delete 1 a 1",
+                                      "2 update_postimage 1 a 2", "2 insert 2 b 2"}));
   ASSERT_EQ(*writer->Apply(ChangeBatch{{Insert(2, "b", 2), Truncate()}}), 3);
   EXPECT_EQ(Feed(3), (std::vector<std::string>{"3 insert 2 b 2", "3 delete 1 a 2", "3 delete 2 b 2",
                                                "3 delete 2 b 2"}));

@@ -397,7 +397,8 @@ Result<Transaction> Transaction::Begin(FileSystem& fs, engine::Connection& conne
 }
 
 Result<AddFile> Transaction::WriteDataFile(const std::string& select_sql,
-                                           const PartitionValues& partition, bool change_data) {
+                                           const PartitionValues& partition, FileKind kind) {
+  const bool change_data = kind == FileKind::kChangeData;
   const Schema& schema = snapshot_.schema();
   const std::string& mode = snapshot_.column_mapping_mode();
   const auto& partition_columns = snapshot_.metadata().partition_columns;
@@ -414,7 +415,7 @@ Result<AddFile> Transaction::WriteDataFile(const std::string& select_sql,
         QuoteIdentifier(field.PhysicalName(mode)));
     written.push_back(&field);
   }
-  if (change_data) {
+  if (kind != FileKind::kData) {
     columns += fmt::format(", CAST(t.{0} AS VARCHAR) AS {0}", QuoteIdentifier(kChangeTypeColumn));
   }
   std::string where;
@@ -502,22 +503,37 @@ Result<std::vector<PartitionValues>> Transaction::Partitions(const std::string& 
   return partitions;
 }
 
-Result<std::vector<AddFile>> Transaction::Append(const std::string& select_sql) {
+Result<std::vector<AddFile>> Transaction::AppendFiles(const std::string& select_sql,
+                                                      FileKind kind) {
   FRESHET_ASSIGN_OR_RETURN(auto partitions, Partitions(select_sql));
   std::vector<AddFile> added;
   for (const auto& partition : partitions) {
-    FRESHET_ASSIGN_OR_RETURN(AddFile add, WriteDataFile(select_sql, partition));
+    FRESHET_ASSIGN_OR_RETURN(AddFile add, WriteDataFile(select_sql, partition, kind));
+    if (kind == FileKind::kDataWithChangeType) {
+      cdcs_.push_back(AddCdcFile{add.path, add.partition_values, add.size});
+      metrics_["numChangeDataFiles"] += 1;
+      metrics_["numChangeDataRows"] += add.NumRecords().value_or(0);
+    }
     added.push_back(add);
     adds_.push_back(std::move(add));
   }
   return added;
 }
 
+Result<std::vector<AddFile>> Transaction::Append(const std::string& select_sql) {
+  return AppendFiles(select_sql, FileKind::kData);
+}
+
+Result<std::vector<AddFile>> Transaction::AppendAsChangeData(const std::string& select_sql) {
+  return AppendFiles(select_sql, FileKind::kDataWithChangeType);
+}
+
 Result<std::vector<AddCdcFile>> Transaction::AppendChangeData(const std::string& select_sql) {
   FRESHET_ASSIGN_OR_RETURN(auto partitions, Partitions(select_sql));
   std::vector<AddCdcFile> added;
   for (const auto& partition : partitions) {
-    FRESHET_ASSIGN_OR_RETURN(AddFile file, WriteDataFile(select_sql, partition, true));
+    FRESHET_ASSIGN_OR_RETURN(AddFile file,
+                             WriteDataFile(select_sql, partition, FileKind::kChangeData));
     AddCdcFile cdc;
     cdc.path = std::move(file.path);
     cdc.partition_values = std::move(file.partition_values);

@@ -84,6 +84,11 @@ class Transaction {
   // first row), and stages their cdc actions (PROTOCOL.md "Add CDC File"). Each file keeps the
   // rows in the order `select_sql` yields them; readers order by file and then row number.
   Result<std::vector<AddCdcFile>> AppendChangeData(const std::string& select_sql);
+  // As Append, for rows that are all new (no row copied from another file) and each a change
+  // of the commit: the data files also carry kChangeTypeColumn and are staged as cdc actions
+  // too, so they serve as their own change data (PROTOCOL.md "Add CDC File"; table readers
+  // ignore the extra column). Saves writing those rows a second time.
+  Result<std::vector<AddFile>> AppendAsChangeData(const std::string& select_sql);
   // Stages the removal of the live file `path` (as it appears in add.path).
   Status Remove(const std::string& path);
   // Marks `rows` (indexes into the data file) of the live file `path` deleted: stages remove +
@@ -125,8 +130,14 @@ class Transaction {
  private:
   Transaction(FileSystem& fs, engine::Connection& connection, Snapshot snapshot,
               WriterOptions options);
+  enum class FileKind {
+    kData,                 // a data file with the table's columns
+    kChangeData,           // a file under _change_data/ with kChangeTypeColumn
+    kDataWithChangeType,   // a data file that also carries kChangeTypeColumn
+  };
   Result<AddFile> WriteDataFile(const std::string& select_sql, const PartitionValues& partition,
-                                bool change_data = false);
+                                FileKind kind = FileKind::kData);
+  Result<std::vector<AddFile>> AppendFiles(const std::string& select_sql, FileKind kind);
   Result<std::vector<PartitionValues>> Partitions(const std::string& select_sql);
   Status CheckConflicts(const ActionSet& winner, Version version) const;
   std::string CommitText(const std::string& operation) const;

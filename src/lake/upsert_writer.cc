@@ -1160,15 +1160,6 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
       if (rows_from_feed && plan.feed_final[feed_idx]) file_rows.push_back(rows.back());
     }
     Status status = StageRows(snapshot, staging, rows, types, plan.feed_final);
-    if (status.ok() && !plan.rows.empty()) {
-      // Transaction::Append takes the table's columns by name and ignores the others.
-      auto appended = txn.Append(fmt::format("SELECT * FROM {} WHERE freshet_final", staging));
-      if (appended.ok()) {
-        added = std::move(appended).value();
-      } else {
-        status = appended.status();
-      }
-    }
     // A batch whose feed the file actions already say needs no change-data file: readers take
     // inserts from the add actions and deletes from the removes and new deletion vectors
     // (PROTOCOL.md, Change Data Files). That is a batch without updates (a pre- and post-image
@@ -1184,8 +1175,26 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
     size_t written = std::count(plan.feed_final.begin(), plan.feed_final.end(), true);
     bool feed_in_file_actions = !plan.truncate && inserts + deletes == plan.feed.size() &&
                                 inserts == written && deletes == plan.deleted.size();
-    if (status.ok() && !feed_in_file_actions) {
-      status = txn.AppendChangeData("SELECT * FROM " + staging).status();
+    // Otherwise the feed is split in two: the rows the commit writes (each key's last change,
+    // an insert or update_postimage) go once, as data files that are their own change data;
+    // the other feed rows (pre-images, deletes, changes a later one in the batch superseded)
+    // go to a change-data file listed first. Each key's changes stay in order, since its last
+    // one is the only one in a data file; changes of different keys may interleave otherwise.
+    if (status.ok() && !feed_in_file_actions && written < plan.feed.size()) {
+      status = txn.AppendChangeData(
+                      fmt::format("SELECT * FROM {} WHERE NOT freshet_final", staging))
+                   .status();
+    }
+    if (status.ok() && !plan.rows.empty()) {
+      // Transaction::Append takes the table's columns by name and ignores the others.
+      std::string final_rows = fmt::format("SELECT * FROM {} WHERE freshet_final", staging);
+      auto appended =
+          feed_in_file_actions ? txn.Append(final_rows) : txn.AppendAsChangeData(final_rows);
+      if (appended.ok()) {
+        added = std::move(appended).value();
+      } else {
+        status = appended.status();
+      }
     }
     Status dropped = connection_->Execute("DROP TABLE IF EXISTS " + staging);
     FRESHET_RETURN_IF_ERROR(status);
