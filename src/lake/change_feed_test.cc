@@ -277,9 +277,8 @@ TEST_F(ChangeFeedTest, WholeRowIdentityKeepsDuplicatesApart) {
   RowChange remove = Make(ChangeOp::kDelete, {}, {}, Row3(1, "a", 1));
   RowChange absent = Make(ChangeOp::kDelete, {}, {}, Row3(9, "x", 9));
   ASSERT_EQ(*writer->Apply(ChangeBatch{{update, remove, absent, Insert(2, "b", 2)}}), 2);
-  EXPECT_EQ(Feed(2),
-            (std::vector<std::string>{"2 update_preimage 1 a 1", "2 delete 1 a 1",
-                                      "2 update_postimage 1 a 2", "2 insert 2 b 2"}));
+  EXPECT_EQ(Feed(2), (std::vector<std::string>{"2 update_preimage 1 a 1", "2 delete 1 a 1",
+                                               "2 update_postimage 1 a 2", "2 insert 2 b 2"}));
   ASSERT_EQ(*writer->Apply(ChangeBatch{{Insert(2, "b", 2), Truncate()}}), 3);
   EXPECT_EQ(Feed(3), (std::vector<std::string>{"3 insert 2 b 2", "3 delete 1 a 2", "3 delete 2 b 2",
                                                "3 delete 2 b 2"}));

@@ -40,6 +40,15 @@ Status WriteCheckpoint(FileSystem& fs, engine::Connection& connection, const Sna
 Status WriteCheckpointFromPrevious(FileSystem& fs, engine::Connection& connection,
                                    const Snapshot& snapshot, int64_t now_ms);
 
+// The checkpoint of `version` of the table, as a writer takes it after committing that version:
+// from the previous checkpoint when the version was read from one (WriteCheckpointFromPrevious;
+// any trouble with it logged and a full checkpoint written instead), else a full one. Then,
+// unless delta.enableExpiredLogCleanup is false, the log files past delta.logRetentionDuration
+// go (CleanupLog). Returns the snapshot it loaded (without its checkpoint's tombstones), for
+// callers that go on to judge it (compaction).
+Result<Snapshot> CheckpointVersion(FileSystem& fs, engine::Connection& connection,
+                                   const std::string& table_path, Version version, int64_t now_ms);
+
 // Milliseconds of a Delta duration property ("interval 30 days", "interval 12 hours", "1 week");
 // InvalidArgument naming the text otherwise.
 Result<int64_t> ParseIntervalMs(const std::string& text);

@@ -751,49 +751,13 @@ void Transaction::MaybeCheckpoint(Version version) {
   if (interval <= 0 || version % interval != 0) return;
   // The commit is durable already; a failed checkpoint only means readers replay more JSON,
   // so it is reported in the log and kept in checkpoint_status(), not returned as an error.
-  // Without the previous checkpoint's tombstones: WriteCheckpointFromPrevious copies them
-  // from its file (a streaming table's checkpoint is mostly tombstones), so the cost follows
-  // the commits since. Any trouble with that file: a full checkpoint from all tombstones.
-  auto snapshot = Snapshot::Load(*fs_, *connection_, snapshot_.table_path(), version,
-                                 /*tombstones=*/false);
-  if (!snapshot.ok()) {
-    checkpoint_status_ = snapshot.status();
-  } else if (!snapshot->checkpoint_version()) {
-    // Replayed from version 0: it holds every tombstone.
-    checkpoint_status_ = WriteCheckpoint(*fs_, *connection_, *snapshot, options_.now_ms());
-  } else {
-    checkpoint_status_ =
-        WriteCheckpointFromPrevious(*fs_, *connection_, *snapshot, options_.now_ms());
-    if (!checkpoint_status_.ok()) {
-      spdlog::info(
-          "checkpoint of {} at version {} from the previous one failed ({}); writing it "
-          "from every tombstone",
-          snapshot_.table_path(), version, checkpoint_status_.message());
-      snapshot = Snapshot::Load(*fs_, *connection_, snapshot_.table_path(), version);
-      checkpoint_status_ = snapshot.ok()
-                               ? WriteCheckpoint(*fs_, *connection_, *snapshot, options_.now_ms())
-                               : snapshot.status();
-    }
-  }
+  checkpoint_status_ =
+      CheckpointVersion(*fs_, *connection_, snapshot_.table_path(), version, options_.now_ms())
+          .status();
   if (!checkpoint_status_.ok()) {
     spdlog::warn("checkpoint of {} at version {} failed: {}", snapshot_.table_path(), version,
                  checkpoint_status_.message());
-    return;
   }
-  // With a fresh checkpoint, log files past the retention are no longer needed
-  // (delta.enableExpiredLogCleanup, on by default as in Delta).
-  if (snapshot->Configuration("delta.enableExpiredLogCleanup").value_or("true") != "true") return;
-  int64_t retention = kDefaultLogRetentionMs;
-  if (auto configured = snapshot->Configuration("delta.logRetentionDuration")) {
-    auto parsed = ParseIntervalMs(*configured);
-    if (!parsed.ok()) {
-      checkpoint_status_ = parsed.status().WithContext("delta.logRetentionDuration");
-      return;
-    }
-    retention = *parsed;
-  }
-  auto cleaned = CleanupLog(*fs_, snapshot_.table_path(), options_.now_ms(), retention);
-  if (!cleaned.ok()) checkpoint_status_ = cleaned.status().WithContext("log cleanup");
 }
 
 Result<std::optional<Snapshot>> Transaction::CommittedSnapshot() const {

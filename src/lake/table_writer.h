@@ -131,9 +131,9 @@ class Transaction {
   Transaction(FileSystem& fs, engine::Connection& connection, Snapshot snapshot,
               WriterOptions options);
   enum class FileKind {
-    kData,                 // a data file with the table's columns
-    kChangeData,           // a file under _change_data/ with kChangeTypeColumn
-    kDataWithChangeType,   // a data file that also carries kChangeTypeColumn
+    kData,                // a data file with the table's columns
+    kChangeData,          // a file under _change_data/ with kChangeTypeColumn
+    kDataWithChangeType,  // a data file that also carries kChangeTypeColumn
   };
   Result<AddFile> WriteDataFile(const std::string& select_sql, const PartitionValues& partition,
                                 FileKind kind = FileKind::kData);

@@ -1181,9 +1181,9 @@ Result<Version> UpsertWriter::CommitPlan(Transaction& txn, Plan& plan, ApplyStat
     // go to a change-data file listed first. Each key's changes stay in order, since its last
     // one is the only one in a data file; changes of different keys may interleave otherwise.
     if (status.ok() && !feed_in_file_actions && written < plan.feed.size()) {
-      status = txn.AppendChangeData(
-                      fmt::format("SELECT * FROM {} WHERE NOT freshet_final", staging))
-                   .status();
+      status =
+          txn.AppendChangeData(fmt::format("SELECT * FROM {} WHERE NOT freshet_final", staging))
+              .status();
     }
     if (status.ok() && !plan.rows.empty()) {
       // Transaction::Append takes the table's columns by name and ignores the others.

@@ -159,21 +159,11 @@ void LogMaintenance::Loop() {
 // delta.logRetentionDuration. Then what UpsertWriter::Apply does after a commit: compaction
 // when a threshold is passed.
 Result<bool> LogMaintenance::Maintain(const Table& table, lake::Version version) {
-  FRESHET_ASSIGN_OR_RETURN(lake::Snapshot snapshot,
-                           lake::Snapshot::Load(fs_, connection_, table.path, version));
   int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-  FRESHET_RETURN_IF_ERROR(lake::WriteCheckpoint(fs_, connection_, snapshot, now_ms));
-  if (snapshot.Configuration("delta.enableExpiredLogCleanup").value_or("true") == "true") {
-    int64_t retention = lake::kDefaultLogRetentionMs;
-    if (auto configured = snapshot.Configuration("delta.logRetentionDuration")) {
-      auto parsed = lake::ParseIntervalMs(*configured);
-      if (!parsed.ok()) return parsed.status().WithContext("delta.logRetentionDuration");
-      retention = *parsed;
-    }
-    FRESHET_RETURN_IF_ERROR(lake::CleanupLog(fs_, table.path, now_ms, retention).status());
-  }
+  FRESHET_ASSIGN_OR_RETURN(lake::Snapshot snapshot,
+                           lake::CheckpointVersion(fs_, connection_, table.path, version, now_ms));
   if (table.writer_lock == nullptr || !CompactionDue(snapshot, policy_)) return false;
   lake::OptimizeOptions optimize = lake::AutomaticOptimizeOptions();
   optimize.writer.checkpoint_interval = 0;

@@ -3,7 +3,7 @@
 // LogMaintenance: checkpoints and compaction of a pipeline's lake tables, on a thread of its
 // own, beside the flushes.
 //
-// Checkpoints: a checkpoint (lake::WriteCheckpoint: the live files of a version as one Parquet
+// Checkpoints: a checkpoint (lake::CheckpointVersion: the live files of a version as one Parquet
 // file, then expired log cleanup) took a quarter of a second per table, and the tables of a
 // pipeline commit every flush, so they reached their checkpoint versions together and one
 // flush in ten took twice as long. The writers are opened with checkpoints off
