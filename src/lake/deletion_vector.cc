@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <memory>
 
 #include <fmt/format.h>
@@ -170,19 +171,69 @@ Result<std::vector<uint64_t>> ParseRoaringBitmapArray(std::string_view data, uin
   return rows;
 }
 
-std::string SerializeRoaringBitmapArray(const std::vector<uint64_t>& rows) {
+void RowSet::Deleter::operator()(roaring_bitmap_s* bitmap) const noexcept {
+  roaring_bitmap_free(bitmap);
+}
+RowSet::RowSet() = default;
+RowSet::~RowSet() = default;
+RowSet::RowSet(RowSet&&) noexcept = default;
+RowSet& RowSet::operator=(RowSet&&) noexcept = default;
+
+RowSet RowSet::Of(const std::vector<uint64_t>& rows) {
+  std::vector<uint64_t> sorted = rows;
+  std::sort(sorted.begin(), sorted.end());
+  RowSet set;
+  set.Add(sorted);
+  return set;
+}
+
+uint64_t RowSet::Add(const std::vector<uint64_t>& rows) {
+  uint64_t before = size_;
+  std::vector<uint32_t> low;
+  for (size_t begin = 0; begin < rows.size();) {
+    auto key = static_cast<uint32_t>(rows[begin] >> 32);
+    size_t end = begin;
+    low.clear();
+    for (; end < rows.size() && static_cast<uint32_t>(rows[end] >> 32) == key; ++end) {
+      low.push_back(static_cast<uint32_t>(rows[end]));
+    }
+    auto bucket = std::lower_bound(buckets_.begin(), buckets_.end(), key,
+                                   [](const auto& entry, uint32_t k) { return entry.first < k; });
+    if (bucket == buckets_.end() || bucket->first != key) {
+      bucket = buckets_.emplace(bucket, key, roaring_bitmap_create());
+    }
+    roaring_bitmap_t* bitmap = bucket->second.get();
+    uint64_t had = roaring_bitmap_get_cardinality(bitmap);
+    roaring_bitmap_add_many(bitmap, low.size(), low.data());
+    size_ += roaring_bitmap_get_cardinality(bitmap) - had;
+    begin = end;
+  }
+  return size_ - before;
+}
+
+uint64_t RowSet::Max() const {
+  const auto& [key, bitmap] = buckets_.back();
+  return uint64_t{key} << 32 | roaring_bitmap_maximum(bitmap.get());
+}
+
+std::vector<uint64_t> RowSet::ToVector() const {
+  std::vector<uint64_t> rows;
+  rows.reserve(size_);
+  std::vector<uint32_t> low;
+  for (const auto& [key, bitmap] : buckets_) {
+    low.resize(roaring_bitmap_get_cardinality(bitmap.get()));
+    roaring_bitmap_to_uint32_array(bitmap.get(), low.data());
+    for (uint32_t row : low) rows.push_back(uint64_t{key} << 32 | row);
+  }
+  return rows;
+}
+
+std::string RowSet::Serialize() {
   std::string out;
   AppendLe32(out, kDeletionVectorMagic);
-  std::vector<std::pair<uint32_t, std::vector<uint32_t>>> buckets;
-  for (uint64_t row : rows) {
-    auto key = static_cast<uint32_t>(row >> 32);
-    if (buckets.empty() || buckets.back().first != key) buckets.push_back({key, {}});
-    buckets.back().second.push_back(static_cast<uint32_t>(row));
-  }
-  AppendLe64(out, buckets.size());
-  for (auto& [key, low] : buckets) {
+  AppendLe64(out, buckets_.size());
+  for (auto& [key, bitmap] : buckets_) {
     AppendLe32(out, key);
-    RoaringOwner bitmap(roaring_bitmap_of_ptr(low.size(), low.data()));
     roaring_bitmap_run_optimize(bitmap.get());
     size_t size = roaring_bitmap_portable_size_in_bytes(bitmap.get());
     size_t start = out.size();
@@ -190,6 +241,10 @@ std::string SerializeRoaringBitmapArray(const std::vector<uint64_t>& rows) {
     roaring_bitmap_portable_serialize(bitmap.get(), out.data() + start);
   }
   return out;
+}
+
+std::string SerializeRoaringBitmapArray(const std::vector<uint64_t>& rows) {
+  return RowSet::Of(rows).Serialize();
 }
 
 Result<std::vector<uint64_t>> LoadDeletionVector(FileSystem& fs, const std::string& table_path,
@@ -233,12 +288,11 @@ Result<std::vector<uint64_t>> LoadDeletionVector(FileSystem& fs, const std::stri
   return rows;
 }
 
-EncodedDeletionVectors EncodeDeletionVectorsFile(
-    const std::vector<std::vector<uint64_t>>& bitmaps) {
+EncodedDeletionVectors EncodeDeletionVectorsFile(const std::vector<RowSet*>& bitmaps) {
   EncodedDeletionVectors out;
   out.file_bytes.push_back(1);  // format version
-  for (const std::vector<uint64_t>& rows : bitmaps) {
-    std::string bitmap = SerializeRoaringBitmapArray(rows);
+  for (RowSet* rows : bitmaps) {
+    std::string bitmap = rows->Serialize();
     out.offsets.push_back(static_cast<int32_t>(out.file_bytes.size()));
     out.sizes_in_bytes.push_back(static_cast<int32_t>(bitmap.size()));
     AppendBe32(out.file_bytes, static_cast<uint32_t>(bitmap.size()));
@@ -246,6 +300,15 @@ EncodedDeletionVectors EncodeDeletionVectorsFile(
     AppendBe32(out.file_bytes, Crc32(bitmap));
   }
   return out;
+}
+
+EncodedDeletionVectors EncodeDeletionVectorsFile(
+    const std::vector<std::vector<uint64_t>>& bitmaps) {
+  std::vector<RowSet> sets;
+  std::vector<RowSet*> pointers;
+  sets.reserve(bitmaps.size());
+  for (const auto& rows : bitmaps) pointers.push_back(&sets.emplace_back(RowSet::Of(rows)));
+  return EncodeDeletionVectorsFile(pointers);
 }
 
 }  // namespace freshet::lake

@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,9 +20,42 @@
 #include "lake/actions.h"
 #include "lake/fs/file_system.h"
 
+struct roaring_bitmap_s;
+
 namespace freshet::lake {
 
 constexpr uint32_t kDeletionVectorMagic = 1681511377;
+
+// A set of row indexes in the shape of a deletion vector: one 32-bit roaring bitmap per high 32
+// bits. Adding rows costs what is added and encoding costs the bitmap's containers (a dense
+// file's vector is an 8 kB bitmap per 65,536 rows), where a sorted vector of every row costs
+// passes over all of them: a writer keeps each file's deleted rows in one across its commits.
+class RowSet {
+ public:
+  RowSet();
+  ~RowSet();
+  RowSet(RowSet&&) noexcept;
+  RowSet& operator=(RowSet&&) noexcept;
+
+  static RowSet Of(const std::vector<uint64_t>& rows);  // any order, duplicates allowed
+  // Adds `rows` (sorted); returns how many were not in the set yet.
+  uint64_t Add(const std::vector<uint64_t>& rows);
+  uint64_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  // The largest row; REQUIRES: !empty().
+  uint64_t Max() const;
+  std::vector<uint64_t> ToVector() const;
+  // The serialised RoaringBitmapArray (magic included). Converts containers to runs where
+  // that is smaller, as writers do, so it is not const.
+  std::string Serialize();
+
+ private:
+  struct Deleter {
+    void operator()(roaring_bitmap_s* bitmap) const noexcept;
+  };
+  std::vector<std::pair<uint32_t, std::unique_ptr<roaring_bitmap_s, Deleter>>> buckets_;
+  uint64_t size_ = 0;
+};
 
 // Z85 (ZeroMQ RFC 32). Decode fails on a length that is not a multiple of 5 or a character
 // outside the alphabet; Encode requires a length that is a multiple of 4.
@@ -55,6 +89,7 @@ struct EncodedDeletionVectors {
   std::vector<int32_t> offsets;
   std::vector<int32_t> sizes_in_bytes;
 };
+EncodedDeletionVectors EncodeDeletionVectorsFile(const std::vector<RowSet*>& bitmaps);
 EncodedDeletionVectors EncodeDeletionVectorsFile(const std::vector<std::vector<uint64_t>>& bitmaps);
 
 }  // namespace freshet::lake

@@ -576,12 +576,12 @@ Status Transaction::DeleteRows(const std::string& path, const std::vector<uint64
 }
 
 Status Transaction::DeleteRows(const std::string& path, const std::vector<uint64_t>& rows,
-                               std::vector<uint64_t>& current) {
+                               RowSet& current) {
   return DeleteRowsKnown(path, rows, &current);
 }
 
 Status Transaction::DeleteRowsKnown(const std::string& path, const std::vector<uint64_t>& rows,
-                                    std::vector<uint64_t>* current) {
+                                    RowSet* current) {
   const AddFile* add = LiveFile(path);
   if (add == nullptr) {
     return Status::NotFound("{} has no live file {} at version {}", snapshot_.table_path(), path,
@@ -593,45 +593,37 @@ Status Transaction::DeleteRowsKnown(const std::string& path, const std::vector<u
   }
   std::vector<uint64_t> deleted(rows.begin(), rows.end());
   std::sort(deleted.begin(), deleted.end());
-  deleted.erase(std::unique(deleted.begin(), deleted.end()), deleted.end());
   if (!deleted.empty() && deleted.back() >= static_cast<uint64_t>(*records)) {
     return Status::InvalidArgument("row {} is beyond the {} rows of {}", deleted.back(), *records,
                                    path);
   }
-  size_t newly = deleted.size();
   // The rows the file's vector holds now: the caller's, unless they cannot be its vector
   // (another writer changed it), else read from the DV file.
   auto cardinality =
-      static_cast<size_t>(add->deletion_vector ? add->deletion_vector->cardinality : 0);
-  std::vector<uint64_t> loaded;
-  const std::vector<uint64_t>* existing = nullptr;
-  if (current != nullptr && current->size() == cardinality) {
-    existing = current;
-  } else if (add->deletion_vector) {
-    FRESHET_ASSIGN_OR_RETURN(
-        loaded, LoadDeletionVector(*fs_, snapshot_.table_path(), *add->deletion_vector));
-    existing = &loaded;
+      static_cast<uint64_t>(add->deletion_vector ? add->deletion_vector->cardinality : 0);
+  PendingDeletionVector pending;
+  if (current != nullptr) pending.kept = current;
+  RowSet& set = pending.rows();
+  if (current == nullptr || current->size() != cardinality) {
+    std::vector<uint64_t> loaded;
+    if (add->deletion_vector) {
+      FRESHET_ASSIGN_OR_RETURN(
+          loaded, LoadDeletionVector(*fs_, snapshot_.table_path(), *add->deletion_vector));
+    }
+    set = RowSet::Of(loaded);
   }
-  if (existing != nullptr && !existing->empty()) {
-    std::vector<uint64_t> merged;
-    merged.reserve(existing->size() + deleted.size());
-    std::set_union(existing->begin(), existing->end(), deleted.begin(), deleted.end(),
-                   std::back_inserter(merged));
-    newly = merged.size() - existing->size();
-    deleted = std::move(merged);
-  }
-  if (current != nullptr) *current = deleted;
+  uint64_t newly = set.Add(deleted);
   metrics_["numDeletedRows"] += static_cast<int64_t>(newly);
   FRESHET_RETURN_IF_ERROR(Remove(path));
   metrics_["numRemovedFiles"] -= 1;
-  if (static_cast<int64_t>(deleted.size()) == *records) {
+  if (static_cast<int64_t>(set.size()) == *records) {
     metrics_["numRemovedFiles"] += 1;
     return Status::Ok();  // nothing left: the remove alone
   }
-  AddFile updated = *add;
-  updated.data_change = true;
-  updated.modification_time = options_.now_ms();
-  pending_deletion_vectors_.push_back({std::move(updated), std::move(deleted)});
+  pending.add = *add;
+  pending.add.data_change = true;
+  pending.add.modification_time = options_.now_ms();
+  pending_deletion_vectors_.push_back(std::move(pending));
   metrics_["numDeletionVectorsAdded"] += 1;
   return Status::Ok();
 }
@@ -648,26 +640,29 @@ Status Transaction::AddWrittenFile(AddFile add, std::vector<uint64_t> deleted) {
   if (static_cast<int64_t>(deleted.size()) == *records) return Status::Ok();  // nothing left
   add.deletion_vector.reset();
   metrics_["numDeletionVectorsAdded"] += 1;
-  pending_deletion_vectors_.push_back({std::move(add), std::move(deleted)});
+  PendingDeletionVector pending;
+  pending.add = std::move(add);
+  pending.owned = RowSet::Of(deleted);
+  pending_deletion_vectors_.push_back(std::move(pending));
   return Status::Ok();
 }
 
 Status Transaction::WritePendingDeletionVectors() {
   if (pending_deletion_vectors_.empty()) return Status::Ok();
   // One file for all of them: a commit touching many files writes (and syncs) one DV file.
-  std::vector<std::vector<uint64_t>> bitmaps;
+  std::vector<RowSet*> bitmaps;
   bitmaps.reserve(pending_deletion_vectors_.size());
-  for (const auto& pending : pending_deletion_vectors_) bitmaps.push_back(pending.rows);
+  for (auto& pending : pending_deletion_vectors_) bitmaps.push_back(&pending.rows());
   EncodedDeletionVectors encoded = EncodeDeletionVectorsFile(bitmaps);
   std::array<uint8_t, 16> uuid = RandomUuid();
   std::string z85_uuid =
       Z85Encode(std::string(reinterpret_cast<const char*>(uuid.data()), uuid.size()));
   std::string dv_path;
   for (size_t i = 0; i < pending_deletion_vectors_.size(); ++i) {
-    auto& [add, rows] = pending_deletion_vectors_[i];
+    AddFile& add = pending_deletion_vectors_[i].add;
     add.deletion_vector =
         DeletionVectorDescriptor{"u", z85_uuid, encoded.offsets[i], encoded.sizes_in_bytes[i],
-                                 static_cast<int64_t>(rows.size())};
+                                 static_cast<int64_t>(bitmaps[i]->size())};
     if (dv_path.empty()) {
       FRESHET_ASSIGN_OR_RETURN(dv_path,
                                DeletionVectorPath(snapshot_.table_path(), *add.deletion_vector));

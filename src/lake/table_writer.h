@@ -26,6 +26,7 @@
 #include "engine/database.h"
 #include "engine/parquet.h"
 #include "lake/actions.h"
+#include "lake/deletion_vector.h"
 #include "lake/fs/file_system.h"
 #include "lake/schema.h"
 #include "lake/snapshot.h"
@@ -96,12 +97,12 @@ class Transaction {
   // a plain remove when no row is left). The commit writes all its new vectors into one file.
   Status DeleteRows(const std::string& path, const std::vector<uint64_t>& rows);
   // As DeleteRows, for a caller that keeps the rows of each file's deletion vector from its
-  // own commits: `current` holds them (sorted; empty when the file has no vector) and is used
-  // instead of reading the DV file back; on success it holds every row of the file's new
-  // vector. A `current` whose size is not the vector's cardinality is not trusted: the vector
-  // is read as DeleteRows does.
+  // own commits: `current` holds them (empty when the file has no vector) and is used instead
+  // of reading the DV file back; on success it holds every row of the file's new vector, and
+  // the commit encodes it from there (so it must outlive Commit). A `current` whose size is
+  // not the vector's cardinality is not trusted: the vector is read as DeleteRows does.
   Status DeleteRows(const std::string& path, const std::vector<uint64_t>& rows,
-                    std::vector<uint64_t>& current);
+                    RowSet& current);
   // Stages the add of `add`, a file of this table written by another transaction that was not
   // committed (a compaction staged on an older snapshot), with the rows `deleted` (sorted)
   // marked in a new deletion vector when there are any.
@@ -143,7 +144,7 @@ class Transaction {
   std::string CommitText(const std::string& operation) const;
   const AddFile* LiveFile(const std::string& path) const;
   Status DeleteRowsKnown(const std::string& path, const std::vector<uint64_t>& rows,
-                         std::vector<uint64_t>* current);
+                         RowSet* current);
   void MaybeCheckpoint(Version version);
   Status WritePendingDeletionVectors();
 
@@ -155,8 +156,10 @@ class Transaction {
   std::vector<RemoveFile> removes_;
   std::vector<AddCdcFile> cdcs_;
   struct PendingDeletionVector {
-    AddFile add;                 // the file with its new vector, once written
-    std::vector<uint64_t> rows;  // every deleted row, sorted
+    AddFile add;                // the file with its new vector, once written
+    RowSet owned;               // every deleted row, unless the caller keeps them:
+    RowSet* kept = nullptr;     // the caller's set (DeleteRows with `current`)
+    RowSet& rows() { return kept != nullptr ? *kept : owned; }
   };
   std::vector<PendingDeletionVector> pending_deletion_vectors_;
   std::optional<Txn> app_transaction_;

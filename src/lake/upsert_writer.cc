@@ -576,10 +576,12 @@ void UpsertWriter::KeepDeletionVectors(const Transaction& txn, Version version) 
   deletion_vectors_version_ = version;
 }
 
-const std::vector<uint64_t>* UpsertWriter::TEST_DeletionVector(const std::string& path) const {
-  if (deletion_vectors_version_ != version_) return nullptr;
+std::optional<std::vector<uint64_t>> UpsertWriter::TEST_DeletionVector(
+    const std::string& path) const {
+  if (deletion_vectors_version_ != version_) return std::nullopt;
   auto it = deletion_vectors_.find(path);
-  return it == deletion_vectors_.end() ? nullptr : &it->second;
+  if (it == deletion_vectors_.end()) return std::nullopt;
+  return it->second.ToVector();
 }
 
 bool UpsertWriter::MoveCompactedRows(const OptimizeResult& result, int64_t deleted_since) {

@@ -132,7 +132,7 @@ class UpsertWriter {
   Version version() const { return version_; }
   // The rows of the deletion vector of the live file `path` as this writer keeps them from its
   // own commits (nullptr when it keeps none for the current version).
-  const std::vector<uint64_t>* TEST_DeletionVector(const std::string& path) const;
+  std::optional<std::vector<uint64_t>> TEST_DeletionVector(const std::string& path) const;
 
  private:
   UpsertWriter(FileSystem& fs, engine::Connection& connection, std::string table_path,
@@ -238,7 +238,7 @@ class UpsertWriter {
   // The rows of each file's deletion vector (by add.path) as of deletion_vectors_version_, from
   // this writer's own commits: a batch merges its deletes into them instead of reading every
   // touched file's vector back. Dropped whenever another writer may have changed them.
-  std::unordered_map<std::string, std::vector<uint64_t>> deletion_vectors_;
+  std::unordered_map<std::string, RowSet> deletion_vectors_;
   Version deletion_vectors_version_ = -1;
 };
 

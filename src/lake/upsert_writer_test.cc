@@ -528,11 +528,11 @@ TEST_F(UpsertWriterTest, KeptDeletionVectorsEqualTheFilesAndAreDroppedForOtherWr
       if (!add.deletion_vector) continue;
       auto on_disk = LoadDeletionVector(fs_, table_, *add.deletion_vector);
       ASSERT_TRUE(on_disk.ok()) << on_disk.status();
-      const std::vector<uint64_t>* kept = writer->TEST_DeletionVector(add.path);
+      std::optional<std::vector<uint64_t>> kept = writer->TEST_DeletionVector(add.path);
       if (all || add.path == path) {
-        ASSERT_NE(kept, nullptr) << add.path << " batch " << batch_idx;
+        ASSERT_TRUE(kept.has_value()) << add.path << " batch " << batch_idx;
       }
-      if (kept != nullptr) {
+      if (kept) {
         EXPECT_EQ(*kept, *on_disk) << add.path << " batch " << batch_idx;
       }
       ++vectors;
