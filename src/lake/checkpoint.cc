@@ -191,13 +191,9 @@ Status WriteCheckpointFromPrevious(FileSystem& fs, engine::Connection& connectio
                              CheckpointRows(snapshot, now_ms, oldest_tombstone), kept);
 }
 
-Result<Snapshot> CheckpointVersion(FileSystem& fs, engine::Connection& connection,
-                                   const std::string& table_path, Version version, int64_t now_ms) {
-  // Without the previous checkpoint's tombstones: WriteCheckpointFromPrevious copies them
-  // from its file (a streaming table's checkpoint is mostly tombstones), so the cost follows
-  // the commits since. Any trouble with that file: a full checkpoint from all tombstones.
-  FRESHET_ASSIGN_OR_RETURN(Snapshot snapshot, Snapshot::Load(fs, connection, table_path, version,
-                                                             /*tombstones=*/false));
+Status CheckpointSnapshot(FileSystem& fs, engine::Connection& connection, const Snapshot& snapshot,
+                          int64_t now_ms) {
+  const std::string& table_path = snapshot.table_path();
   if (!snapshot.checkpoint_version()) {
     // Replayed from version 0: it holds every tombstone.
     FRESHET_RETURN_IF_ERROR(WriteCheckpoint(fs, connection, snapshot, now_ms));
@@ -206,14 +202,15 @@ Result<Snapshot> CheckpointVersion(FileSystem& fs, engine::Connection& connectio
     spdlog::info(
         "checkpoint of {} at version {} from the previous one failed ({}); writing it from "
         "every tombstone",
-        table_path, version, from_previous.message());
-    FRESHET_ASSIGN_OR_RETURN(Snapshot full, Snapshot::Load(fs, connection, table_path, version));
+        table_path, snapshot.version(), from_previous.message());
+    FRESHET_ASSIGN_OR_RETURN(Snapshot full,
+                             Snapshot::Load(fs, connection, table_path, snapshot.version()));
     FRESHET_RETURN_IF_ERROR(WriteCheckpoint(fs, connection, full, now_ms));
   }
   // With a fresh checkpoint, log files past the retention are no longer needed
   // (delta.enableExpiredLogCleanup, on by default as in Delta).
   if (snapshot.Configuration("delta.enableExpiredLogCleanup").value_or("true") != "true") {
-    return snapshot;
+    return Status::Ok();
   }
   int64_t retention = kDefaultLogRetentionMs;
   if (auto configured = snapshot.Configuration("delta.logRetentionDuration")) {
@@ -221,8 +218,17 @@ Result<Snapshot> CheckpointVersion(FileSystem& fs, engine::Connection& connectio
     if (!parsed.ok()) return parsed.status().WithContext("delta.logRetentionDuration");
     retention = *parsed;
   }
-  FRESHET_RETURN_IF_ERROR(
-      CleanupLog(fs, table_path, now_ms, retention).status().WithContext("log cleanup"));
+  return CleanupLog(fs, table_path, now_ms, retention).status().WithContext("log cleanup");
+}
+
+Result<Snapshot> CheckpointVersion(FileSystem& fs, engine::Connection& connection,
+                                   const std::string& table_path, Version version, int64_t now_ms) {
+  // Without the previous checkpoint's tombstones: WriteCheckpointFromPrevious copies them
+  // from its file (a streaming table's checkpoint is mostly tombstones), so the cost follows
+  // the commits since.
+  FRESHET_ASSIGN_OR_RETURN(Snapshot snapshot, Snapshot::Load(fs, connection, table_path, version,
+                                                             /*tombstones=*/false));
+  FRESHET_RETURN_IF_ERROR(CheckpointSnapshot(fs, connection, snapshot, now_ms));
   return snapshot;
 }
 

@@ -40,12 +40,16 @@ Status WriteCheckpoint(FileSystem& fs, engine::Connection& connection, const Sna
 Status WriteCheckpointFromPrevious(FileSystem& fs, engine::Connection& connection,
                                    const Snapshot& snapshot, int64_t now_ms);
 
-// The checkpoint of `version` of the table, as a writer takes it after committing that version:
-// from the previous checkpoint when the version was read from one (WriteCheckpointFromPrevious;
-// any trouble with it logged and a full checkpoint written instead), else a full one. Then,
-// unless delta.enableExpiredLogCleanup is false, the log files past delta.logRetentionDuration
-// go (CleanupLog). Returns the snapshot it loaded (without its checkpoint's tombstones), for
-// callers that go on to judge it (compaction).
+// The checkpoint of `snapshot`, as a writer takes it after committing its version: from the
+// previous checkpoint when the snapshot was read from one (WriteCheckpointFromPrevious; the
+// snapshot then holds the tombstones since, as Load with tombstones=false or Advance give them;
+// any trouble with that file is logged and a full checkpoint written instead), else a full one.
+// Then, unless delta.enableExpiredLogCleanup is false, the log files past
+// delta.logRetentionDuration go (CleanupLog).
+Status CheckpointSnapshot(FileSystem& fs, engine::Connection& connection, const Snapshot& snapshot,
+                          int64_t now_ms);
+// CheckpointSnapshot of `version`, loaded without its checkpoint's tombstones; returns that
+// snapshot, for callers that go on to judge it (compaction).
 Result<Snapshot> CheckpointVersion(FileSystem& fs, engine::Connection& connection,
                                    const std::string& table_path, Version version, int64_t now_ms);
 

@@ -271,5 +271,67 @@ TEST_F(CheckpointTest, CheckpointsFromThePreviousKeepTheTombstonesOfAFullReplay)
   EXPECT_EQ(FileKeysOf(*checkpointed), FileKeysOf(*replayed));
 }
 
+// A writer that keeps its snapshot from its own commits (CommittedSnapshot, Begin(snapshot))
+// checkpoints from that snapshot, whose tombstones Advance carries and each checkpoint clears:
+// every checkpoint must hold what a replay of every commit gives, also across another writer's
+// commit (after which the writer loads the log again).
+TEST_F(CheckpointTest, CheckpointsFromAWritersOwnSnapshotsMatchAFullReplay) {
+  std::optional<Snapshot> snapshot;
+  for (int step = 0; step < 14; ++step) {
+    if (step == 7) {
+      AppendAndDelete(fs_, 1000, 1010);  // another writer
+      snapshot.reset();
+    }
+    if (!snapshot) {
+      auto loaded = Snapshot::Load(fs_, *connection_, table_, std::nullopt, false);
+      ASSERT_TRUE(loaded.ok()) << loaded.status();
+      snapshot = std::move(loaded).value();
+    }
+    auto txn = Transaction::Begin(fs_, *connection_, std::move(*snapshot));
+    ASSERT_TRUE(txn.ok()) << txn.status();
+    ASSERT_TRUE(txn->Append(fmt::format("SELECT i AS id, 'p' || (i % 2) AS p FROM range({}, {}) "
+                                        "t(i)",
+                                        step * 10, step * 10 + 10))
+                    .ok());
+    const auto& files = txn->read_snapshot().files();
+    if (step % 4 == 3) {
+      ASSERT_TRUE(txn->Remove(files.front().path).ok());
+    }
+    for (const AddFile& file : files) {
+      if (step % 4 == 3 && file.path == files.front().path) continue;
+      int64_t deleted = file.deletion_vector ? file.deletion_vector->cardinality : 0;
+      if (deleted + 1 < file.NumRecords().value_or(0)) {
+        ASSERT_TRUE(txn->DeleteRows(file.path, {static_cast<uint64_t>(deleted)}).ok());
+        break;
+      }
+    }
+    ASSERT_TRUE(txn->Commit().ok());
+    ASSERT_TRUE(txn->checkpoint_status().ok()) << txn->checkpoint_status();
+    auto committed = txn->CommittedSnapshot();
+    ASSERT_TRUE(committed.ok()) << committed.status();
+    ASSERT_TRUE(committed->has_value());
+    snapshot = std::move(**committed);
+  }
+  std::string replay = dir_ / "replay";
+  stdfs::create_directories(LogPath(replay));
+  for (const auto& entry : stdfs::directory_iterator(LogPath(table_))) {
+    if (entry.path().extension() == ".json") {
+      stdfs::copy(entry.path(), LogPath(replay) + "/" + entry.path().filename().string());
+    }
+  }
+  int checkpoints = 0;
+  for (Version version = 3; version <= 15; version += 3) {
+    auto checkpointed = Snapshot::Load(fs_, *connection_, table_, version);
+    ASSERT_TRUE(checkpointed.ok()) << checkpointed.status();
+    ASSERT_EQ(checkpointed->checkpoint_version(), version);
+    auto replayed = Snapshot::Load(fs_, *connection_, replay, version);
+    ASSERT_TRUE(replayed.ok()) << replayed.status();
+    EXPECT_EQ(TombstoneKeys(*checkpointed), TombstoneKeys(*replayed)) << "version " << version;
+    EXPECT_EQ(FileKeysOf(*checkpointed), FileKeysOf(*replayed)) << "version " << version;
+    ++checkpoints;
+  }
+  EXPECT_EQ(checkpoints, 5);
+}
+
 }  // namespace
 }  // namespace freshet::lake

@@ -379,13 +379,20 @@ class SnapshotBuilder {
   }
 };
 
-Result<Snapshot> Snapshot::Advance(const ActionSet& commit, int64_t file_time_ms) const {
+Result<Snapshot> Snapshot::Advance(const ActionSet& commit, int64_t file_time_ms,
+                                   bool keep_tombstones) const {
   Replayer replayer;
   replayer.protocol_ = protocol_;
   replayer.metadata_ = metadata_;
   replayer.txns_ = app_transactions_;
   for (const AddFile& add : files_)
     replayer.files_.emplace_hint(replayer.files_.end(), add.path, add);
+  bool keep = keep_tombstones && tombstones_kept_;
+  if (keep) {
+    for (const RemoveFile& remove : tombstones_) {
+      replayer.tombstones_.emplace(std::make_pair(remove.path, remove.DvUniqueId()), remove);
+    }
+  }
   replayer.Apply(commit);
   Snapshot next;
   next.table_path_ = table_path_;
@@ -408,12 +415,23 @@ Result<Snapshot> Snapshot::Advance(const ActionSet& commit, int64_t file_time_ms
   }
   next.files_.reserve(replayer.files_.size());
   for (auto& [path, add] : replayer.files_) next.files_.push_back(std::move(add));
+  next.tombstones_kept_ = keep;
+  if (keep) {
+    next.tombstones_.reserve(replayer.tombstones_.size());
+    for (auto& [key, remove] : replayer.tombstones_) next.tombstones_.push_back(std::move(remove));
+  }
   next.app_transactions_ = std::move(replayer.txns_);
   next.commit_info_ = commit.commit_info;
   next.timestamp_ms_ = next.commit_info_ && next.commit_info_->in_commit_timestamp
                            ? *next.commit_info_->in_commit_timestamp
                            : file_time_ms;
   return next;
+}
+
+void Snapshot::MarkCheckpointed() {
+  checkpoint_version_ = version_;
+  tombstones_.clear();
+  tombstones_kept_ = true;
 }
 
 std::optional<int64_t> Snapshot::AppVersion(const std::string& app_id) const {

@@ -53,11 +53,21 @@ class Snapshot {
 
   // The next version: this snapshot with `commit` (the actions of the commit file of version()
   // + 1, whose modification time is `file_time_ms`) applied as Load reconciles them. Equal to
-  // Load of that version but for tombstones, which it leaves out (only checkpoint writers need
-  // them, and they load their own). Lets a writer keep its snapshot current from its own
-  // commits without reading the log again. NotSupported when the commit makes the table
-  // unreadable (protocol), Corruption for a bad schemaString.
-  Result<Snapshot> Advance(const ActionSet& commit, int64_t file_time_ms) const;
+  // Load of that version but for tombstones: with `keep_tombstones`, those this snapshot holds
+  // (with tombstones=false, those of the commits since its checkpoint) and the commit's, so a
+  // writer can checkpoint from it; else none (tombstones_kept() false), for a writer that
+  // leaves checkpoints to others and must not gather a remove per file per commit. Lets a
+  // writer keep its snapshot current from its own commits without reading the log again.
+  // NotSupported when the commit makes the table unreadable (protocol), Corruption for a bad
+  // schemaString.
+  Result<Snapshot> Advance(const ActionSet& commit, int64_t file_time_ms,
+                           bool keep_tombstones = false) const;
+  // After a checkpoint of this version was written: its tombstones are in that file, so the
+  // snapshot becomes what Load(..., tombstones=false) of this version reads.
+  void MarkCheckpointed();
+  // Whether tombstones() holds every tombstone a checkpoint needs besides those of the
+  // checkpoint it was read from (false after Advance without keep_tombstones).
+  bool tombstones_kept() const { return tombstones_kept_; }
 
   const std::string& table_path() const { return table_path_; }
   Version version() const { return version_; }
@@ -96,6 +106,7 @@ class Snapshot {
   std::map<std::string, Txn> app_transactions_;
   std::optional<CommitInfo> commit_info_;
   std::optional<Version> checkpoint_version_;
+  bool tombstones_kept_ = true;
 };
 
 // Every commit still in the log, oldest first, with its commitInfo.

@@ -738,33 +738,63 @@ std::string Transaction::CommitText(const std::string& operation) const {
   return text;
 }
 
-void Transaction::MaybeCheckpoint(Version version) {
+int Transaction::CheckpointInterval() const {
   int interval = options_.checkpoint_interval;
   if (auto configured = snapshot_.Configuration("delta.checkpointInterval")) {
     interval = std::atoi(configured->c_str());
   }
+  return interval;
+}
+
+void Transaction::MaybeCheckpoint(Version version) {
+  int interval = CheckpointInterval();
   if (interval <= 0 || version % interval != 0) return;
   // The commit is durable already; a failed checkpoint only means readers replay more JSON,
   // so it is reported in the log and kept in checkpoint_status(), not returned as an error.
-  checkpoint_status_ =
-      CheckpointVersion(*fs_, *connection_, snapshot_.table_path(), version, options_.now_ms())
-          .status();
+  // The snapshot this commit made, when there is one, holds the tombstones since the last
+  // checkpoint: no log to read back.
+  if (committed_snapshot_ && committed_snapshot_->tombstones_kept()) {
+    checkpoint_status_ =
+        CheckpointSnapshot(*fs_, *connection_, *committed_snapshot_, options_.now_ms());
+    if (checkpoint_status_.ok()) committed_snapshot_->MarkCheckpointed();
+  } else {
+    checkpoint_status_ =
+        CheckpointVersion(*fs_, *connection_, snapshot_.table_path(), version, options_.now_ms())
+            .status();
+  }
   if (!checkpoint_status_.ok()) {
     spdlog::warn("checkpoint of {} at version {} failed: {}", snapshot_.table_path(), version,
                  checkpoint_status_.message());
   }
 }
 
+Result<Snapshot> Transaction::AdvanceSnapshot() const {
+  // The commit's actions as the log holds them (CommitText: removes, then adds), taken from
+  // what was staged rather than parsed back; only commitInfo is read from the text.
+  ActionSet actions;
+  std::string_view first = std::string_view(committed_text_).substr(0, committed_text_.find('\n'));
+  FRESHET_RETURN_IF_ERROR(ParseActionLine(first, actions));
+  actions.protocol = new_protocol_;
+  actions.metadata = new_metadata_;
+  if (app_transaction_) actions.txns.push_back(*app_transaction_);
+  actions.removes = removes_;
+  actions.adds = adds_;
+  actions.cdcs = cdcs_;
+  for (size_t i = 0; i < removes_.size(); ++i) actions.file_action_order.push_back({false, i});
+  for (size_t i = 0; i < adds_.size(); ++i) actions.file_action_order.push_back({true, i});
+  // Load takes a commit's time from its file (no in-commit timestamps here).
+  std::string path = JoinPath(LogPath(snapshot_.table_path()), CommitFileName(committed_version_));
+  FRESHET_ASSIGN_OR_RETURN(FileInfo info, fs_->Head(path));
+  // Tombstones only for writers that checkpoint: the snapshot is checkpointed every interval,
+  // which clears them; kept by others they would grow by a remove per file per commit.
+  return snapshot_.Advance(actions, info.modification_time_ms, CheckpointInterval() > 0);
+}
+
 Result<std::optional<Snapshot>> Transaction::CommittedSnapshot() const {
   if (!committed_) return Status::InvalidArgument("the transaction has not committed");
   if (committed_version_ != snapshot_.version() + 1) return std::optional<Snapshot>();
-  std::string path = JoinPath(LogPath(snapshot_.table_path()), CommitFileName(committed_version_));
-  ActionSet actions;
-  FRESHET_RETURN_IF_ERROR(ParseActions(committed_text_, path, actions));
-  // Load takes a commit's time from its file (no in-commit timestamps here).
-  FRESHET_ASSIGN_OR_RETURN(FileInfo info, fs_->Head(path));
-  FRESHET_ASSIGN_OR_RETURN(Snapshot next, snapshot_.Advance(actions, info.modification_time_ms));
-  return std::optional<Snapshot>(std::move(next));
+  if (!committed_snapshot_) return committed_snapshot_status_;
+  return std::optional<Snapshot>(*committed_snapshot_);
 }
 
 void Transaction::MarkNoDataChange() {
@@ -791,6 +821,14 @@ Result<Version> Transaction::Commit(const std::string& operation) {
       committed_ = true;
       committed_version_ = version;
       committed_text_ = std::move(text);
+      if (version == snapshot_.version() + 1) {
+        auto advanced = AdvanceSnapshot();
+        if (advanced.ok()) {
+          committed_snapshot_ = std::move(advanced).value();
+        } else {
+          committed_snapshot_status_ = advanced.status();
+        }
+      }
       MaybeCheckpoint(version);
       return version;
     }

@@ -101,8 +101,7 @@ class Transaction {
   // of reading the DV file back; on success it holds every row of the file's new vector, and
   // the commit encodes it from there (so it must outlive Commit). A `current` whose size is
   // not the vector's cardinality is not trusted: the vector is read as DeleteRows does.
-  Status DeleteRows(const std::string& path, const std::vector<uint64_t>& rows,
-                    RowSet& current);
+  Status DeleteRows(const std::string& path, const std::vector<uint64_t>& rows, RowSet& current);
   // Stages the add of `add`, a file of this table written by another transaction that was not
   // committed (a compaction staged on an older snapshot), with the rows `deleted` (sorted)
   // marked in a new deletion vector when there are any.
@@ -145,7 +144,10 @@ class Transaction {
   const AddFile* LiveFile(const std::string& path) const;
   Status DeleteRowsKnown(const std::string& path, const std::vector<uint64_t>& rows,
                          RowSet* current);
+  int CheckpointInterval() const;  // delta.checkpointInterval, else WriterOptions
   void MaybeCheckpoint(Version version);
+  // The snapshot of the version committed, from read_snapshot() and the staged actions.
+  Result<Snapshot> AdvanceSnapshot() const;
   Status WritePendingDeletionVectors();
 
   FileSystem* fs_;
@@ -156,9 +158,9 @@ class Transaction {
   std::vector<RemoveFile> removes_;
   std::vector<AddCdcFile> cdcs_;
   struct PendingDeletionVector {
-    AddFile add;                // the file with its new vector, once written
-    RowSet owned;               // every deleted row, unless the caller keeps them:
-    RowSet* kept = nullptr;     // the caller's set (DeleteRows with `current`)
+    AddFile add;             // the file with its new vector, once written
+    RowSet owned;            // every deleted row, unless the caller keeps them:
+    RowSet* kept = nullptr;  // the caller's set (DeleteRows with `current`)
     RowSet& rows() { return kept != nullptr ? *kept : owned; }
   };
   std::vector<PendingDeletionVector> pending_deletion_vectors_;
@@ -169,6 +171,10 @@ class Transaction {
   bool committed_ = false;
   Version committed_version_ = -1;
   std::string committed_text_;  // the commit file written
+  // When the commit directly follows read_snapshot(): the snapshot it made (marked
+  // checkpointed once a checkpoint of it is written), or why it could not be built.
+  std::optional<Snapshot> committed_snapshot_;
+  Status committed_snapshot_status_;
   Status checkpoint_status_;
 };
 

@@ -234,7 +234,10 @@ std::string ValueSqlLiteral(const Value& value) {
 Result<UpsertWriter> UpsertWriter::Open(FileSystem& fs, engine::Connection& connection,
                                         const std::string& table_path, UpsertOptions options) {
   UpsertWriter writer(fs, connection, table_path, std::move(options));
-  FRESHET_ASSIGN_OR_RETURN(Snapshot snapshot, Snapshot::Load(fs, connection, table_path));
+  // Without the checkpoint's tombstones: the writer's snapshot carries those since, for its
+  // own checkpoints (Snapshot::Advance).
+  FRESHET_ASSIGN_OR_RETURN(Snapshot snapshot, Snapshot::Load(fs, connection, table_path,
+                                                             std::nullopt, /*tombstones=*/false));
   FRESHET_RETURN_IF_ERROR(writer.Rebuild(snapshot));
   return writer;
 }
@@ -408,7 +411,8 @@ Status UpsertWriter::MaybeCompact(const Transaction& txn, Version version, Apply
     for (const RemoveFile& remove : txn.staged_removes()) live.erase(remove.path);
     for (const AddFile& add : txn.staged_adds()) live[add.path] = &add;
   } else {
-    FRESHET_ASSIGN_OR_RETURN(latest, Snapshot::Load(*fs_, *connection_, table_path_));
+    FRESHET_ASSIGN_OR_RETURN(latest, Snapshot::Load(*fs_, *connection_, table_path_, std::nullopt,
+                                                    /*tombstones=*/false));
     for (const AddFile& add : latest->files()) live[add.path] = &add;
   }
   int64_t records = 0;
