@@ -1,5 +1,6 @@
 #include "engine/appender.h"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 #include <optional>
@@ -316,7 +317,10 @@ Result<Appender> Appender::Open(Connection& connection, const std::string& table
     bool nested = id == DUCKDB_TYPE_LIST || id == DUCKDB_TYPE_ARRAY || id == DUCKDB_TYPE_STRUCT ||
                   id == DUCKDB_TYPE_MAP;
     out.decimal_.push_back(id == DUCKDB_TYPE_DECIMAL);
-    out.types_.push_back(nested ? std::move(type) : TypeHandle());
+    out.type_ids_.push_back(static_cast<int>(id));
+    out.types_.push_back(nested ? TypeHandle(duckdb_appender_column_type(handle, column))
+                                : TypeHandle());
+    out.column_types_.push_back(std::move(type));
   }
   return out;
 }
@@ -431,6 +435,7 @@ Status Appender::EndRow() {
   }
   if (duckdb_appender_end_row(handle_.get()) == DuckDBError) return Fail("");
   column_ = 0;
+  values_pending_ = true;
   return Status::Ok();
 }
 
@@ -445,8 +450,125 @@ Status Appender::AppendRow(const Row& row) {
   return EndRow();
 }
 
+bool Appender::FitsColumn(const Value& value, size_t column) const {
+  using Kind = Value::Kind;
+  auto in_range = [&](int64_t low, int64_t high) {
+    return value.kind == Kind::kInt && value.integer() >= low && value.integer() <= high;
+  };
+  if (value.kind == Kind::kNull) return true;
+  switch (static_cast<duckdb_type>(type_ids_[column])) {
+    case DUCKDB_TYPE_BOOLEAN:
+      return value.kind == Kind::kBool;
+    case DUCKDB_TYPE_TINYINT:
+      return in_range(INT8_MIN, INT8_MAX);
+    case DUCKDB_TYPE_SMALLINT:
+      return in_range(INT16_MIN, INT16_MAX);
+    case DUCKDB_TYPE_INTEGER:
+      return in_range(INT32_MIN, INT32_MAX);
+    case DUCKDB_TYPE_BIGINT:
+      return value.kind == Kind::kInt;
+    case DUCKDB_TYPE_DOUBLE:
+      return value.kind == Kind::kDouble;
+    case DUCKDB_TYPE_VARCHAR:
+      return value.kind == Kind::kString;
+    case DUCKDB_TYPE_BLOB:
+      return value.kind == Kind::kBlob;
+    case DUCKDB_TYPE_DATE:
+      return value.kind == Kind::kDate && value.integer() >= INT32_MIN &&
+             value.integer() <= INT32_MAX;
+    case DUCKDB_TYPE_TIMESTAMP:
+    case DUCKDB_TYPE_TIMESTAMP_TZ:
+      return value.kind == Kind::kTimestamp || value.kind == Kind::kTimestampTz;
+    default:
+      return false;
+  }
+}
+
+Status Appender::AppendRows(size_t count,
+                            const std::function<const Value&(size_t row, size_t column)>& value) {
+  if (!error_.ok()) return error_;
+  if (column_ != 0) return Fail("AppendRows in the middle of a row");
+  size_t width = columns_.size();
+  bool fits = true;
+  for (size_t row = 0; row < count && fits; ++row) {
+    for (size_t column = 0; column < width && fits; ++column) {
+      fits = FitsColumn(value(row, column), column);
+    }
+  }
+  if (!fits) {
+    for (size_t row = 0; row < count; ++row) {
+      for (size_t column = 0; column < width; ++column) {
+        FRESHET_RETURN_IF_ERROR(Append(value(row, column)));
+      }
+      FRESHET_RETURN_IF_ERROR(EndRow());
+    }
+    return Status::Ok();
+  }
+  // DuckDB buffers value-by-value rows apart from appended chunks: flush them first so the
+  // table keeps the order rows came in.
+  if (values_pending_) FRESHET_RETURN_IF_ERROR(Flush());
+  std::vector<duckdb_logical_type> types;
+  for (const TypeHandle& type : column_types_) types.push_back(type.get());
+  const size_t capacity = duckdb_vector_size();
+  for (size_t start = 0; start < count; start += capacity) {
+    size_t rows = std::min(capacity, count - start);
+    duckdb_data_chunk chunk = duckdb_create_data_chunk(types.data(), width);
+    struct ChunkOwner {
+      duckdb_data_chunk* chunk;
+      ~ChunkOwner() { duckdb_destroy_data_chunk(chunk); }
+    } owner{&chunk};
+    for (size_t column = 0; column < width; ++column) {
+      duckdb_vector vector = duckdb_data_chunk_get_vector(chunk, column);
+      void* data = duckdb_vector_get_data(vector);
+      auto type = static_cast<duckdb_type>(type_ids_[column]);
+      for (size_t row = 0; row < rows; ++row) {
+        const Value& cell = value(start + row, column);
+        if (cell.kind == Value::Kind::kNull) {
+          duckdb_vector_ensure_validity_writable(vector);
+          duckdb_validity_set_row_invalid(duckdb_vector_get_validity(vector), row);
+          continue;
+        }
+        switch (type) {
+          case DUCKDB_TYPE_BOOLEAN:
+            static_cast<bool*>(data)[row] = cell.integer() != 0;
+            break;
+          case DUCKDB_TYPE_TINYINT:
+            static_cast<int8_t*>(data)[row] = static_cast<int8_t>(cell.integer());
+            break;
+          case DUCKDB_TYPE_SMALLINT:
+            static_cast<int16_t*>(data)[row] = static_cast<int16_t>(cell.integer());
+            break;
+          case DUCKDB_TYPE_INTEGER:
+          case DUCKDB_TYPE_DATE:
+            static_cast<int32_t*>(data)[row] = static_cast<int32_t>(cell.integer());
+            break;
+          case DUCKDB_TYPE_BIGINT:
+          case DUCKDB_TYPE_TIMESTAMP:
+          case DUCKDB_TYPE_TIMESTAMP_TZ:
+            static_cast<int64_t*>(data)[row] = cell.integer();
+            break;
+          case DUCKDB_TYPE_DOUBLE:
+            static_cast<double*>(data)[row] = cell.real();
+            break;
+          default:  // VARCHAR and BLOB
+            duckdb_vector_assign_string_element_len(vector, row, cell.string().data(),
+                                                    cell.string().size());
+            break;
+        }
+      }
+    }
+    duckdb_data_chunk_set_size(chunk, rows);
+    if (duckdb_append_data_chunk(handle_.get(), chunk) == DuckDBError) {
+      column_ = columns_.size();
+      return Fail("");
+    }
+  }
+  return Status::Ok();
+}
+
 Status Appender::Flush() {
   if (!error_.ok()) return error_;
+  values_pending_ = false;
   if (duckdb_appender_flush(handle_.get()) == DuckDBError) {
     column_ = columns_.size();
     Status status = Fail("");

@@ -18,6 +18,7 @@
 // outlive it. Move-only.
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,6 +51,14 @@ class Appender {
   // every column got a value.
   Status Append(const Value& value);
   Status EndRow();
+  // Appends `count` whole rows; `value(row, column)` gives each value (a reference that stays
+  // valid during the call). When every column is BOOLEAN, an integer type, DOUBLE, VARCHAR,
+  // BLOB, DATE, TIMESTAMP or TIMESTAMPTZ and every value is NULL or of its column's kind and
+  // range (checked first), they go column by column into DuckDB data chunks, several times
+  // faster than value by value; otherwise value by value, as AppendRow does. Rows keep their
+  // order, also after rows appended one value at a time (those are flushed first).
+  Status AppendRows(size_t count,
+                    const std::function<const Value&(size_t row, size_t column)>& value);
 
   // Writes the buffered rows to the table.
   Status Flush();
@@ -65,16 +74,21 @@ class Appender {
   Appender() = default;
 
   Status AppendNested(const Value& value);
+  // Whether `value` goes into column `column` as it is (AppendRows' column-wise path).
+  bool FitsColumn(const Value& value, size_t column) const;
   // Records a failure of the current column: DuckDB's error (or `detail`), with the column.
   Status Fail(std::string detail);
 
   std::unique_ptr<_duckdb_appender, Deleter> handle_;
   std::string table_;
   std::vector<std::string> columns_;
-  std::vector<TypeHandle> types_;  // the column's type for nested columns, else null
-  std::vector<bool> decimal_;      // columns of type DECIMAL
-  size_t column_ = 0;              // the next value's column in the current row
-  Status error_;                   // the first error; the appender is broken once set
+  std::vector<TypeHandle> types_;         // the column's type for nested columns, else null
+  std::vector<bool> decimal_;             // columns of type DECIMAL
+  std::vector<TypeHandle> column_types_;  // every column's type
+  std::vector<int> type_ids_;             // every column's duckdb_type
+  bool values_pending_ = false;           // rows appended value by value since the last flush
+  size_t column_ = 0;                     // the next value's column in the current row
+  Status error_;                          // the first error; the appender is broken once set
 };
 
 }  // namespace freshet::engine

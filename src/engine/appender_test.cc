@@ -149,6 +149,71 @@ TEST_F(AppenderTest, AppendsToATemporaryTableInOrder) {
   EXPECT_EQ(order[2][0], Value::Int(2));
 }
 
+// AppendRows: the column-wise path stores what value-by-value appends store (every plain
+// type, NULLs, range edges), keeps the order across chunks and after value-by-value rows, and
+// a batch it cannot take whole (a DECIMAL column; an integer out of a column's range) goes
+// value by value with the same result or error.
+TEST_F(AppenderTest, AppendRowsEqualsAppendingValueByValue) {
+  std::string columns =
+      "(n BIGINT, b BOOLEAN, i8 TINYINT, i16 SMALLINT, i32 INTEGER, i64 BIGINT, d DOUBLE, s "
+      "VARCHAR, bl BLOB, dt DATE, ts TIMESTAMP, tz TIMESTAMPTZ)";
+  ASSERT_TRUE(connection_->Execute("CREATE TABLE by_value " + columns).ok());
+  ASSERT_TRUE(connection_->Execute("CREATE TABLE by_rows " + columns).ok());
+  constexpr size_t kRows = 5000;  // more than two DuckDB chunks
+  std::vector<Row> rows;
+  for (size_t i = 0; i < kRows; ++i) {
+    auto n = static_cast<int64_t>(i);
+    auto maybe = [&](Value value) { return i % 7 == 3 ? Value::Null() : value; };
+    rows.push_back({Value::Int(n), maybe(Value::Bool(i % 2 == 0)),
+                    maybe(Value::Int(i % 2 ? INT8_MIN : INT8_MAX)), maybe(Value::Int(-n)),
+                    maybe(Value::Int(i % 2 ? INT32_MIN : n)), maybe(Value::Int(INT64_MIN + n)),
+                    maybe({Value::Kind::kDouble, 0.5 * static_cast<double>(n)}),
+                    maybe(Value::String(std::string(i % 40, 'x') + std::to_string(i))),
+                    maybe({Value::Kind::kBlob, std::string("\0\xff", 2)}),
+                    maybe(Of(Value::Kind::kDate, n - 719'528)),
+                    maybe(Of(Value::Kind::kTimestamp, n * 1'000'003)),
+                    maybe(Of(Value::Kind::kTimestampTz, -n))});
+  }
+  auto by_value = Appender::Open(*connection_, "by_value");
+  ASSERT_TRUE(by_value.ok()) << by_value.status();
+  for (const Row& row : rows) ASSERT_TRUE(by_value->AppendRow(row).ok());
+  ASSERT_TRUE(by_value->Flush().ok());
+  auto by_rows = Appender::Open(*connection_, "by_rows");
+  ASSERT_TRUE(by_rows.ok()) << by_rows.status();
+  // The first rows value by value, the rest column-wise: the order holds.
+  for (size_t i = 0; i < 10; ++i) ASSERT_TRUE(by_rows->AppendRow(rows[i]).ok());
+  ASSERT_TRUE(by_rows
+                  ->AppendRows(kRows - 10,
+                               [&](size_t row, size_t column) -> const Value& {
+                                 return rows[row + 10][column];
+                               })
+                  .ok());
+  ASSERT_TRUE(by_rows->Flush().ok());
+  EXPECT_EQ(Rows("SELECT * FROM by_rows"), Rows("SELECT * FROM by_value"));
+  EXPECT_EQ(Rows("SELECT count(*) FROM (SELECT * FROM by_rows EXCEPT ALL SELECT * FROM "
+                 "by_value)")[0][0],
+            Value::Int(0));
+
+  ASSERT_TRUE(connection_->Execute("CREATE TABLE narrow (i16 SMALLINT, dec DECIMAL(10,2))").ok());
+  auto narrow = Appender::Open(*connection_, "narrow");
+  ASSERT_TRUE(narrow.ok()) << narrow.status();
+  std::vector<Row> decimals = {{Value::Int(1), Value::String("1.25")},
+                               {Value::Int(2), Value::Null()}};
+  ASSERT_TRUE(narrow
+                  ->AppendRows(decimals.size(),
+                               [&](size_t row, size_t column) -> const Value& {
+                                 return decimals[row][column];
+                               })
+                  .ok());
+  ASSERT_TRUE(narrow->Flush().ok());
+  EXPECT_EQ(Rows("SELECT i16, dec::VARCHAR FROM narrow ORDER BY i16")[0][1], Value::String("1.25"));
+  std::vector<Row> too_big = {{Value::Int(40'000), Value::Null()}};
+  Status refused = narrow->AppendRows(
+      1, [&](size_t row, size_t column) -> const Value& { return too_big[row][column]; });
+  EXPECT_TRUE(refused.Is(Code::kInvalidArgument)) << refused;
+  EXPECT_NE(refused.message().find("i16"), std::string::npos) << refused;
+}
+
 TEST_F(AppenderTest, UnknownTableIsNotFound) {
   auto appender = Appender::Open(*connection_, "missing");
   ASSERT_FALSE(appender.ok());

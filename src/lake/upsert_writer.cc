@@ -1080,21 +1080,25 @@ Status UpsertWriter::StageRows(const Snapshot& snapshot, const std::string& tabl
   // Rows go through DuckDB's appender: no SQL text to build, parse and bind. Rows keep their
   // order (DuckDB preserves insertion order), which the change-data file relies on.
   size_t width = fields.size();
+  // The change types are a few literals: one Value each.
+  std::deque<std::pair<const char*, Value>> type_values;  // stable references
+  auto type_value = [&](const char* type) -> const Value& {
+    for (const auto& [known, value] : type_values) {
+      if (known == type) return value;
+    }
+    return type_values.emplace_back(type, Value::String(type)).second;
+  };
+  const Value kFinal = Value::Bool(true);
+  const Value kNotFinal = Value::Bool(false);
   Status appended = [&]() -> Status {
     FRESHET_ASSIGN_OR_RETURN(engine::Appender appender,
                              engine::Appender::Open(*connection_, table, "main", "temp"));
-    for (size_t row_idx = 0; row_idx < rows.size(); ++row_idx) {
-      for (size_t column = 0; column < width; ++column) {
-        FRESHET_RETURN_IF_ERROR(appender.Append((*rows[row_idx])[column]));
-      }
-      if (!change_types.empty()) {
-        FRESHET_RETURN_IF_ERROR(appender.Append(Value::String(change_types[row_idx])));
-      }
-      if (!final_flags.empty()) {
-        FRESHET_RETURN_IF_ERROR(appender.Append(Value::Bool(final_flags[row_idx])));
-      }
-      FRESHET_RETURN_IF_ERROR(appender.EndRow());
-    }
+    FRESHET_RETURN_IF_ERROR(
+        appender.AppendRows(rows.size(), [&](size_t row_idx, size_t column) -> const Value& {
+          if (column < width) return (*rows[row_idx])[column];
+          if (column == width && !change_types.empty()) return type_value(change_types[row_idx]);
+          return final_flags[row_idx] ? kFinal : kNotFinal;
+        }));
     return appender.Flush();
   }();
   if (!appended.Is(Code::kNotSupported)) return appended;
