@@ -39,19 +39,36 @@ class CheckpointTest : public testing::LakeTableTest {
                                         "t(i)",
                                         from, to))
                     .ok());
-    // Delete one more row of the first file that keeps a row: our DVs always cover rows
-    // 0..c-1, so row c is new.
-    for (const AddFile& file : txn->read_snapshot().files()) {
-      int64_t deleted = file.deletion_vector ? file.deletion_vector->cardinality : 0;
-      if (deleted + 1 < file.NumRecords().value_or(0)) {
-        EXPECT_TRUE(txn->DeleteRows(file.path, {static_cast<uint64_t>(deleted)}).ok());
-        break;
-      }
-    }
+    DeleteANewRow(*txn);
     auto version = txn->Commit();
     EXPECT_TRUE(version.ok()) << version.status();
     if (checkpoint != nullptr) *checkpoint = txn->checkpoint_status();
     return version.value_or(-1);
+  }
+
+  // Deletes one more row of the first file (other than `skip`) that keeps a row: our DVs
+  // always cover rows 0..c-1, so row c is new.
+  void DeleteANewRow(Transaction& txn, const std::string& skip = "") {
+    for (const AddFile& file : txn.read_snapshot().files()) {
+      if (file.path == skip) continue;
+      int64_t deleted = file.deletion_vector ? file.deletion_vector->cardinality : 0;
+      if (deleted + 1 < file.NumRecords().value_or(0)) {
+        EXPECT_TRUE(txn.DeleteRows(file.path, {static_cast<uint64_t>(deleted)}).ok());
+        return;
+      }
+    }
+  }
+
+  // A table of the same commits without the checkpoints: what a replay of every commit gives.
+  std::string ReplayOnly() {
+    std::string replay = dir_ / "replay";
+    stdfs::create_directories(LogPath(replay));
+    for (const auto& entry : stdfs::directory_iterator(LogPath(table_))) {
+      if (entry.path().extension() == ".json") {
+        stdfs::copy(entry.path(), LogPath(replay) + "/" + entry.path().filename().string());
+      }
+    }
+    return replay;
   }
 
   int64_t Count(const Snapshot& snapshot) {
@@ -229,15 +246,7 @@ TEST_F(CheckpointTest, CheckpointsFromThePreviousKeepTheTombstonesOfAFullReplay)
       removed = files.back();
       ASSERT_TRUE(txn->Remove(files.back().path).ok());
     }
-    for (const AddFile& file : files) {
-      if (removed && file.path == removed->path) continue;
-      // Our DVs cover rows 0..c-1, so row c is new.
-      int64_t deleted = file.deletion_vector ? file.deletion_vector->cardinality : 0;
-      if (deleted + 1 < file.NumRecords().value_or(0)) {
-        ASSERT_TRUE(txn->DeleteRows(file.path, {static_cast<uint64_t>(deleted)}).ok());
-        break;
-      }
-    }
+    DeleteANewRow(*txn, removed ? removed->path : "");
     ASSERT_TRUE(txn->Commit().ok());
     ASSERT_TRUE(txn->checkpoint_status().ok()) << txn->checkpoint_status();
   }
@@ -248,14 +257,7 @@ TEST_F(CheckpointTest, CheckpointsFromThePreviousKeepTheTombstonesOfAFullReplay)
   ASSERT_TRUE(WriteCheckpointFromPrevious(fs_, *connection_, *latest, now).ok());
 
   // The reference: every commit replayed, no checkpoint.
-  std::string replay = dir_ / "replay";
-  stdfs::create_directories(LogPath(replay));
-  for (const auto& entry : stdfs::directory_iterator(LogPath(table_))) {
-    if (entry.path().extension() == ".json") {
-      stdfs::copy(entry.path(), LogPath(replay) + "/" + entry.path().filename().string());
-    }
-  }
-  auto replayed = Snapshot::Load(fs_, *connection_, replay);
+  auto replayed = Snapshot::Load(fs_, *connection_, ReplayOnly());
   ASSERT_TRUE(replayed.ok()) << replayed.status();
   auto checkpointed = Snapshot::Load(fs_, *connection_, table_);
   ASSERT_TRUE(checkpointed.ok()) << checkpointed.status();
@@ -293,18 +295,12 @@ TEST_F(CheckpointTest, CheckpointsFromAWritersOwnSnapshotsMatchAFullReplay) {
                                         "t(i)",
                                         step * 10, step * 10 + 10))
                     .ok());
-    const auto& files = txn->read_snapshot().files();
+    std::string removed;
     if (step % 4 == 3) {
-      ASSERT_TRUE(txn->Remove(files.front().path).ok());
+      removed = txn->read_snapshot().files().front().path;
+      ASSERT_TRUE(txn->Remove(removed).ok());
     }
-    for (const AddFile& file : files) {
-      if (step % 4 == 3 && file.path == files.front().path) continue;
-      int64_t deleted = file.deletion_vector ? file.deletion_vector->cardinality : 0;
-      if (deleted + 1 < file.NumRecords().value_or(0)) {
-        ASSERT_TRUE(txn->DeleteRows(file.path, {static_cast<uint64_t>(deleted)}).ok());
-        break;
-      }
-    }
+    DeleteANewRow(*txn, removed);
     ASSERT_TRUE(txn->Commit().ok());
     ASSERT_TRUE(txn->checkpoint_status().ok()) << txn->checkpoint_status();
     auto committed = txn->CommittedSnapshot();
@@ -312,13 +308,7 @@ TEST_F(CheckpointTest, CheckpointsFromAWritersOwnSnapshotsMatchAFullReplay) {
     ASSERT_TRUE(committed->has_value());
     snapshot = std::move(**committed);
   }
-  std::string replay = dir_ / "replay";
-  stdfs::create_directories(LogPath(replay));
-  for (const auto& entry : stdfs::directory_iterator(LogPath(table_))) {
-    if (entry.path().extension() == ".json") {
-      stdfs::copy(entry.path(), LogPath(replay) + "/" + entry.path().filename().string());
-    }
-  }
+  std::string replay = ReplayOnly();
   int checkpoints = 0;
   for (Version version = 3; version <= 15; version += 3) {
     auto checkpointed = Snapshot::Load(fs_, *connection_, table_, version);
